@@ -1,0 +1,105 @@
+"""Greedy and sampling decoding over a `step_fn`."""
+
+import keras
+from keras import ops
+
+from keras_seq.decoding.result import DecodeResult, check_decode_args
+from keras_seq.utils import write_at
+
+
+def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
+    """The one-hypothesis loop shared by greedy search and sampling.
+
+    `choose(log_probs (B, V) float32) -> ids int32 (B,)` picks each next token.
+    """
+    check_decode_args(max_length, end_id, pad_id)
+    start_ids = ops.cast(start_ids, "int32")
+    batch_size = ops.shape(start_ids)[0]
+    ids = ops.full((batch_size, max_length), pad_id, dtype="int32")
+    lengths = ops.zeros((batch_size,), "int32")
+    scores = ops.zeros((batch_size,), "float32")
+    finished = ops.zeros((batch_size,), "bool")
+
+    def body(t, tokens, ids, lengths, scores, finished, state):
+        logits, state = step_fn(tokens, state)
+        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+        chosen = choose(log_probs)
+        chosen_log_prob = ops.squeeze(ops.take_along_axis(log_probs, chosen[:, None], axis=-1), -1)
+        tokens = ops.where(finished, pad_id, chosen)
+        scores = scores + ops.where(finished, 0.0, chosen_log_prob)
+        lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
+        ids = write_at(ids, tokens[:, None], t, axis=1)
+        finished = ops.logical_or(finished, ops.equal(tokens, end_id))
+        return t + 1, tokens, ids, lengths, scores, finished, state
+
+    def cond(t, tokens, ids, lengths, scores, finished, state):
+        return ops.logical_and(t < max_length, ops.logical_not(ops.all(finished)))
+
+    _, _, ids, lengths, scores, _, _ = ops.while_loop(
+        cond,
+        body,
+        (ops.convert_to_tensor(0, "int32"), start_ids, ids, lengths, scores, finished, state),
+        maximum_iterations=max_length,
+    )
+    return DecodeResult(ids[:, None, :], lengths[:, None], scores[:, None])
+
+
+def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0):
+    """Decodes by taking the most probable token at every step, inside the graph.
+
+    Args:
+        step_fn: `step_fn(token_ids (B,), state) -> (logits (B, V), state)`.
+        start_ids: int `(batch_size,)`, the first input tokens.
+        state: any nest of batch-major tensors.
+        max_length: int, the most tokens to emit.
+        end_id: int; a hypothesis is complete once it emits it.
+        pad_id: int written after a hypothesis' end.
+
+    Returns:
+        `DecodeResult` with one hypothesis per row (`K = 1`); ties go to the
+        lowest id.
+    """
+
+    def choose(log_probs):
+        _, indices = ops.top_k(log_probs, 1)
+        return ops.cast(indices[:, 0], "int32")
+
+    return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose)
+
+
+def sample(
+    step_fn, start_ids, state, max_length, end_id, pad_id=0, temperature=1.0, top_k=0, seed=None
+):
+    """Decodes by drawing each token from the (top-k, tempered) distribution.
+
+    Draws use the Gumbel-max trick (`top_k` of log-probs plus Gumbel noise), so
+    the loop contains no multinomial op. Scores are the log-probabilities of the
+    drawn tokens under the model's untempered distribution.
+
+    Args:
+        step_fn, start_ids, state, max_length, end_id, pad_id: as `greedy_search`.
+        temperature: positive float; below 1 sharpens, above 1 flattens.
+        top_k: int; if positive, draw only among the `top_k` most probable tokens.
+        seed: optional int or `keras.random.SeedGenerator`.
+
+    Returns:
+        `DecodeResult` with one hypothesis per row.
+    """
+    if not isinstance(temperature, (int, float)) or temperature <= 0:
+        raise ValueError(f"`temperature` must be positive. Received: temperature={temperature!r}")
+    if not isinstance(top_k, int) or top_k < 0:
+        raise ValueError(f"`top_k` must be a non-negative integer. Received: top_k={top_k!r}")
+    seed = (
+        seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
+    )
+
+    def choose(log_probs):
+        scaled = log_probs / temperature
+        if top_k:
+            kth = ops.top_k(scaled, min(top_k, scaled.shape[-1]))[0][:, -1:]
+            scaled = ops.where(scaled < kth, float("-inf"), scaled)
+        uniform = keras.random.uniform(ops.shape(scaled), 1e-9, 1.0, seed=seed)
+        _, indices = ops.top_k(scaled - ops.log(-ops.log(uniform)), 1)
+        return ops.cast(indices[:, 0], "int32")
+
+    return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose)

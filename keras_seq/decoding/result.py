@@ -1,0 +1,42 @@
+"""The result of every decoding strategy."""
+
+from typing import NamedTuple
+
+
+class DecodeResult(NamedTuple):
+    """Decoded hypotheses, best first.
+
+    Attributes:
+        ids: int32 `(batch_size, num_hypotheses, max_length)`; a hypothesis ends
+            with `end_id` when it completed by emitting it, and ids past its length
+            are `pad_id`.
+        lengths: int32 `(batch_size, num_hypotheses)`, tokens in each hypothesis,
+            `end_id` included.
+        scores: float32 `(batch_size, num_hypotheses)`: sum of token log-probs
+            divided by the GNMT length penalty `((5 + length) / 6) ** alpha`.
+    """
+
+    ids: object
+    lengths: object
+    scores: object
+
+
+def length_penalty_factor(lengths, alpha):
+    """The GNMT length penalty `((5 + length) / 6) ** alpha` (Wu et al., 2016), float32."""
+    from keras import ops
+
+    lengths = ops.cast(lengths, "float32")
+    if not alpha:
+        return ops.ones_like(lengths)
+    return ops.power((5.0 + lengths) / 6.0, alpha)
+
+
+def check_decode_args(max_length, end_id, pad_id, beam_size=1):
+    for name, value, low in (
+        ("max_length", max_length, 1),
+        ("beam_size", beam_size, 1),
+        ("end_id", end_id, 0),
+        ("pad_id", pad_id, 0),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"`{name}` must be an integer >= {low}. Received: {name}={value!r}")

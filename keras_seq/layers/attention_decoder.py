@@ -1,0 +1,418 @@
+"""Recurrent decoder with attention, teacher forcing and scheduled sampling."""
+
+import keras
+from keras import ops
+
+from keras_seq.layers.bahdanau_attention import BahdanauAttention
+from keras_seq.layers.luong_attention import LuongAttention
+from keras_seq.layers.rnn_encoder import check_cell, check_positive_int, check_rate, make_rnn
+from keras_seq.utils import write_at
+
+ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "luong_concat", "luong_scaled_dot")
+SAMPLINGS = ("argmax", "sample")
+
+
+def best_token(logits):
+    """The highest-scoring id of each row, as int32 `(batch_size,)`.
+
+    `top_k` rather than `argmax`: the latter lowers to a Flex-only TFLite op.
+    Ties go to the lowest id.
+    """
+    _, indices = ops.top_k(ops.cast(logits, "float32"), 1)
+    return ops.cast(indices[:, 0], "int32")
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class AttentionDecoder(keras.layers.Layer):
+    """An LSTM/GRU decoder attending over an encoder memory.
+
+    Two styles, one layer:
+    - `attention="bahdanau"`: attention before the cell. At step `t` the previous
+      top hidden state queries the memory; the context is fed to the cell with the
+      embedding; logits come from `[h_t; context_t]`.
+    - `attention="luong_*"`: attention after the cell. The top hidden state `h_t`
+      queries the memory; `a_t = tanh(W [context_t; h_t])` gives the logits. With
+      `input_feeding=True`, `a_{t-1}` is fed to the cell with the embedding.
+
+    The memory, its mask and its attention keys (the memory projection, computed
+    once per source sentence) travel inside the decoder state, so decoding
+    strategies can tile and reorder them like any other state.
+
+    Teacher forcing (`call`): when the attention does not feed the cell (Luong
+    without input feeding) and no scheduled sampling is active, the RNN runs over
+    the whole target sequence in one fused call (cuDNN-eligible on GPU).
+    Otherwise a graph `while_loop` runs `step` over the positions.
+
+    Scheduled sampling (Bengio et al., 2015): in training, each target position
+    after the first independently takes the model's own previous prediction with
+    probability `sampling_probability` (a non-trainable float32 scalar variable,
+    0 = teacher forcing), chosen by argmax (`sampling="argmax"`) or drawn from
+    the predicted distribution (`sampling="sample"`).
+
+    Args:
+        vocab_size: positive int, target vocabulary size.
+        embedding_dim: positive int.
+        units: positive int, units of each decoder RNN layer.
+        attention: one of `"bahdanau"`, `"luong_dot"`, `"luong_general"`,
+            `"luong_concat"`, `"luong_scaled_dot"`.
+        cell: `"lstm"` or `"gru"`.
+        num_layers: positive int, stacked RNN layers.
+        dropout: float in [0, 1), on embeddings, between layers and before the
+            output projection.
+        attention_units: width of the additive scoring layer (`"bahdanau"`,
+            `"luong_concat"`); defaults to `units`.
+        input_feeding: bool, Luong-style only: feed the previous attentional
+            vector to the cell.
+        sampling: `"argmax"` or `"sample"`, how scheduled sampling picks the
+            model's own token.
+        seed: optional int seed of scheduled sampling's random draws.
+        **kwargs: base layer keyword arguments.
+
+    Call arguments:
+        target_ids: int tensor `(batch_size, target_length)`, starting with the
+            start id.
+        memory: float tensor `(batch_size, source_length, memory_dim)`.
+        memory_mask: optional bool tensor `(batch_size, source_length)`.
+        encoder_state: optional list (one per layer) of lists of
+            `(batch_size, units)` tensors (`[h, c]` for LSTM, `[h]` for GRU);
+            None = zero initial state.
+        training: Python bool.
+
+    Returns:
+        Logits `(batch_size, target_length, vocab_size)` in the compute dtype.
+
+    Raises:
+        ValueError: for an unknown attention, cell or sampling name, a
+            non-positive size, or non-integer `target_ids`.
+
+    Example:
+    >>> decoder = AttentionDecoder(vocab_size=10, embedding_dim=4, units=6)
+    >>> logits = decoder(ops.ones((2, 3), "int32"), ops.ones((2, 5, 6)))
+    >>> tuple(logits.shape)
+    (2, 3, 10)
+
+    Reference:
+        - [Bahdanau et al., 2015](https://arxiv.org/abs/1409.0473)
+        - [Luong et al., 2015](https://arxiv.org/abs/1508.04025)
+        - [Bengio et al., 2015](https://arxiv.org/abs/1506.03099)
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        embedding_dim,
+        units,
+        attention="bahdanau",
+        cell="lstm",
+        num_layers=1,
+        dropout=0.0,
+        attention_units=None,
+        input_feeding=False,
+        sampling="argmax",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (
+            ("vocab_size", vocab_size),
+            ("embedding_dim", embedding_dim),
+            ("units", units),
+            ("num_layers", num_layers),
+        ):
+            check_positive_int(name, value)
+        if attention not in ATTENTIONS:
+            raise ValueError(
+                f"`attention` must be one of {ATTENTIONS}. Received: attention={attention!r}"
+            )
+        check_cell(cell)
+        check_rate("dropout", dropout)
+        if attention_units is not None:
+            check_positive_int("attention_units", attention_units)
+        if sampling not in SAMPLINGS:
+            raise ValueError(
+                f"`sampling` must be one of {SAMPLINGS}. Received: sampling={sampling!r}"
+            )
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.attention = attention
+        self.cell = cell
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.attention_units = attention_units
+        self.input_feeding = input_feeding
+        self.sampling = sampling
+        self.seed = seed
+        self.num_states = 2 if cell == "lstm" else 1
+        self.is_bahdanau = attention == "bahdanau"
+        self.feeds_cell = self.is_bahdanau or input_feeding
+
+        policy = self.dtype_policy
+        self.embedding = keras.layers.Embedding(
+            vocab_size, embedding_dim, dtype=policy, name="embedding"
+        )
+        self.rnn_layers = [make_rnn(cell, units, policy, f"{cell}_{i}") for i in range(num_layers)]
+        if self.is_bahdanau:
+            self.attention_layer = BahdanauAttention(
+                attention_units or units, dtype=policy, name="attention"
+            )
+            self.attentional_dense = None
+        else:
+            self.attention_layer = LuongAttention(
+                attention.removeprefix("luong_"),
+                units=attention_units,
+                dtype=policy,
+                name="attention",
+            )
+            self.attentional_dense = keras.layers.Dense(
+                units, activation="tanh", use_bias=False, dtype=policy, name="attentional_dense"
+            )
+        self.output_dense = keras.layers.Dense(vocab_size, dtype=policy, name="output_dense")
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy)
+        self.sampling_probability = self.add_weight(
+            shape=(),
+            dtype="float32",
+            initializer="zeros",
+            trainable=False,
+            autocast=False,
+            name="sampling_probability",
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed, name="sampling_seed")
+
+    def build(self, target_ids_shape, memory_shape, encoder_state_shape=None):
+        memory_dim = memory_shape[-1]
+        self.embedding.build(target_ids_shape)
+        width = self.embedding_dim
+        if self.is_bahdanau:
+            width += memory_dim
+        elif self.input_feeding:
+            width += self.units
+        for rnn in self.rnn_layers:
+            rnn.build((None, None, width))
+            width = self.units
+        self.attention_layer.build((None, None, self.units), memory_shape)
+        if self.is_bahdanau:
+            self.feature_dim = self.units + memory_dim
+        else:
+            self.attentional_dense.build((None, memory_dim + self.units))
+            self.feature_dim = self.units
+        self.output_dense.build((None, self.feature_dim))
+        self.built = True
+
+    # ------------------------------------------------------------------ state
+    def initial_state(self, memory, memory_mask=None, encoder_state=None):
+        """The decoder state before the first step.
+
+        Args:
+            memory: `(batch_size, source_length, memory_dim)`.
+            memory_mask: optional bool `(batch_size, source_length)`.
+            encoder_state: optional list (one per layer) of lists of
+                `(batch_size, units)` tensors; None = zeros.
+
+        Returns:
+            A dict nest of batch-major tensors: `cell` (per-layer states),
+            `memory`, `memory_mask`, `keys` (the attention's memory projection),
+            `attention_weights` (float32 `(batch_size, source_length)`, of the
+            last step) and, with input feeding, `attentional`.
+        """
+        memory = ops.cast(memory, self.compute_dtype)
+        batch_size, source_length = ops.shape(memory)[0], ops.shape(memory)[1]
+        if memory_mask is None:
+            memory_mask = ops.ones((batch_size, source_length), dtype="bool")
+        memory_mask = ops.cast(memory_mask, "bool")
+        zeros = ops.zeros((batch_size, self.units), dtype=self.compute_dtype)
+        if encoder_state is None:
+            cell_states = [[zeros] * self.num_states for _ in range(self.num_layers)]
+        else:
+            self._check_encoder_state(encoder_state)
+            cell_states = [
+                [ops.cast(s, self.compute_dtype) for s in layer] for layer in encoder_state
+            ]
+        state = {
+            "cell": cell_states,
+            "memory": memory,
+            "memory_mask": memory_mask,
+            "keys": self.attention_layer.prepare_memory(memory),
+            "attention_weights": ops.zeros((batch_size, source_length), dtype="float32"),
+        }
+        if self.input_feeding and not self.is_bahdanau:
+            state["attentional"] = zeros
+        return state
+
+    def _check_encoder_state(self, encoder_state):
+        shape_ok = (
+            isinstance(encoder_state, (list, tuple)) and len(encoder_state) == self.num_layers
+        )
+        if shape_ok:
+            shape_ok = all(
+                isinstance(layer, (list, tuple)) and len(layer) == self.num_states
+                for layer in encoder_state
+            )
+        if not shape_ok:
+            raise ValueError(
+                f"`encoder_state` must be a list of {self.num_layers} layer state(s), each a "
+                f"list of {self.num_states} tensor(s) of shape (batch_size, {self.units}) "
+                f"for cell={self.cell!r}. Received: {encoder_state!r}"
+            )
+        for layer in encoder_state:
+            for tensor in layer:
+                if tensor.shape[-1] is not None and tensor.shape[-1] != self.units:
+                    raise ValueError(
+                        f"`encoder_state` tensors must have width units={self.units}. "
+                        f"Received shape {tuple(tensor.shape)}."
+                    )
+
+    # ------------------------------------------------------------------- step
+    def step(self, token_ids, state, training=False):
+        """One decoding step.
+
+        Args:
+            token_ids: int `(batch_size,)`, the previous tokens.
+            state: the nest from `initial_state` or a previous `step`.
+            training: Python bool (dropout).
+
+        Returns:
+            `(logits, state)`: logits `(batch_size, vocab_size)` and the new state.
+        """
+        feature, state = self._step_feature(token_ids, state, training)
+        return self.output_dense(feature), state
+
+    def _step_feature(self, token_ids, state, training):
+        x = self.dropout_layer(self.embedding(token_ids), training=training)
+        attend = self.attention_layer.attend
+        if self.is_bahdanau:
+            query = state["cell"][-1][0]
+            context, weights = attend(query, state["keys"], state["memory"], state["memory_mask"])
+            x = ops.concatenate([x, context], axis=-1)
+        elif self.input_feeding:
+            x = ops.concatenate([x, state["attentional"]], axis=-1)
+        cell_states = []
+        for i, rnn in enumerate(self.rnn_layers):
+            x, layer_state = rnn.cell(x, list(state["cell"][i]), training=training)
+            cell_states.append(list(layer_state))
+            if i < self.num_layers - 1:
+                x = self.dropout_layer(x, training=training)
+        new_state = dict(state, cell=cell_states)
+        if self.is_bahdanau:
+            feature = ops.concatenate([x, context], axis=-1)
+        else:
+            context, weights = attend(x, state["keys"], state["memory"], state["memory_mask"])
+            feature = self.attentional_dense(ops.concatenate([context, x], axis=-1))
+            if self.input_feeding:
+                new_state["attentional"] = feature
+        new_state["attention_weights"] = weights
+        return self.dropout_layer(feature, training=training), new_state
+
+    # -------------------------------------------------------- teacher forcing
+    def call(self, target_ids, memory, memory_mask=None, encoder_state=None, training=False):
+        state = self.initial_state(memory, memory_mask, encoder_state)
+        logits, _ = self.decode_sequence(target_ids, state, training=training)
+        return logits
+
+    def decode_sequence(self, target_ids, state, training=False):
+        """Teacher-forced (or scheduled-sampling) decoding of a whole sequence.
+
+        Args:
+            target_ids: int `(batch_size, target_length)`.
+            state: the nest from `initial_state`.
+            training: Python bool; scheduled sampling applies only in training.
+
+        Returns:
+            `(logits, attention_weights)`: `(batch_size, target_length,
+            vocab_size)` and float32 `(batch_size, target_length, source_length)`.
+        """
+        if "int" not in str(target_ids.dtype):
+            raise ValueError(
+                f"`target_ids` must be an integer tensor. Received dtype={target_ids.dtype}"
+            )
+        target_ids = ops.cast(target_ids, "int32")
+        if self.feeds_cell:
+            return self._loop(target_ids, state, training)
+        if not training:
+            return self._fused(target_ids, state, training)
+        return ops.cond(
+            self.sampling_probability > 0,
+            lambda: self._loop(target_ids, state, training),
+            lambda: self._fused(target_ids, state, training),
+        )
+
+    def _fused(self, target_ids, state, training):
+        x = self.dropout_layer(self.embedding(target_ids), training=training)
+        for i, rnn in enumerate(self.rnn_layers):
+            x, *_ = rnn(x, initial_state=list(state["cell"][i]), training=training)
+            if i < self.num_layers - 1:
+                x = self.dropout_layer(x, training=training)
+        context, weights = self.attention_layer.attend(
+            x, state["keys"], state["memory"], state["memory_mask"]
+        )
+        feature = self.attentional_dense(ops.concatenate([context, x], axis=-1))
+        feature = self.dropout_layer(feature, training=training)
+        return self.output_dense(feature), weights
+
+    def _choose(self, feature):
+        logits = self.output_dense(feature)
+        if self.sampling == "argmax":
+            return best_token(logits)
+        drawn = keras.random.categorical(
+            ops.cast(logits, "float32"), 1, seed=self.seed_generator, dtype="int32"
+        )
+        return drawn[:, 0]
+
+    def _loop(self, target_ids, state, training):
+        batch_size, target_length = ops.shape(target_ids)[0], ops.shape(target_ids)[1]
+        source_length = ops.shape(state["memory"])[1]
+        features = ops.zeros((batch_size, target_length, self.feature_dim), self.compute_dtype)
+        all_weights = ops.zeros((batch_size, target_length, source_length), "float32")
+        mixing = bool(training)
+        probability = self.sampling_probability
+
+        def body(t, previous, features, all_weights, state):
+            token = ops.take(target_ids, t, axis=1)
+            if mixing:
+                draw = keras.random.uniform((batch_size,), seed=self.seed_generator)
+                own = ops.logical_and(draw < probability, t > 0)
+                token = ops.where(own, previous, token)
+            feature, state = self._step_feature(token, state, training)
+            if mixing:
+                previous = ops.cond(
+                    probability > 0, lambda: self._choose(feature), lambda: previous
+                )
+            features = write_at(features, feature[:, None, :], t, axis=1)
+            all_weights = write_at(all_weights, state["attention_weights"][:, None, :], t, axis=1)
+            return t + 1, previous, features, all_weights, state
+
+        _, _, features, all_weights, _ = ops.while_loop(
+            lambda t, *_: t < target_length,
+            body,
+            (
+                ops.convert_to_tensor(0, "int32"),
+                ops.zeros((batch_size,), "int32"),
+                features,
+                all_weights,
+                state,
+            ),
+        )
+        return self.output_dense(features), all_weights
+
+    def compute_output_spec(
+        self, target_ids, memory, memory_mask=None, encoder_state=None, training=False
+    ):
+        return keras.KerasTensor(
+            tuple(target_ids.shape) + (self.vocab_size,), dtype=self.compute_dtype
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "attention": self.attention,
+            "cell": self.cell,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "attention_units": self.attention_units,
+            "input_feeding": self.input_feeding,
+            "sampling": self.sampling,
+            "seed": self.seed,
+        }

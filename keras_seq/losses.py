@@ -1,0 +1,89 @@
+"""Sequence losses that count real target tokens only."""
+
+import keras
+from keras import ops
+
+
+def token_log_probs(logits_or_probs, from_logits=True):
+    """float32 log-probabilities over the last axis."""
+    values = ops.cast(logits_or_probs, "float32")
+    if from_logits:
+        return ops.log_softmax(values, axis=-1)
+    return ops.log(ops.clip(values, 1e-7, 1.0))
+
+
+def real_token_weights(labels, pad_id, sample_weight=None):
+    """float32 `(batch_size, length)`: 1 on real labels, 0 on padding, times `sample_weight`."""
+    weights = ops.cast(ops.not_equal(labels, pad_id), "float32")
+    if sample_weight is not None:
+        sample_weight = ops.cast(sample_weight, "float32")
+        while len(sample_weight.shape) < len(weights.shape):
+            sample_weight = ops.expand_dims(sample_weight, -1)
+        weights = weights * sample_weight
+    return weights
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class SequenceCrossentropy(keras.losses.Loss):
+    """Token cross-entropy averaged over the real (non-pad) target tokens.
+
+    Adding padding to a batch does not change the value: padded positions get
+    weight 0 and the sum is divided by the number of real tokens (times any
+    `sample_weight`), not by `batch_size * length`. Computed in float32 under any
+    dtype policy.
+
+    Args:
+        pad_id: int, the label id that marks padding. Defaults to 0.
+        label_smoothing: float in [0, 1): mixes the one-hot target with a uniform
+            distribution over the vocabulary.
+        from_logits: bool, whether `y_pred` holds logits (default) or
+            probabilities.
+        name: loss name.
+
+    Call arguments:
+        y_true: int labels `(batch_size, length)`.
+        y_pred: `(batch_size, length, vocab_size)`.
+        sample_weight: optional `(batch_size,)` or `(batch_size, length)`.
+
+    Returns:
+        A float32 scalar.
+    """
+
+    def __init__(
+        self,
+        pad_id=0,
+        label_smoothing=0.0,
+        from_logits=True,
+        name="sequence_crossentropy",
+        reduction="mean_with_sample_weight",
+        dtype=None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype or "float32")
+        if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1:
+            raise ValueError(
+                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
+            )
+        self.pad_id = pad_id
+        self.label_smoothing = label_smoothing
+        self.from_logits = from_logits
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        weights = real_token_weights(y_true, self.pad_id, sample_weight)
+        return super().__call__(y_true, y_pred, sample_weight=weights)
+
+    def call(self, y_true, y_pred):
+        log_probs = token_log_probs(y_pred, self.from_logits)
+        labels = ops.cast(y_true, "int32")
+        nll = -ops.squeeze(ops.take_along_axis(log_probs, labels[..., None], axis=-1), -1)
+        if not self.label_smoothing:
+            return nll
+        uniform = -ops.mean(log_probs, axis=-1)
+        return (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "pad_id": self.pad_id,
+            "label_smoothing": self.label_smoothing,
+            "from_logits": self.from_logits,
+        }
