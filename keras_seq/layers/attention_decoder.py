@@ -6,10 +6,20 @@ from keras import ops
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.rnn_encoder import check_cell, check_positive_int, check_rate, make_rnn
-from keras_seq.utils import write_at
 
 ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "luong_concat", "luong_scaled_dot")
 SAMPLINGS = ("argmax", "sample")
+
+
+def write_row(buffer, values, t):
+    """`buffer (B, T, ...)` with `values (B, ...)` written at time `t`, differentiably.
+
+    A scatter, not `slice_update`: TensorFlow has no gradient for the latter
+    outside XLA, and this loop trains.
+    """
+    rows = ops.arange(ops.shape(buffer)[0], dtype="int32")
+    indices = ops.stack([rows, ops.full_like(rows, t)], axis=1)
+    return ops.scatter_update(buffer, indices, values)
 
 
 def best_token(logits):
@@ -377,8 +387,8 @@ class AttentionDecoder(keras.layers.Layer):
                 previous = ops.cond(
                     probability > 0, lambda: self._choose(feature), lambda: previous
                 )
-            features = write_at(features, feature[:, None, :], t, axis=1)
-            all_weights = write_at(all_weights, state["attention_weights"][:, None, :], t, axis=1)
+            features = write_row(features, feature, t)
+            all_weights = write_row(all_weights, state["attention_weights"], t)
             return t + 1, previous, features, all_weights, state
 
         _, _, features, all_weights, _ = ops.while_loop(

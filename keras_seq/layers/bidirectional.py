@@ -19,6 +19,12 @@ def _merge(first, second, mode):
     raise ValueError(f"Unknown merge mode {mode!r}")
 
 
+def _with_policy(layer, policy):
+    if layer.dtype_policy.name == policy.name:
+        return layer
+    return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
 class Bidirectional(keras.layers.Layer):
     """Runs an RNN layer forwards and backwards and merges outputs and states.
@@ -39,7 +45,8 @@ class Bidirectional(keras.layers.Layer):
             states).
         backward_layer: optional RNN layer for the backward direction; by default
             a copy of `layer`'s config running the other way.
-        **kwargs: base layer keyword arguments.
+        **kwargs: base layer keyword arguments. An explicit `dtype` also applies
+            to the wrapped layers (they are re-created from their configs).
 
     Call arguments:
         sequences: float tensor `(batch_size, time, features)`.
@@ -83,6 +90,10 @@ class Bidirectional(keras.layers.Layer):
             )
         kwargs.setdefault("name", f"bidirectional_{layer.name}")
         super().__init__(**kwargs)
+        if kwargs.get("dtype") is not None:
+            layer = _with_policy(layer, self.dtype_policy)
+            if backward_layer is not None:
+                backward_layer = _with_policy(backward_layer, self.dtype_policy)
         self.forward_layer = layer
         self._custom_backward = backward_layer is not None
         if backward_layer is None:

@@ -1,0 +1,205 @@
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import ops
+
+from keras_seq import decoding
+from keras_seq.layers import AttentionDecoder
+from keras_seq.layers.attention_decoder import ATTENTIONS
+from keras_seq.testing import run_layer_checks
+
+RNG = np.random.default_rng(0)
+MEMORY = RNG.normal(size=(2, 4, 6)).astype("float32")
+MASK = np.array([[True, True, True, False], [True, True, False, False]])
+TARGET = np.array([[1, 5, 6, 7, 2], [1, 8, 2, 0, 0]], "int32")
+
+
+def decoder_kwargs(**overrides):
+    return {"vocab_size": 11, "embedding_dim": 4, "units": 6, **overrides}
+
+
+def encoder_state(cell, num_layers=1, units=6):
+    n = 2 if cell == "lstm" else 1
+    return [
+        [RNG.normal(size=(2, units)).astype("float32") for _ in range(n)] for _ in range(num_layers)
+    ]
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general"])
+def test_layer_checks(attention):
+    run_layer_checks(
+        AttentionDecoder,
+        decoder_kwargs(attention=attention),
+        {
+            "target_ids": TARGET,
+            "memory": MEMORY,
+            "memory_mask": MASK,
+            "encoder_state": encoder_state("lstm"),
+        },
+    )
+
+
+CASES = [(a, c, 1, False) for a, c in itertools.product(ATTENTIONS, ["lstm", "gru"])] + [
+    ("luong_general", "lstm", 2, True),
+    ("bahdanau", "gru", 2, False),
+    ("luong_dot", "gru", 1, True),
+]
+
+
+@pytest.mark.parametrize("attention,cell,num_layers,input_feeding", CASES)
+def test_step_loop_equals_teacher_forcing(attention, cell, num_layers, input_feeding):
+    decoder = AttentionDecoder(
+        **decoder_kwargs(
+            attention=attention, cell=cell, num_layers=num_layers, input_feeding=input_feeding
+        )
+    )
+    state0 = encoder_state(cell, num_layers)
+    logits = decoder(TARGET, MEMORY, MASK, encoder_state=state0)
+    state = decoder.initial_state(MEMORY, MASK, state0)
+    for t in range(TARGET.shape[1]):
+        step_logits, state = decoder.step(TARGET[:, t], state)
+        np.testing.assert_allclose(step_logits, logits[:, t], rtol=1e-4, atol=1e-5)
+
+
+def test_zero_initial_state_by_default():
+    decoder = AttentionDecoder(**decoder_kwargs())
+    zeros = [[np.zeros((2, 6), "float32")] * 2]
+    np.testing.assert_allclose(
+        decoder(TARGET, MEMORY, MASK), decoder(TARGET, MEMORY, MASK, encoder_state=zeros)
+    )
+
+
+def _loop_bodies(decoder, training):
+    """Op types of each while-loop body in the traced teacher-forced call."""
+    fn = tf.function(lambda t, m, k: decoder(t, m, k, training=training))
+    graph_def = fn.get_concrete_function(
+        tf.TensorSpec([None, None], tf.int32),
+        tf.TensorSpec([None, None, 6], tf.float32),
+        tf.TensorSpec([None, None], tf.bool),
+    ).graph.as_graph_def()
+    return [
+        {node.op for node in f.node_def}
+        for f in graph_def.library.function
+        if "while_body" in f.signature.name
+    ]
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_luong_without_input_feeding_runs_the_rnn_fused(training):
+    decoder = AttentionDecoder(**decoder_kwargs(attention="luong_general"))
+    decoder(TARGET, MEMORY, MASK)
+    bodies = _loop_bodies(decoder, training)
+    # The fused RNN has its own loop, without attention (no Exp) inside.
+    assert any("Exp" not in ops_ and "Tanh" in ops_ for ops_ in bodies)
+    if not training:
+        assert all("Exp" not in ops_ for ops_ in bodies)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"attention": "bahdanau"}, {"attention": "luong_general", "input_feeding": True}]
+)
+def test_attention_feeding_the_cell_loops_over_step(kwargs):
+    decoder = AttentionDecoder(**decoder_kwargs(**kwargs))
+    decoder(TARGET, MEMORY, MASK)
+    assert any("Exp" in ops_ for ops_ in _loop_bodies(decoder, training=False))
+
+
+def test_sampling_probability_is_a_float32_scalar_variable():
+    decoder = AttentionDecoder(**decoder_kwargs(), dtype="mixed_float16")
+    variable = decoder.sampling_probability
+    assert isinstance(variable, keras.Variable) and not variable.trainable
+    assert variable.dtype == "float32" and tuple(variable.shape) == ()
+    assert float(variable.numpy()) == 0.0
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general", "luong_concat"])
+def test_probability_one_reproduces_greedy_decoding(attention):
+    decoder = AttentionDecoder(**decoder_kwargs(attention=attention))
+    state0 = encoder_state("lstm")
+    decoder(TARGET, MEMORY, MASK, encoder_state=state0)
+    decoder.sampling_probability.assign(1.0)
+    start = np.ones((2,), "int32")
+    greedy = decoding.greedy_search(
+        decoder.step,
+        start,
+        decoder.initial_state(MEMORY, MASK, state0),
+        max_length=5,
+        end_id=99,  # never ends: compare all five positions
+    )
+    logits = decoder(np.ones((2, 5), "int32"), MEMORY, MASK, encoder_state=state0, training=True)
+    chosen = np.asarray(ops.top_k(logits, 1)[1])[..., 0]
+    np.testing.assert_array_equal(chosen, greedy.ids[:, 0])
+
+
+def test_probability_zero_is_teacher_forcing_in_training():
+    decoder = AttentionDecoder(**decoder_kwargs())
+    expected = decoder(TARGET, MEMORY, MASK)
+    np.testing.assert_allclose(decoder(TARGET, MEMORY, MASK, training=True), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("sampling", ["argmax", "sample"])
+def test_mixing_is_per_token(sampling):
+    decoder = AttentionDecoder(**decoder_kwargs(sampling=sampling, seed=3))
+    target = np.tile(np.array([[1, 5, 6, 7, 8, 9, 10, 4]], "int32"), (64, 1))
+    memory = np.tile(MEMORY[:1], (64, 1, 1))
+    forced = ops.convert_to_numpy(decoder(target, memory))
+    decoder.sampling_probability.assign(0.5)
+    mixed = ops.convert_to_numpy(decoder(target, memory, training=True))
+    # Position 0 always takes the start token; a later position of a row differs from
+    # teacher forcing from the first token that was replaced on.
+    np.testing.assert_allclose(mixed[:, 0], forced[:, 0], atol=1e-5)
+    changed = ~np.isclose(mixed, forced, atol=1e-5).all(-1)
+    first_change = np.where(changed.any(1), changed.argmax(1), target.shape[1])
+    # Per-token Bernoulli(0.5): first replacement at position 1, 2, ... geometrically,
+    # not all at one position as per-sequence mixing would give.
+    assert len(set(first_change.tolist())) >= 3
+    assert 0.25 < np.mean(first_change == 1) < 0.75
+
+
+def test_fit_trains_with_scheduled_sampling():
+    decoder = AttentionDecoder(**decoder_kwargs(attention="luong_general"))
+    decoder.sampling_probability.assign(0.5)
+    target = keras.Input((None,), dtype="int32")
+    memory = keras.Input((4, 6))
+    model = keras.Model([target, memory], decoder(target, memory))
+    model.compile(
+        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False
+    )
+    history = model.fit([TARGET, MEMORY], TARGET, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"attention": "luong"}, "attention='luong'"),
+        ({"cell": "rnn"}, "cell='rnn'"),
+        ({"vocab_size": 0}, "vocab_size=0"),
+        ({"sampling": "topk"}, "sampling='topk'"),
+        ({"units": None}, "units=None"),
+    ],
+)
+def test_bad_arguments_name_the_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AttentionDecoder(**decoder_kwargs(**kwargs))
+
+
+def test_float_target_ids_are_rejected():
+    decoder = AttentionDecoder(**decoder_kwargs())
+    with pytest.raises(ValueError, match="dtype=float32"):
+        decoder(TARGET.astype("float32"), MEMORY)
+
+
+def test_wrong_encoder_state_structure_is_rejected():
+    decoder = AttentionDecoder(**decoder_kwargs(num_layers=2))
+    with pytest.raises(ValueError, match="list of 2 layer state"):
+        decoder(TARGET, MEMORY, encoder_state=encoder_state("lstm", 1))
+
+
+def test_luong_dot_needs_units_equal_to_memory_width():
+    decoder = AttentionDecoder(**decoder_kwargs(attention="luong_dot", units=5))
+    with pytest.raises(ValueError, match="query_dim=5, memory_dim=6"):
+        decoder(TARGET, MEMORY)
