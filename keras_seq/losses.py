@@ -61,7 +61,8 @@ class SequenceCrossentropy(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype or "float32")
         if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1:
             raise ValueError(
-                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
+                "`label_smoothing` must be in [0, 1). "
+                f"Received: label_smoothing={label_smoothing!r}"
             )
         self.pad_id = pad_id
         self.label_smoothing = label_smoothing

@@ -10,10 +10,9 @@ NEG_INF = float("-inf")
 
 
 def _gather_beams(values, indices):
-    """`values (B, N, ...)` gathered along axis 1 by int `indices (B, M)` -> `(B, M, ...)`."""
-    extra = values.shape[2:]
+    """`values (B, K, ...)` gathered along axis 1 by int `indices (B, K)`."""
     index = indices
-    for size in extra:
+    for size in values.shape[2:]:
         index = ops.repeat(ops.expand_dims(index, -1), size, axis=-1)
     return ops.take_along_axis(values, index, axis=1)
 
@@ -23,17 +22,19 @@ def beam_search(
 ):
     """Beam search inside the graph, with the GNMT length penalty.
 
-    Each step extends the live hypotheses, keeps the `2 * beam_size` best
-    extensions, moves those that emitted `end_id` to a set of finished
-    hypotheses (frozen from then on, ranked by length-penalised score) and keeps
-    the `beam_size` best others alive. The loop stops at `max_length` or as soon
-    as no live hypothesis can still beat the worst kept finished one in every
-    batch row. Live hypotheses that reach `max_length` tokens count as complete.
+    Each row keeps `beam_size` hypotheses. A step extends every live hypothesis
+    by every token; a finished one (it emitted `end_id`) is frozen: its only
+    continuation is `pad_id` at log-prob 0, so it keeps its score and length.
+    The `beam_size` best of all continuations, ranked by
+    `log_prob / ((5 + length) / 6) ** length_penalty` on each hypothesis' own
+    length, form the next beam. The loop stops at `max_length` or once every
+    hypothesis of every row has finished (no live one is left that could still
+    win a place). With `beam_size=1` this is exactly greedy search.
 
     The state is tiled to `batch_size * beam_size` rows and reordered after each
-    step by gathering along axis 0, so any batch-major nest works (encoder memory
+    step by a gather along axis 0, so any batch-major nest works (encoder memory
     included). Only exportable ops are used: `top_k`, gathers, a preallocated id
-    buffer updated with `slice_update`, and a `while_loop`.
+    buffer written with `slice_update`, and a `while_loop`.
 
     Args:
         step_fn: `step_fn(token_ids (N,), state) -> (logits (N, V), state)`.
@@ -54,7 +55,7 @@ def beam_search(
         ValueError: if `max_length` or `beam_size` is not a positive int.
     """
     check_decode_args(max_length, end_id, pad_id, beam_size)
-    if not isinstance(length_penalty, (int, float)):
+    if not isinstance(length_penalty, (int, float)) or isinstance(length_penalty, bool):
         raise ValueError(
             f"`length_penalty` must be a float. Received: length_penalty={length_penalty!r}"
         )
@@ -62,115 +63,59 @@ def beam_search(
     start_ids = ops.cast(start_ids, "int32")
     batch_size = ops.shape(start_ids)[0]
 
-    def lp(length):
-        return length_penalty_factor(length, length_penalty)
-
     state = keras.tree.map_structure(lambda x: ops.repeat(x, k, axis=0), state)
     tokens = ops.repeat(start_ids, k, axis=0)
-    first_beam = ops.expand_dims(ops.equal(ops.arange(k), 0), 0)
-    alive_log_probs = ops.where(ops.repeat(first_beam, batch_size, axis=0), 0.0, NEG_INF)
-    alive_log_probs = ops.cast(alive_log_probs, "float32")
-    empty_ids = ops.full((batch_size, k, max_length), pad_id, dtype="int32")
-    finished_scores = ops.full((batch_size, k), NEG_INF, dtype="float32")
-    finished_lengths = ops.zeros((batch_size, k), "int32")
-    row_offsets = ops.expand_dims(ops.arange(batch_size, dtype="int32") * k, 1)
+    # Only the first beam is live at the start, so the k beams do not repeat each other.
+    first_beam = ops.equal(ops.arange(k), 0)[None, :]
+    log_probs = ops.cast(
+        ops.where(ops.repeat(first_beam, batch_size, axis=0), 0.0, NEG_INF), "float32"
+    )
+    ids = ops.full((batch_size, k, max_length), pad_id, dtype="int32")
+    finished = ops.zeros((batch_size, k), "bool")
+    lengths = ops.zeros((batch_size, k), "int32")
+    row_offsets = ops.arange(batch_size, dtype="int32")[:, None] * k
 
-    def body(
-        t,
-        tokens,
-        alive_ids,
-        alive_log_probs,
-        finished_ids,
-        finished_scores,
-        finished_lengths,
-        state,
-    ):
+    def body(t, tokens, ids, log_probs, finished, lengths, state):
         logits, state = step_fn(tokens, state)
         vocab_size = logits.shape[-1]
-        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-        log_probs = ops.reshape(log_probs, (batch_size, k, vocab_size))
-        candidates = ops.reshape(
-            ops.expand_dims(alive_log_probs, -1) + log_probs, (batch_size, k * vocab_size)
+        step_log_probs = ops.reshape(
+            ops.log_softmax(ops.cast(logits, "float32"), axis=-1), (batch_size, k, vocab_size)
         )
-        num_candidates = min(2 * k, k * vocab_size)
-        top_log_probs, top_indices = ops.top_k(candidates, num_candidates)
-        top_indices = ops.cast(top_indices, "int32")
-        source_beams = ops.floor_divide(top_indices, vocab_size)
-        new_tokens = ops.mod(top_indices, vocab_size)
-        candidate_ids = _gather_beams(alive_ids, source_beams)
-        candidate_ids = write_at(candidate_ids, new_tokens[:, :, None], t, axis=2)
-        ended = ops.equal(new_tokens, end_id)
+        frozen = ops.where(ops.equal(ops.arange(vocab_size), pad_id), 0.0, NEG_INF)
+        step_log_probs = ops.where(finished[:, :, None], frozen, step_log_probs)
+        candidate_log_probs = ops.reshape(
+            log_probs[:, :, None] + step_log_probs, (batch_size, k * vocab_size)
+        )
+        new_lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
+        candidate_lengths = ops.repeat(new_lengths, vocab_size, axis=1)
+        candidate_scores = candidate_log_probs / length_penalty_factor(
+            candidate_lengths, length_penalty
+        )
+        _, chosen = ops.top_k(candidate_scores, k)
+        chosen = ops.cast(chosen, "int32")
+        parents = ops.floor_divide(chosen, vocab_size)
+        new_tokens = ops.mod(chosen, vocab_size)
+        log_probs = ops.take_along_axis(candidate_log_probs, chosen, axis=1)
+        lengths = ops.take_along_axis(new_lengths, parents, axis=1)
+        finished = ops.logical_or(
+            ops.take_along_axis(finished, parents, axis=1), ops.equal(new_tokens, end_id)
+        )
+        ids = write_at(_gather_beams(ids, parents), new_tokens[:, :, None], t, axis=2)
+        rows = ops.reshape(row_offsets + parents, (-1,))
+        state = keras.tree.map_structure(lambda x: ops.take(x, rows, axis=0), state)
+        return t + 1, ops.reshape(new_tokens, (-1,)), ids, log_probs, finished, lengths, state
 
-        # Finished set: the kept finished hypotheses first (ties keep them), then new ones.
-        length = t + 1
-        ended_scores = ops.where(ended, top_log_probs / lp(length), NEG_INF)
-        finished_scores, keep = ops.top_k(
-            ops.concatenate([finished_scores, ended_scores], axis=1), k
-        )
-        finished_ids = _gather_beams(ops.concatenate([finished_ids, candidate_ids], axis=1), keep)
-        all_lengths = ops.concatenate(
-            [finished_lengths, ops.full((batch_size, num_candidates), length, "int32")], axis=1
-        )
-        finished_lengths = ops.take_along_axis(all_lengths, keep, axis=1)
-
-        # Alive set: the best extensions that did not end.
-        alive_log_probs, keep = ops.top_k(ops.where(ended, NEG_INF, top_log_probs), k)
-        alive_ids = _gather_beams(candidate_ids, keep)
-        tokens = ops.reshape(ops.take_along_axis(new_tokens, keep, axis=1), (-1,))
-        parents = ops.reshape(row_offsets + ops.take_along_axis(source_beams, keep, axis=1), (-1,))
-        state = keras.tree.map_structure(lambda x: ops.take(x, parents, axis=0), state)
-        return (
-            t + 1,
-            tokens,
-            alive_ids,
-            alive_log_probs,
-            finished_ids,
-            finished_scores,
-            finished_lengths,
-            state,
+    def cond(t, tokens, ids, log_probs, finished, lengths, state):
+        dead = ops.equal(log_probs, NEG_INF)
+        return ops.logical_and(
+            t < max_length, ops.logical_not(ops.all(ops.logical_or(finished, dead)))
         )
 
-    def cond(
-        t,
-        tokens,
-        alive_ids,
-        alive_log_probs,
-        finished_ids,
-        finished_scores,
-        finished_lengths,
-        state,
-    ):
-        # Log-probs only fall as a hypothesis grows, so the best a live one can reach is
-        # its current log-prob over the largest penalty of any length still possible.
-        best_penalty = ops.maximum(lp(t + 1), lp(max_length))
-        best_alive = alive_log_probs[:, 0] / best_penalty
-        decided = ops.all(finished_scores[:, -1] >= best_alive)
-        return ops.logical_and(t < max_length, ops.logical_not(decided))
-
-    (t, _, alive_ids, alive_log_probs, finished_ids, finished_scores, finished_lengths, _) = (
-        ops.while_loop(
-            cond,
-            body,
-            (
-                ops.convert_to_tensor(0, "int32"),
-                tokens,
-                empty_ids,
-                alive_log_probs,
-                empty_ids,
-                finished_scores,
-                finished_lengths,
-                state,
-            ),
-            maximum_iterations=max_length,
-        )
+    _, _, ids, log_probs, _, lengths, _ = ops.while_loop(
+        cond,
+        body,
+        (ops.convert_to_tensor(0, "int32"), tokens, ids, log_probs, finished, lengths, state),
+        maximum_iterations=max_length,
     )
-    # Live hypotheses are complete only if they reached max_length.
-    alive_scores = ops.where(t >= max_length, alive_log_probs / lp(max_length), NEG_INF)
-    scores, keep = ops.top_k(ops.concatenate([finished_scores, alive_scores], axis=1), k)
-    ids = _gather_beams(ops.concatenate([finished_ids, alive_ids], axis=1), keep)
-    lengths = ops.take_along_axis(
-        ops.concatenate([finished_lengths, ops.full((batch_size, k), max_length, "int32")], 1),
-        keep,
-        axis=1,
-    )
+    scores = log_probs / length_penalty_factor(lengths, length_penalty)
     return DecodeResult(ids, lengths, scores)

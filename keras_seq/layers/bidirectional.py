@@ -149,7 +149,8 @@ class Bidirectional(keras.layers.Layer):
             states = forward_states + backward_states
         else:
             states = [
-                _merge(f, b, self.state_merge) for f, b in zip(forward_states, backward_states)
+                _merge(f, b, self.state_merge)
+                for f, b in zip(forward_states, backward_states, strict=True)
             ]
         return outputs + states
 
