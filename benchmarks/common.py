@@ -1,0 +1,40 @@
+"""Shared pieces of the benchmark scripts: machine ceiling, timing, JSON output."""
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+
+def matmul_gflops(size=2048, repeats=5):
+    """Median float32 `tf.matmul` rate of this machine, the ceiling figures are read against."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    tf.matmul(a, b).numpy()
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        rates.append(2 * size**3 / (time.perf_counter() - start) / 1e9)
+    return statistics.median(rates)
+
+
+def machine():
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def write_json(result, path=None):
+    text = json.dumps(result, indent=2)
+    if path:
+        with open(path, "w") as f:
+            f.write(text + "\n")
+    print(text)

@@ -1,0 +1,127 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_seq as ks
+
+START, END = 1, 2
+
+
+def reversal_data(n, vocab_size=12, min_len=3, max_len=6, seed=0):
+    """Source: random ids in [4, vocab); target: the source reversed."""
+    rng = np.random.default_rng(seed)
+    source = np.zeros((n, max_len), "int32")
+    target_in = np.zeros((n, max_len + 1), "int32")
+    labels = np.zeros((n, max_len + 1), "int32")
+    for i in range(n):
+        length = rng.integers(min_len, max_len + 1)
+        tokens = rng.integers(4, vocab_size, size=length)
+        source[i, :length] = tokens
+        target_in[i, : length + 1] = [START, *tokens[::-1]]
+        labels[i, : length + 1] = [*tokens[::-1], END]
+    return {"source_ids": source, "target_ids": target_in}, labels
+
+
+def small_model(**kwargs):
+    args = dict(embedding_dim=16, units=32, attention="bahdanau")
+    args.update(kwargs)
+    return ks.models.build_seq2seq(12, 12, **args)
+
+
+def compile_model(model, learning_rate=1e-2):
+    model.compile(
+        keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+        ks.losses.SequenceCrossentropy(),
+        metrics=[ks.metrics.MaskedAccuracy()],
+        jit_compile=False,
+    )
+    return model
+
+
+def test_layer_names_and_io():
+    model = small_model()
+    assert {"encoder", "bridge", "decoder"} <= {layer.name for layer in model.layers}
+    inputs, _ = reversal_data(3)
+    assert model(inputs).shape == (3, 7, 12)
+    assert set(model.input) == {"source_ids", "target_ids"}
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general"])
+def test_learns_to_reverse_and_decodes(attention):
+    inputs, labels = reversal_data(2000)
+    model = compile_model(small_model(attention=attention))
+    history = model.fit(inputs, labels, batch_size=64, epochs=12, verbose=0)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+    test_inputs, test_labels = reversal_data(50, seed=1)
+    for method in ("greedy", "beam"):
+        result = ks.models.generate(model, test_inputs["source_ids"], max_length=8, method=method,
+                                    beam_size=3)
+        ids = np.asarray(result.ids[:, 0])
+        correct = [np.array_equal(ids[i, : result.lengths[i, 0]],
+                                  test_labels[i, : (test_labels[i] > 0).sum()])
+                   for i in range(50)]
+        assert np.mean(correct) >= 0.9, (method, np.mean(correct))
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = small_model(attention="luong_concat", encoder_layers=2, decoder_layers=2,
+                        bridge="dense", decoder_units=24, dropout=0.1)
+    model.get_layer("decoder").sampling_probability.assign(0.25)
+    inputs, _ = reversal_data(4)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded(inputs), model(inputs), rtol=1e-6, atol=1e-6)
+    assert float(loaded.get_layer("decoder").sampling_probability.numpy()) == 0.25
+    a = ks.models.generate(model, inputs["source_ids"], 6, method="beam", beam_size=2)
+    b = ks.models.generate(loaded, inputs["source_ids"], 6, method="beam", beam_size=2)
+    np.testing.assert_array_equal(a.ids, b.ids)
+
+
+def test_generate_beam_size_one_equals_greedy():
+    model = small_model(cell="gru")
+    source = reversal_data(5)[0]["source_ids"]
+    greedy = ks.models.generate(model, source, 7)
+    beam = ks.models.generate(model, source, 7, method="beam", beam_size=1)
+    np.testing.assert_array_equal(beam.ids, greedy.ids)
+
+
+def test_generate_returns_attention_per_emitted_token():
+    model = small_model()
+    source = reversal_data(3)[0]["source_ids"]
+    result, attention = ks.models.generate(model, source, 5, method="beam", beam_size=2,
+                                           return_attention=True)
+    attention = np.asarray(attention)
+    assert attention.shape == (3, 2, 5, source.shape[1])
+    real = source != 0
+    for b in range(3):
+        for k in range(2):
+            length = int(result.lengths[b, k])
+            np.testing.assert_allclose(attention[b, k, :length].sum(-1), 1.0, rtol=1e-5)
+            assert np.all(attention[b, k, :length][:, ~real[b]] == 0)
+            assert np.all(attention[b, k, length:] == 0)
+
+
+def test_generate_padding_does_not_change_translations():
+    model = small_model()
+    source = reversal_data(4)[0]["source_ids"]
+    wider = np.concatenate([source, np.zeros((4, 3), "int32")], axis=1)
+    a = ks.models.generate(model, source, 6, method="beam", beam_size=2)
+    b = ks.models.generate(model, wider, 6, method="beam", beam_size=2)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
+
+
+def test_generate_rejects_unknown_method():
+    with pytest.raises(ValueError, match="method='nucleus'"):
+        ks.models.generate(small_model(), np.ones((1, 3), "int32"), 4, method="nucleus")
+
+
+def test_mixed_bfloat16_training_is_finite():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    model = compile_model(small_model(attention="luong_general"))
+    inputs, labels = reversal_data(128)
+    history = model.fit(inputs, labels, batch_size=32, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(w.dtype == "float32" for w in model.weights)
+    assert model(inputs).dtype == "bfloat16"
