@@ -1,0 +1,25 @@
+"""Data: tokenizers, tf.data pipelines and parallel-text loaders (TensorFlow only)."""
+
+from keras_seq.data.generated import generate_pairs
+from keras_seq.data.loaders import Corpus, load_corpus, read_ding, read_tsv, split_pairs
+from keras_seq.data.pipeline import (
+    PipelineReport,
+    make_dataset,
+    make_source_batches,
+    measure_padding,
+)
+from keras_seq.data.tokenizer import SubwordTokenizer
+
+__all__ = [
+    "Corpus",
+    "PipelineReport",
+    "SubwordTokenizer",
+    "generate_pairs",
+    "load_corpus",
+    "make_dataset",
+    "make_source_batches",
+    "measure_padding",
+    "read_ding",
+    "read_tsv",
+    "split_pairs",
+]

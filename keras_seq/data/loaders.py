@@ -1,0 +1,254 @@
+"""Parallel-text sources behind one interface: `load_corpus(spec, ...)`.
+
+Specs:
+- `"generated"`: the built-in offline English->German pairs (`generated.py`).
+- `"tsv:PATH"`: tab-separated `source<TAB>target[<TAB>ignored...]` lines (the
+  ManyThings/Tatoeba format).
+- `"tfds:NAME"`: a TensorFlow Datasets translation dataset, e.g.
+  `tfds:ted_hrlr_translate/pt_to_en` (its supervised keys give the direction).
+- `"ding"`: the English/German example sentences of Debian's `trans-de-en`
+  dictionary, read where the package installs them.
+"""
+
+import dataclasses
+import os
+import random
+import re
+import warnings
+
+DING_PATH = "/usr/share/trans/de-en"
+
+
+@dataclasses.dataclass
+class Corpus:
+    """Train/valid/test text pairs and what loading skipped.
+
+    Attributes:
+        name: the spec it came from.
+        train, valid, test: lists of `(source, target)` strings.
+        skipped: counts of skipped lines by reason (e.g. `{"no_tab": 2}`).
+        source_language, target_language: language codes when known.
+    """
+
+    name: str
+    train: list
+    valid: list
+    test: list
+    skipped: dict = dataclasses.field(default_factory=dict)
+    source_language: str = ""
+    target_language: str = ""
+
+
+def split_pairs(pairs, valid_fraction, test_fraction, seed):
+    """Seeded split into train/valid/test with no source sentence in two splits.
+
+    Pairs are grouped by source text so that a source never appears in two
+    splits (a repeated source with another translation stays in one split).
+    """
+    groups = {}
+    for source, target in pairs:
+        groups.setdefault(source, []).append((source, target))
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    n_test = round(len(keys) * test_fraction)
+    n_valid = round(len(keys) * valid_fraction)
+    if (
+        len(keys) - n_test - n_valid < 1
+        or (test_fraction and n_test < 1)
+        or (valid_fraction and n_valid < 1)
+    ):
+        raise ValueError(
+            f"{len(pairs)} pairs ({len(keys)} distinct sources) are too few to split into "
+            f"train/valid/test with fractions valid={valid_fraction}, test={test_fraction}."
+        )
+
+    def collect(selected):
+        return [pair for key in selected for pair in groups[key]]
+
+    return (
+        collect(keys[n_test + n_valid :]),
+        collect(keys[n_test : n_test + n_valid]),
+        collect(keys[:n_test]),
+    )
+
+
+def _complete_splits(train, given, valid_fraction, test_fraction, seed):
+    """Train/valid/test, splitting off `train` whatever `given` (valid/test) lacks."""
+    train, valid, test = split_pairs(
+        train,
+        0 if "valid" in given else valid_fraction,
+        0 if "test" in given else test_fraction,
+        seed,
+    )
+    return train, given.get("valid", valid), given.get("test", test)
+
+
+def read_tsv(path):
+    """Reads `source<TAB>target` pairs; returns `(pairs, skipped)`.
+
+    Lines without a tab, with an empty side, or with bytes that are not UTF-8 are
+    skipped and counted by reason; up to five of each are named in one warning
+    (`FILE:LINE`). Extra columns are ignored.
+
+    Raises:
+        FileNotFoundError: naming the path, if it does not exist.
+        ValueError: if the file holds no pair at all.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No such data file: {path!r}")
+    pairs, skipped, examples = [], {}, {}
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            reason = None
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                reason = "not_utf8"
+            if reason is None:
+                if not line.strip():
+                    continue
+                columns = line.split("\t")
+                if len(columns) < 2:
+                    reason = "no_tab"
+                elif not columns[0].strip() or not columns[1].strip():
+                    reason = "empty_side"
+                else:
+                    pairs.append((columns[0].strip(), columns[1].strip()))
+                    continue
+            skipped[reason] = skipped.get(reason, 0) + 1
+            examples.setdefault(reason, [])
+            if len(examples[reason]) < 5:
+                examples[reason].append(f"{path}:{number}")
+    if skipped:
+        details = "; ".join(
+            f"{reason}: {count} (e.g. {', '.join(examples[reason])})"
+            for reason, count in skipped.items()
+        )
+        warnings.warn(f"Skipped lines of {path}: {details}", stacklevel=2)
+    if not pairs:
+        raise ValueError(
+            f"{path} holds no source<TAB>target pair"
+            + (f" (skipped: {skipped})" if skipped else " (the file is empty)")
+        )
+    return pairs, skipped
+
+
+def read_ding(path=DING_PATH):
+    """English->German example sentences from the Ding dictionary (`trans-de-en`).
+
+    Entries are `german alternatives :: english alternatives`, alternatives
+    separated by `|` in the same order; the pairs kept are whole sentences on both
+    sides (at least three words, ending in `.`, `!` or `?`, no dictionary markup).
+    The file is GPL-licensed: it is read where Debian installs it, never copied.
+
+    Raises:
+        FileNotFoundError: telling how to install the package, if absent.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"The Ding dictionary is not installed ({path} is missing). Install it with: "
+            "apt-get install trans-de-en"
+        )
+    sentence = re.compile(r"[.!?]$")
+    markup = re.compile(r"[{}\[\];]")
+    pairs = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("#") or " :: " not in line:
+                continue
+            german, english = line.rstrip("\n").split(" :: ", 1)
+            for de, en in zip(german.split(" | "), english.split(" | "), strict=False):
+                de, en = de.strip(), en.strip()
+                if (
+                    sentence.search(de)
+                    and sentence.search(en)
+                    and len(de.split()) >= 3
+                    and len(en.split()) >= 3
+                    and not markup.search(de + en)
+                ):
+                    pairs.append((en, de))
+    return list(dict.fromkeys(pairs))
+
+
+def read_tfds(name, split, data_dir=None):
+    """`(source, target)` pairs of one split of a TFDS translation dataset."""
+    import tensorflow_datasets as tfds
+
+    dataset = tfds.load(
+        name, split=split, as_supervised=True, data_dir=data_dir, shuffle_files=False
+    )
+    return [(s.decode("utf-8"), t.decode("utf-8")) for s, t in tfds.as_numpy(dataset)]
+
+
+def _tfds_splits(name, data_dir=None):
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name, data_dir=data_dir)
+    keys = builder.info.supervised_keys
+    if not keys:
+        raise ValueError(f"TFDS dataset {name!r} has no supervised (source, target) keys.")
+    return builder, keys
+
+
+def load_corpus(
+    spec="generated",
+    valid_data=None,
+    test_data=None,
+    seed=0,
+    num_pairs=120_000,
+    valid_fraction=0.05,
+    test_fraction=0.05,
+    data_dir=None,
+):
+    """Loads a parallel corpus by spec and splits it into train/valid/test.
+
+    Args:
+        spec: `"generated"`, `"tsv:PATH"`, `"tfds:NAME"` or `"ding"`.
+        valid_data, test_data: optional TSV paths of separate valid/test files
+            (for `tsv:`; otherwise the splits are seeded and disjoint).
+        seed: generation and split seed.
+        num_pairs: pairs generated by `"generated"`.
+        valid_fraction, test_fraction: split fractions when splitting.
+        data_dir: TFDS data directory.
+
+    Returns:
+        A `Corpus`.
+
+    Raises:
+        ValueError: for an unknown spec.
+    """
+    skipped = {}
+    if spec == "generated":
+        from keras_seq.data.generated import generate_pairs
+
+        pairs = generate_pairs(num_pairs, seed=seed)
+        train, valid, test = split_pairs(pairs, valid_fraction, test_fraction, seed)
+        return Corpus(spec, train, valid, test, skipped, "en", "de")
+    if spec == "ding":
+        train, valid, test = split_pairs(read_ding(), valid_fraction, test_fraction, seed)
+        return Corpus(spec, train, valid, test, skipped, "en", "de")
+    if spec.startswith("tsv:"):
+        pairs, skipped = read_tsv(spec[4:])
+        given = {}
+        for name, path in (("valid", valid_data), ("test", test_data)):
+            if path is not None:
+                given[name], more_skipped = read_tsv(path)
+                skipped.update({f"{name}_{k}": v for k, v in more_skipped.items()})
+        splits = _complete_splits(pairs, given, valid_fraction, test_fraction, seed)
+        return Corpus(spec, *splits, skipped)
+    if spec.startswith("tfds:"):
+        name = spec[5:]
+        builder, (source_key, target_key) = _tfds_splits(name, data_dir)
+        given = {
+            key: read_tfds(name, split, data_dir)
+            for key, split in (("valid", "validation"), ("test", "test"))
+            if split in builder.info.splits
+        }
+        train = read_tfds(name, "train", data_dir)
+        splits = _complete_splits(train, given, valid_fraction, test_fraction, seed)
+        return Corpus(spec, *splits, skipped, source_key, target_key)
+    raise ValueError(
+        "Unknown dataset spec. Expected 'generated', 'tsv:PATH', 'tfds:NAME' or 'ding'. "
+        f"Received: {spec!r}"
+    )

@@ -1,0 +1,190 @@
+"""tf.data pipelines from text pairs to padded id batches."""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from keras_seq.data.tokenizer import END_ID, PAD_ID, START_ID
+
+OVERLONG_POLICIES = ("filter", "truncate")
+
+
+@dataclasses.dataclass
+class PipelineReport:
+    """What a pipeline did to its pairs, for the run's metrics.
+
+    Attributes:
+        pairs: pairs given.
+        kept: pairs in the dataset.
+        overlong: pairs whose source or target was over the limit (removed with
+            `"filter"`, cut with `"truncate"`).
+        policy: the over-long policy.
+        padding_fraction: fraction of pad positions in the batches (source and
+            target together), None until `measure_padding` runs.
+    """
+
+    pairs: int
+    kept: int
+    overlong: int
+    policy: str
+    padding_fraction: float | None = None
+
+
+def _check_pairs(pairs):
+    if not pairs:
+        raise ValueError("No text pairs were given: the dataset is empty.")
+
+
+def encode_texts(tokenizer, texts, batch_size=4096):
+    """Tokenizes `texts` in batches; returns a list of int32 numpy arrays."""
+    out = []
+    for start in range(0, len(texts), batch_size):
+        out.extend(
+            np.asarray(x, np.int32)
+            for x in tokenizer.tokenize(texts[start : start + batch_size]).to_list()
+        )
+    return out
+
+
+def make_dataset(
+    pairs,
+    source_tokenizer,
+    target_tokenizer,
+    batch_size,
+    max_source_length=64,
+    max_target_length=64,
+    overlong="filter",
+    shuffle=True,
+    seed=0,
+    bucket_width=4,
+    drop_remainder=False,
+):
+    """Builds the training/evaluation `tf.data.Dataset` of a list of text pairs.
+
+    Steps: tokenize (inside the pipeline, in batches), apply the over-long
+    policy, make the decoder input `[start] + target` and the labels
+    `target + [end]`, cache, shuffle, bucket by length so that batches hold
+    sentences of similar length (`bucket_by_sequence_length`), right-pad with 0,
+    prefetch.
+
+    Over-long policy (counted in the returned report, never silent): a source
+    longer than `max_source_length` or a target longer than `max_target_length`
+    (end id included) is dropped (`"filter"`) or cut to the limit
+    (`"truncate"`; a cut target keeps no end id, as the text did not end there).
+
+    Args:
+        pairs: list of `(source_text, target_text)`.
+        source_tokenizer, target_tokenizer: `SubwordTokenizer`s.
+        batch_size: positive int.
+        max_source_length, max_target_length: positive ints, in tokens.
+        overlong: `"filter"` or `"truncate"`.
+        shuffle: shuffle each epoch (training).
+        seed: shuffle seed.
+        bucket_width: bucket boundaries every this many tokens.
+        drop_remainder: drop the last, smaller batch of each bucket.
+
+    Returns:
+        `(dataset, report)`: the dataset yields
+        `({"source_ids": int32 (B, S), "target_ids": int32 (B, T)}, labels int32 (B, T))`;
+        the report is a `PipelineReport`.
+
+    Raises:
+        ValueError: for an unknown policy, no pairs, or fewer kept pairs than
+            `batch_size`.
+    """
+    if overlong not in OVERLONG_POLICIES:
+        raise ValueError(
+            f"`overlong` must be one of {OVERLONG_POLICIES}. Received: overlong={overlong!r}"
+        )
+    _check_pairs(pairs)
+    sources = [s for s, _ in pairs]
+    targets = [t for _, t in pairs]
+    dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
+
+    def tokenize(source, target):
+        return (source_tokenizer.tokenize(source), target_tokenizer.tokenize(target))
+
+    dataset = dataset.batch(1024).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+
+    def lengths_ok(source_ids, target_ids):
+        return tf.logical_and(
+            tf.size(source_ids) <= max_source_length,
+            tf.size(target_ids) + 1 <= max_target_length,
+        )
+
+    lengths = _lengths(dataset)
+    overlong_count = int(
+        np.sum((lengths[:, 0] > max_source_length) | (lengths[:, 1] + 1 > max_target_length))
+    )
+    kept = len(pairs) - overlong_count if overlong == "filter" else len(pairs)
+    if kept < batch_size:
+        raise ValueError(
+            f"The dataset has {kept} usable pairs ({len(pairs)} given, {overlong_count} over the "
+            f"length limits), fewer than batch_size={batch_size}. Use more data or a smaller "
+            "batch size."
+        )
+    if overlong == "filter":
+        dataset = dataset.filter(lengths_ok)
+
+    def to_example(source_ids, target_ids):
+        source_ids = source_ids[:max_source_length]
+        ended = tf.concat([target_ids, [END_ID]], axis=0)[:max_target_length]
+        decoder_in = tf.concat([[START_ID], ended[:-1]], axis=0)
+        return {"source_ids": source_ids, "target_ids": decoder_in, "labels": ended}
+
+    dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(kept, 50_000), seed=seed, reshuffle_each_iteration=True)
+    longest = max(max_source_length, max_target_length)
+    boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
+    dataset = dataset.bucket_by_sequence_length(
+        lambda x: tf.maximum(tf.size(x["source_ids"]), tf.size(x["target_ids"])),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=PAD_ID,
+        drop_remainder=drop_remainder,
+    )
+    dataset = dataset.map(
+        lambda x: ({"source_ids": x["source_ids"], "target_ids": x["target_ids"]}, x["labels"])
+    ).prefetch(tf.data.AUTOTUNE)
+    report = PipelineReport(pairs=len(pairs), kept=kept, overlong=overlong_count, policy=overlong)
+    return dataset, report
+
+
+def _lengths(tokenized):
+    """(N, 2) numpy array of source and target token counts of a tokenized dataset."""
+    sizes = tokenized.map(lambda s, t: tf.stack([tf.size(s), tf.size(t)])).batch(8192)
+    return np.concatenate([b.numpy() for b in sizes], axis=0)
+
+
+def measure_padding(dataset):
+    """Fraction of pad positions over all source and target positions of `dataset`."""
+    pads = total = 0
+    for inputs, _ in dataset:
+        for ids in (inputs["source_ids"], inputs["target_ids"]):
+            pads += int(tf.reduce_sum(tf.cast(ids == PAD_ID, tf.int64)))
+            total += int(tf.size(ids))
+    return pads / max(total, 1)
+
+
+def make_source_batches(texts, source_tokenizer, batch_size, max_source_length):
+    """Right-padded source id batches for decoding, in the order of `texts`.
+
+    Returns:
+        A list of `(indices, source_ids)`; sentences are grouped by length to cut
+        padding and `indices` say where each row belongs. Over-long sources are
+        truncated to `max_source_length`.
+    """
+    _check_pairs(texts)
+    encoded = [ids[:max_source_length] for ids in encode_texts(source_tokenizer, list(texts))]
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")
+    batches = []
+    for start in range(0, len(order), batch_size):
+        indices = order[start : start + batch_size]
+        width = max(1, max(len(encoded[i]) for i in indices))
+        source_ids = np.zeros((len(indices), width), np.int32)
+        for row, i in enumerate(indices):
+            source_ids[row, : len(encoded[i])] = encoded[i]
+        batches.append((indices, source_ids))
+    return batches

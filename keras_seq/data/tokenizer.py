@@ -1,0 +1,140 @@
+"""Subword tokenizers learned from the training text (SentencePiece), usable in graphs."""
+
+import io
+import string
+
+import tensorflow as tf
+
+PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
+
+
+class SubwordTokenizer:
+    """A SentencePiece model with keras_seq's special ids, run by tensorflow-text.
+
+    The model is learned by the `sentencepiece` library and applied by
+    `tensorflow_text.SentencepieceTokenizer`, so tokenization and detokenization
+    are TensorFlow ops: they run inside `tf.data` pipelines and inside exported
+    SavedModel graphs. Special ids: pad 0, start 1, end 2, unknown 3.
+
+    Detokenization round-trips: `detokenize(tokenize(text))` gives the text back,
+    after the model's normalisation (NFKC, and case folding when `lowercase`).
+    With `split_punctuation`, every ASCII punctuation mark is its own piece (the
+    spaces around it are still recorded, so the round trip holds).
+
+    Args:
+        model_proto: bytes of a trained SentencePiece model.
+    """
+
+    def __init__(self, model_proto):
+        import sentencepiece
+
+        if not isinstance(model_proto, bytes) or not model_proto:
+            raise ValueError("`model_proto` must be the bytes of a SentencePiece model.")
+        self.model_proto = model_proto
+        processor = sentencepiece.SentencePieceProcessor(model_proto=model_proto)
+        specials = (processor.pad_id(), processor.bos_id(), processor.eos_id(), processor.unk_id())
+        if specials != (PAD_ID, START_ID, END_ID, UNK_ID):
+            raise ValueError(
+                "The SentencePiece model must use pad=0, start(bos)=1, end(eos)=2, unk=3. "
+                f"Received ids {specials}."
+            )
+        self.pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+        self._tokenizer = None
+
+    @property
+    def vocab_size(self):
+        return len(self.pieces)
+
+    @property
+    def tf_tokenizer(self):
+        """The `tensorflow_text.SentencepieceTokenizer` (a `tf.Module`) doing the work."""
+        if self._tokenizer is None:
+            import tensorflow_text
+
+            with tf.init_scope():  # an eager resource, shareable by every graph that uses it
+                self._tokenizer = tensorflow_text.SentencepieceTokenizer(
+                    model=self.model_proto, out_type=tf.int32
+                )
+        return self._tokenizer
+
+    @classmethod
+    def train(cls, texts, vocab_size, lowercase=False, split_punctuation=True):
+        """Learns a byte-pair-encoding SentencePiece model from `texts`.
+
+        Args:
+            texts: iterable of strings (the training side of one language).
+            vocab_size: int, the most pieces (fewer if the text has fewer).
+            lowercase: case-fold during normalisation.
+            split_punctuation: make each ASCII punctuation mark its own piece.
+
+        Returns:
+            A `SubwordTokenizer`. Training is deterministic: the same texts give
+            the same model.
+        """
+        import sentencepiece
+
+        texts = [t for t in texts if t.strip()]
+        if not texts:
+            raise ValueError("Cannot learn a vocabulary from no text.")
+        if not isinstance(vocab_size, int) or vocab_size < 8:
+            raise ValueError(f"`vocab_size` must be an integer >= 8. Received: {vocab_size!r}")
+        model = io.BytesIO()
+        symbols = [c for c in string.punctuation] if split_punctuation else []
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts),
+            model_writer=model,
+            vocab_size=vocab_size,
+            hard_vocab_limit=False,
+            model_type="bpe",
+            character_coverage=1.0,
+            normalization_rule_name="nmt_nfkc_cf" if lowercase else "nmt_nfkc",
+            split_digits=True,
+            user_defined_symbols=symbols,
+            pad_id=PAD_ID,
+            bos_id=START_ID,
+            eos_id=END_ID,
+            unk_id=UNK_ID,
+            pad_piece="<pad>",
+            bos_piece="<s>",
+            eos_piece="</s>",
+            unk_piece="<unk>",
+            num_threads=1,
+            minloglevel=2,
+            max_sentence_length=16384,
+        )
+        return cls(model.getvalue())
+
+    def tokenize(self, texts):
+        """int32 ids of `texts` (a string or rank-1 string tensor) as a `tf.RaggedTensor`."""
+        return self.tf_tokenizer.tokenize(tf.convert_to_tensor(texts, tf.string))
+
+    def detokenize(self, ids):
+        """Strings from ids `(batch, length)` (dense or ragged); special ids are dropped.
+
+        Ids from `ks.decoding` can be passed as they are: the end id and the
+        padding after it decode to nothing.
+        """
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids, tf.int32)
+        return self.tf_tokenizer.detokenize(ids)
+
+    def id_to_piece(self, ids):
+        return [self.pieces[i] for i in ids]
+
+    def save(self, path_prefix):
+        """Writes `PREFIX.model` (the SentencePiece model) and `PREFIX.vocab` (one piece a line)."""
+        path_prefix = str(path_prefix)
+        with open(path_prefix + ".model", "wb") as f:
+            f.write(self.model_proto)
+        with open(path_prefix + ".vocab", "w", encoding="utf-8") as f:
+            f.write("".join(piece + "\n" for piece in self.pieces))
+
+    @classmethod
+    def load(cls, path_prefix):
+        """Reads a tokenizer written by `save`."""
+        path = str(path_prefix) + ".model"
+        try:
+            with open(path, "rb") as f:
+                return cls(f.read())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"No tokenizer model at {path}") from None
