@@ -147,7 +147,18 @@ def make_dataset(
     )
     dataset = dataset.map(
         lambda x: ({"source_ids": x["source_ids"], "target_ids": x["target_ids"]}, x["labels"])
-    ).prefetch(tf.data.AUTOTUNE)
+    )
+    # The batch count is known from the lengths; stating it gives Keras a sized epoch.
+    source_sizes = np.minimum(lengths[:, 0], max_source_length)
+    target_sizes = np.minimum(lengths[:, 1] + 1, max_target_length)
+    if overlong == "filter":
+        keep = (lengths[:, 0] <= max_source_length) & (lengths[:, 1] + 1 <= max_target_length)
+        source_sizes, target_sizes = source_sizes[keep], target_sizes[keep]
+    buckets = np.searchsorted(boundaries, np.maximum(source_sizes, target_sizes), side="right")
+    counts = np.bincount(buckets)
+    batches = int(np.sum(counts // batch_size if drop_remainder else -(-counts // batch_size)))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
     report = PipelineReport(pairs=len(pairs), kept=kept, overlong=overlong_count, policy=overlong)
     return dataset, report
 

@@ -1,0 +1,95 @@
+"""Translating text with a trained model and scoring it (sacreBLEU, exact match)."""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_seq.data.pipeline import make_source_batches
+from keras_seq.models import attention_of, encode, generate
+
+
+def make_translate_fn(model, max_length, method="greedy", beam_size=4, length_penalty=0.0):
+    """A `tf.function` from right-padded source ids `(B, S)` to a `DecodeResult`."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    def translate(source_ids):
+        return generate(model, source_ids, max_length, method=method, beam_size=beam_size,
+                        length_penalty=length_penalty)
+
+    return translate
+
+
+def translate_texts(model, texts, source_tokenizer, target_tokenizer, max_source_length,
+                    max_length, method="greedy", beam_size=4, length_penalty=0.0,
+                    batch_size=128):
+    """Translates `texts`; returns `(translations, scores)` in the order given."""
+    translate = make_translate_fn(model, max_length, method, beam_size, length_penalty)
+    translations = [""] * len(texts)
+    scores = np.zeros(len(texts), np.float32)
+    for indices, source_ids in make_source_batches(texts, source_tokenizer, batch_size,
+                                                   max_source_length):
+        result = translate(tf.constant(source_ids))
+        decoded = target_tokenizer.detokenize(result.ids[:, 0]).numpy()
+        for row, i in enumerate(indices):
+            translations[i] = decoded[row].decode("utf-8")
+            scores[i] = float(result.scores[row, 0])
+    return translations, scores
+
+
+def corpus_scores(hypotheses, references):
+    """sacreBLEU BLEU and chrF, and the exact-match rate, of detokenized text."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    if len(hypotheses) != len(references):
+        raise ValueError(
+            f"{len(hypotheses)} hypotheses but {len(references)} references: they must pair up."
+        )
+    bleu_metric, chrf_metric = BLEU(), CHRF()
+    bleu = bleu_metric.corpus_score(hypotheses, [references])
+    chrf = chrf_metric.corpus_score(hypotheses, [references])
+    exact = float(np.mean([h.strip() == r.strip() for h, r in zip(hypotheses, references,
+                                                                  strict=True)]))
+    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact,
+            "bleu_signature": str(bleu_metric.get_signature())}
+
+
+def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_length,
+                   max_length):
+    """Greedy translations of `texts` with the attention weights of each output token.
+
+    Returns:
+        A list of `(source_pieces, target_pieces, weights (len(target), len(source)))`.
+    """
+    maps = []
+    for text in texts:
+        ids = np.asarray(source_tokenizer.tokenize([text]).to_list()[0][:max_source_length],
+                         np.int32)[None]
+        result = generate(model, ids, max_length)
+        state = encode(model, ids)
+        weights = np.asarray(attention_of(model.get_layer("decoder"), state, result))[0, 0]
+        length = int(result.lengths[0, 0])
+        target_ids = np.asarray(result.ids[0, 0, :length]).tolist()
+        maps.append((source_tokenizer.id_to_piece(ids[0].tolist()),
+                     target_tokenizer.id_to_piece(target_ids), weights[:length]))
+    return maps
+
+
+def plot_attention(source_pieces, target_pieces, weights, path, title=None):
+    """Writes a heat map PNG of `weights (target, source)` with the pieces on the axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(
+        figsize=(1 + 0.45 * len(source_pieces), 1 + 0.4 * len(target_pieces))
+    )
+    axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(source_pieces)), source_pieces, rotation=90)
+    axes.set_yticks(range(len(target_pieces)), target_pieces)
+    axes.set_xlabel("source")
+    axes.set_ylabel("translation")
+    if title:
+        axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
