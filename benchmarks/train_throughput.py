@@ -15,7 +15,6 @@ import statistics
 import time
 
 import numpy as np
-
 from common import machine, matmul_gflops, write_json
 
 
@@ -43,11 +42,20 @@ def measure(attention, args, data):
     import keras_seq as ks
 
     model = ks.models.build_seq2seq(
-        8000, 8000, embedding_dim=256, units=256, encoder_layers=2, decoder_layers=1,
-        decoder_units=512, attention_units=512, attention=attention, cell="lstm",
+        8000,
+        8000,
+        embedding_dim=256,
+        units=256,
+        encoder_layers=2,
+        decoder_layers=1,
+        decoder_units=512,
+        attention_units=512,
+        attention=attention,
+        cell="lstm",
     )
-    model.compile(keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(),
-                  jit_compile=args.jit_compile)
+    model.compile(
+        keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=args.jit_compile
+    )
     model.train_on_batch(*data[0])  # trace and warm up
     tokens = sum(int((labels > 0).sum()) for _, labels in data)
     rates = []
@@ -56,8 +64,11 @@ def measure(attention, args, data):
         for inputs, labels in data:
             model.train_on_batch(inputs, labels)
         rates.append(tokens / (time.perf_counter() - start))
-    return {"target_tokens_per_second": statistics.median(rates),
-            "runs": rates, "steps_per_run": len(data)}
+    return {
+        "target_tokens_per_second": statistics.median(rates),
+        "runs": rates,
+        "steps_per_run": len(data),
+    }
 
 
 def main():
@@ -70,9 +81,16 @@ def main():
     data = batches(args.steps, 64, 8000)
     result = {
         "benchmark": "train_throughput",
-        "config": {"vocab": [8000, 8000], "embedding_dim": 256, "encoder": "BiLSTM 2x256",
-                   "decoder": "LSTM 512", "attention_units": 512, "batch_size": 64,
-                   "lengths": [8, 24], "jit_compile": args.jit_compile},
+        "config": {
+            "vocab": [8000, 8000],
+            "embedding_dim": 256,
+            "encoder": "BiLSTM 2x256",
+            "decoder": "LSTM 512",
+            "attention_units": 512,
+            "batch_size": 64,
+            "lengths": [8, 24],
+            "jit_compile": args.jit_compile,
+        },
         "machine": machine(),
         "matmul_gflops_float32": matmul_gflops(),
         "results": {name: measure(name, args, data) for name in ("bahdanau", "luong_general")},

@@ -12,21 +12,37 @@ def make_translate_fn(model, max_length, method="greedy", beam_size=4, length_pe
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def translate(source_ids):
-        return generate(model, source_ids, max_length, method=method, beam_size=beam_size,
-                        length_penalty=length_penalty)
+        return generate(
+            model,
+            source_ids,
+            max_length,
+            method=method,
+            beam_size=beam_size,
+            length_penalty=length_penalty,
+        )
 
     return translate
 
 
-def translate_texts(model, texts, source_tokenizer, target_tokenizer, max_source_length,
-                    max_length, method="greedy", beam_size=4, length_penalty=0.0,
-                    batch_size=128):
+def translate_texts(
+    model,
+    texts,
+    source_tokenizer,
+    target_tokenizer,
+    max_source_length,
+    max_length,
+    method="greedy",
+    beam_size=4,
+    length_penalty=0.0,
+    batch_size=128,
+):
     """Translates `texts`; returns `(translations, scores)` in the order given."""
     translate = make_translate_fn(model, max_length, method, beam_size, length_penalty)
     translations = [""] * len(texts)
     scores = np.zeros(len(texts), np.float32)
-    for indices, source_ids in make_source_batches(texts, source_tokenizer, batch_size,
-                                                   max_source_length):
+    for indices, source_ids in make_source_batches(
+        texts, source_tokenizer, batch_size, max_source_length
+    ):
         result = translate(tf.constant(source_ids))
         decoded = target_tokenizer.detokenize(result.ids[:, 0]).numpy()
         for row, i in enumerate(indices):
@@ -46,14 +62,18 @@ def corpus_scores(hypotheses, references):
     bleu_metric, chrf_metric = BLEU(), CHRF()
     bleu = bleu_metric.corpus_score(hypotheses, [references])
     chrf = chrf_metric.corpus_score(hypotheses, [references])
-    exact = float(np.mean([h.strip() == r.strip() for h, r in zip(hypotheses, references,
-                                                                  strict=True)]))
-    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact,
-            "bleu_signature": str(bleu_metric.get_signature())}
+    exact = float(
+        np.mean([h.strip() == r.strip() for h, r in zip(hypotheses, references, strict=True)])
+    )
+    return {
+        "bleu": bleu.score,
+        "chrf": chrf.score,
+        "exact_match": exact,
+        "bleu_signature": str(bleu_metric.get_signature()),
+    }
 
 
-def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_length,
-                   max_length):
+def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_length, max_length):
     """Greedy translations of `texts` with the attention weights of each output token.
 
     Returns:
@@ -61,15 +81,21 @@ def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_
     """
     maps = []
     for text in texts:
-        ids = np.asarray(source_tokenizer.tokenize([text]).to_list()[0][:max_source_length],
-                         np.int32)[None]
+        ids = np.asarray(
+            source_tokenizer.tokenize([text]).to_list()[0][:max_source_length], np.int32
+        )[None]
         result = generate(model, ids, max_length)
         state = encode(model, ids)
         weights = np.asarray(attention_of(model.get_layer("decoder"), state, result))[0, 0]
         length = int(result.lengths[0, 0])
         target_ids = np.asarray(result.ids[0, 0, :length]).tolist()
-        maps.append((source_tokenizer.id_to_piece(ids[0].tolist()),
-                     target_tokenizer.id_to_piece(target_ids), weights[:length]))
+        maps.append(
+            (
+                source_tokenizer.id_to_piece(ids[0].tolist()),
+                target_tokenizer.id_to_piece(target_ids),
+                weights[:length],
+            )
+        )
     return maps
 
 

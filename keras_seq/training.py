@@ -39,8 +39,15 @@ def set_precision(precision="float32"):
     return precision
 
 
-def compile_seq2seq(model, learning_rate=2e-3, warmup_steps=0, total_steps=None, clipnorm=1.0,
-                    label_smoothing=0.0, jit_compile=False):
+def compile_seq2seq(
+    model,
+    learning_rate=2e-3,
+    warmup_steps=0,
+    total_steps=None,
+    clipnorm=1.0,
+    label_smoothing=0.0,
+    jit_compile=False,
+):
     """Compiles a `build_seq2seq` model with Adam, warmup + cosine decay and clipping.
 
     Metrics: masked token accuracy and teacher-forced perplexity.
@@ -77,8 +84,10 @@ def standard_callbacks(run_dir, patience=3, tensorboard=True):
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(checkpoints, "backup")),
         keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoints, "best.weights.h5"), monitor="val_loss",
-            save_best_only=True, save_weights_only=True,
+            os.path.join(checkpoints, "best.weights.h5"),
+            monitor="val_loss",
+            save_best_only=True,
+            save_weights_only=True,
         ),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=True

@@ -47,12 +47,33 @@ DEFAULTS = {
     "precision": "float32",
     "lowercase": False,
 }
-QUICK = {"num_pairs": 3000, "epochs": 2, "embedding_dim": 32, "units": 32, "batch_size": 64,
-         "vocab_size": 300, "warmup_steps": 10}
+QUICK = {
+    "num_pairs": 3000,
+    "epochs": 2,
+    "embedding_dim": 32,
+    "units": 32,
+    "batch_size": 64,
+    "vocab_size": 300,
+    "warmup_steps": 10,
+}
 # Settings that define the model and its data: a resumed run must keep them.
-MODEL_SETTINGS = ("dataset", "num_pairs", "vocab_size", "max_source_length", "max_target_length",
-                  "embedding_dim", "units", "encoder_layers", "decoder_layers", "cell",
-                  "attention", "input_feeding", "bridge", "seed", "lowercase")
+MODEL_SETTINGS = (
+    "dataset",
+    "num_pairs",
+    "vocab_size",
+    "max_source_length",
+    "max_target_length",
+    "embedding_dim",
+    "units",
+    "encoder_layers",
+    "decoder_layers",
+    "cell",
+    "attention",
+    "input_feeding",
+    "bridge",
+    "seed",
+    "lowercase",
+)
 
 
 def parse_args(argv):
@@ -75,8 +96,10 @@ def parse_args(argv):
     add("--encoder-layers", type=int)
     add("--decoder-layers", type=int)
     add("--cell", choices=["lstm", "gru"])
-    add("--attention", choices=["bahdanau", "luong_dot", "luong_general", "luong_concat",
-                                "luong_scaled_dot"])
+    add(
+        "--attention",
+        choices=["bahdanau", "luong_dot", "luong_general", "luong_concat", "luong_scaled_dot"],
+    )
     add("--input-feeding", action="store_true", default=None)
     add("--bridge", choices=["zero", "last", "mean", "dense"])
     add("--dropout", type=float)
@@ -114,8 +137,9 @@ def prepare_run_dir(config, output_dir):
     if os.path.exists(config_path):
         with open(config_path) as f:
             previous = json.load(f)
-        changed = {k: (previous.get(k), config[k]) for k in MODEL_SETTINGS
-                   if previous.get(k) != config[k]}
+        changed = {
+            k: (previous.get(k), config[k]) for k in MODEL_SETTINGS if previous.get(k) != config[k]
+        }
         if changed:
             raise SystemExit(
                 f"{output_dir} holds a run with other settings {changed} (was, now). "
@@ -137,8 +161,11 @@ def tokenizers(corpus, config, run_dir):
     os.makedirs(vocab_dir, exist_ok=True)
     result = []
     for side, prefix in enumerate(prefixes):
-        tokenizer = SubwordTokenizer.train([pair[side] for pair in corpus.train],
-                                           config["vocab_size"], lowercase=config["lowercase"])
+        tokenizer = SubwordTokenizer.train(
+            [pair[side] for pair in corpus.train],
+            config["vocab_size"],
+            lowercase=config["lowercase"],
+        )
         tokenizer.save(prefix)
         result.append(tokenizer)
     return tuple(result)
@@ -168,41 +195,77 @@ def main(argv=None):
 
     keras.utils.set_random_seed(config["seed"])
     precision = training.set_precision(config["precision"])
-    corpus = load_corpus(config["dataset"], config["valid_data"], config["test_data"],
-                         seed=config["seed"], num_pairs=config["num_pairs"])
+    corpus = load_corpus(
+        config["dataset"],
+        config["valid_data"],
+        config["test_data"],
+        seed=config["seed"],
+        num_pairs=config["num_pairs"],
+    )
     source_tokenizer, target_tokenizer = tokenizers(corpus, config, run_dir)
-    lengths = dict(max_source_length=config["max_source_length"],
-                   max_target_length=config["max_target_length"])
-    train_data, train_report = make_dataset(corpus.train, source_tokenizer, target_tokenizer,
-                                            config["batch_size"], seed=config["seed"], **lengths)
-    valid_data, _ = make_dataset(corpus.valid, source_tokenizer, target_tokenizer,
-                                 min(config["batch_size"], len(corpus.valid)), shuffle=False,
-                                 **lengths)
-    test_data, test_report = make_dataset(corpus.test, source_tokenizer, target_tokenizer,
-                                          min(config["batch_size"], len(corpus.test)),
-                                          shuffle=False, **lengths)
+    lengths = dict(
+        max_source_length=config["max_source_length"], max_target_length=config["max_target_length"]
+    )
+    train_data, train_report = make_dataset(
+        corpus.train,
+        source_tokenizer,
+        target_tokenizer,
+        config["batch_size"],
+        seed=config["seed"],
+        **lengths,
+    )
+    valid_data, _ = make_dataset(
+        corpus.valid,
+        source_tokenizer,
+        target_tokenizer,
+        min(config["batch_size"], len(corpus.valid)),
+        shuffle=False,
+        **lengths,
+    )
+    test_data, test_report = make_dataset(
+        corpus.test,
+        source_tokenizer,
+        target_tokenizer,
+        min(config["batch_size"], len(corpus.test)),
+        shuffle=False,
+        **lengths,
+    )
     train_report.padding_fraction = measure_padding(train_data)  # also fills the cache
     steps_per_epoch = len(train_data)
-    print(f"{len(corpus.train)} training pairs ({train_report.overlong} over the length "
-          f"limits, policy {train_report.policy}); {steps_per_epoch} batches per epoch, "
-          f"padding {train_report.padding_fraction:.1%}; vocabularies "
-          f"{source_tokenizer.vocab_size}/{target_tokenizer.vocab_size}; precision {precision}")
+    print(
+        f"{len(corpus.train)} training pairs ({train_report.overlong} over the length "
+        f"limits, policy {train_report.policy}); {steps_per_epoch} batches per epoch, "
+        f"padding {train_report.padding_fraction:.1%}; vocabularies "
+        f"{source_tokenizer.vocab_size}/{target_tokenizer.vocab_size}; precision {precision}"
+    )
 
     model = ks.models.build_seq2seq(
-        source_tokenizer.vocab_size, target_tokenizer.vocab_size,
-        embedding_dim=config["embedding_dim"], units=config["units"],
-        encoder_layers=config["encoder_layers"], decoder_layers=config["decoder_layers"],
-        cell=config["cell"], attention=config["attention"], dropout=config["dropout"],
-        input_feeding=config["input_feeding"], bridge=config["bridge"], seed=config["seed"],
+        source_tokenizer.vocab_size,
+        target_tokenizer.vocab_size,
+        embedding_dim=config["embedding_dim"],
+        units=config["units"],
+        encoder_layers=config["encoder_layers"],
+        decoder_layers=config["decoder_layers"],
+        cell=config["cell"],
+        attention=config["attention"],
+        dropout=config["dropout"],
+        input_feeding=config["input_feeding"],
+        bridge=config["bridge"],
+        seed=config["seed"],
     )
     training.compile_seq2seq(
-        model, learning_rate=config["learning_rate"], warmup_steps=config["warmup_steps"],
-        total_steps=steps_per_epoch * config["epochs"], clipnorm=config["clipnorm"],
+        model,
+        learning_rate=config["learning_rate"],
+        warmup_steps=config["warmup_steps"],
+        total_steps=steps_per_epoch * config["epochs"],
+        clipnorm=config["clipnorm"],
         label_smoothing=config["label_smoothing"],
     )
     start = time.perf_counter()
     history = model.fit(
-        train_data, validation_data=valid_data, epochs=config["epochs"],
+        train_data,
+        validation_data=valid_data,
+        epochs=config["epochs"],
         callbacks=training.standard_callbacks(run_dir, patience=config["patience"]),
         verbose=2 if config["quick"] else "auto",
         shuffle=False,  # the pipeline shuffles (and buckets) itself
@@ -213,41 +276,58 @@ def main(argv=None):
     test_results = model.evaluate(test_data, verbose=0, return_dict=True)
     sources = [s for s, _ in corpus.test]
     references = [t for _, t in corpus.test]
-    decode = dict(max_source_length=config["max_source_length"],
-                  max_length=config["max_target_length"])
+    decode = dict(
+        max_source_length=config["max_source_length"], max_length=config["max_target_length"]
+    )
     scores = {}
     for method in ("greedy", "beam"):
         hypotheses, _ = evaluation.translate_texts(
-            model, sources, source_tokenizer, target_tokenizer, method=method,
-            beam_size=config["beam_size"], length_penalty=config["length_penalty"], **decode
+            model,
+            sources,
+            source_tokenizer,
+            target_tokenizer,
+            method=method,
+            beam_size=config["beam_size"],
+            length_penalty=config["length_penalty"],
+            **decode,
         )
         scores[method] = evaluation.corpus_scores(hypotheses, references)
     write_translations(os.path.join(run_dir, "translations.tsv"), sources, references, hypotheses)
 
     attention_dir = os.path.join(run_dir, "attention")
     os.makedirs(attention_dir, exist_ok=True)
-    for i, (src, tgt, weights) in enumerate(evaluation.attention_maps(
-            model, sources[:4], source_tokenizer, target_tokenizer, **decode)):
-        evaluation.plot_attention(src, tgt, weights, os.path.join(attention_dir, f"{i}.png"),
-                                  title=sources[i])
+    for i, (src, tgt, weights) in enumerate(
+        evaluation.attention_maps(model, sources[:4], source_tokenizer, target_tokenizer, **decode)
+    ):
+        evaluation.plot_attention(
+            src, tgt, weights, os.path.join(attention_dir, f"{i}.png"), title=sources[i]
+        )
 
     epochs_run = len(history.history.get("loss", []))
     real_tokens = sum(int(np.sum(np.asarray(labels) > 0)) for _, labels in train_data)
     metrics = {
-        "bleu": scores["beam"]["bleu"], "chrf": scores["beam"]["chrf"],
+        "bleu": scores["beam"]["bleu"],
+        "chrf": scores["beam"]["chrf"],
         "exact_match": scores["beam"]["exact_match"],
-        "bleu_greedy": scores["greedy"]["bleu"], "chrf_greedy": scores["greedy"]["chrf"],
+        "bleu_greedy": scores["greedy"]["bleu"],
+        "chrf_greedy": scores["greedy"]["chrf"],
         "exact_match_greedy": scores["greedy"]["exact_match"],
         "bleu_signature": scores["beam"]["bleu_signature"],
-        "test_loss": test_results["loss"], "perplexity": test_results["perplexity"],
+        "test_loss": test_results["loss"],
+        "perplexity": test_results["perplexity"],
         "test_token_accuracy": test_results["token_accuracy"],
-        "train_seconds": train_seconds, "epochs_run_this_session": epochs_run,
+        "train_seconds": train_seconds,
+        "epochs_run_this_session": epochs_run,
         "target_tokens_per_second": real_tokens * epochs_run / max(train_seconds, 1e-9),
         "padding_fraction": train_report.padding_fraction,
-        "train_pairs": len(corpus.train), "valid_pairs": len(corpus.valid),
-        "test_pairs": len(corpus.test), "overlong_pairs": train_report.overlong,
-        "overlong_test_pairs": test_report.overlong, "overlong_policy": train_report.policy,
-        "skipped_lines": corpus.skipped, "precision": precision,
+        "train_pairs": len(corpus.train),
+        "valid_pairs": len(corpus.valid),
+        "test_pairs": len(corpus.test),
+        "overlong_pairs": train_report.overlong,
+        "overlong_test_pairs": test_report.overlong,
+        "overlong_policy": train_report.policy,
+        "skipped_lines": corpus.skipped,
+        "precision": precision,
         "source_vocab_size": source_tokenizer.vocab_size,
         "target_vocab_size": target_tokenizer.vocab_size,
     }
@@ -261,11 +341,21 @@ def main(argv=None):
     print()
     for row in rows:
         print(f"  {row[0]:<12}{row[1]:>10}{row[2]:>12}")
-    print(f"  test perplexity {test_results['perplexity']:.3f}, trained "
-          f"{train_seconds / 60:.1f} min, {metrics['target_tokens_per_second']:.0f} target tokens/s")
+    print(
+        f"  test perplexity {test_results['perplexity']:.3f}, trained "
+        f"{train_seconds / 60:.1f} min, {metrics['target_tokens_per_second']:.0f} target tokens/s"
+    )
     print(f"\nRun folder: {run_dir}")
-    for name in ("config.json", "metrics.json", "history.csv", "model.keras", "vocab",
-                 "checkpoints", "translations.tsv", "attention"):
+    for name in (
+        "config.json",
+        "metrics.json",
+        "history.csv",
+        "model.keras",
+        "vocab",
+        "checkpoints",
+        "translations.tsv",
+        "attention",
+    ):
         print(f"  {os.path.join(run_dir, name)}")
     return 0
 

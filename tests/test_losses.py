@@ -51,9 +51,9 @@ def test_sample_weight_per_sequence():
     logits = rng.normal(size=(2, 2, 5)).astype("float32")
     labels = np.array([[3, 4], [2, 0]])
     loss = SequenceCrossentropy()
-    per_token = -np.take_along_axis(
-        np.asarray(ops.log_softmax(logits)), labels[..., None], -1
-    )[..., 0]
+    per_token = -np.take_along_axis(np.asarray(ops.log_softmax(logits)), labels[..., None], -1)[
+        ..., 0
+    ]
     weights = np.array([1.0, 3.0])
     expected = (per_token[0].sum() + 3 * per_token[1, 0]) / (2 + 3)
     np.testing.assert_allclose(loss(labels, logits, sample_weight=weights), expected, rtol=1e-5)

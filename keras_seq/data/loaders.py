@@ -240,10 +240,12 @@ def load_corpus(
     if spec.startswith("tfds:"):
         name = spec[5:]
         builder, (source_key, target_key) = _tfds_splits(name, data_dir)
+        # Without recorded metadata (an unprepared builder), try the usual split names.
+        available = set(builder.info.splits) or {"validation", "test"}
         given = {
             key: read_tfds(name, split, data_dir)
             for key, split in (("valid", "validation"), ("test", "test"))
-            if split in builder.info.splits
+            if split in available
         }
         train = read_tfds(name, "train", data_dir)
         splits = _complete_splits(train, given, valid_fraction, test_fraction, seed)

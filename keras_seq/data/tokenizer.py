@@ -39,23 +39,22 @@ class SubwordTokenizer:
                 f"Received ids {specials}."
             )
         self.pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
-        self._tokenizer = None
 
     @property
     def vocab_size(self):
         return len(self.pieces)
 
-    @property
     def tf_tokenizer(self):
-        """The `tensorflow_text.SentencepieceTokenizer` (a `tf.Module`) doing the work."""
-        if self._tokenizer is None:
-            import tensorflow_text
+        """A `tensorflow_text.SentencepieceTokenizer` for the current graph or eager context.
 
-            with tf.init_scope():  # an eager resource, shareable by every graph that uses it
-                self._tokenizer = tensorflow_text.SentencepieceTokenizer(
-                    model=self.model_proto, out_type=tf.int32
-                )
-        return self._tokenizer
+        A new one each time: its model resource is owned by the op kernel that
+        made it, so one made in another graph (or evicted from the eager kernel
+        cache) may be gone. Inside a `tf.function` or `tf.data` map this runs once,
+        at tracing, and the model travels in the graph as a constant.
+        """
+        import tensorflow_text
+
+        return tensorflow_text.SentencepieceTokenizer(model=self.model_proto, out_type=tf.int32)
 
     @classmethod
     def train(cls, texts, vocab_size, lowercase=False, split_punctuation=True):
@@ -106,7 +105,7 @@ class SubwordTokenizer:
 
     def tokenize(self, texts):
         """int32 ids of `texts` (a string or rank-1 string tensor) as a `tf.RaggedTensor`."""
-        return self.tf_tokenizer.tokenize(tf.convert_to_tensor(texts, tf.string))
+        return self.tf_tokenizer().tokenize(tf.convert_to_tensor(texts, tf.string))
 
     def detokenize(self, ids):
         """Strings from ids `(batch, length)` (dense or ragged); special ids are dropped.
@@ -116,7 +115,7 @@ class SubwordTokenizer:
         """
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.convert_to_tensor(ids, tf.int32)
-        return self.tf_tokenizer.detokenize(ids)
+        return self.tf_tokenizer().detokenize(ids)
 
     def id_to_piece(self, ids):
         return [self.pieces[i] for i in ids]

@@ -54,18 +54,28 @@ def test_learns_to_reverse_and_decodes(attention):
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
     test_inputs, test_labels = reversal_data(50, seed=1)
     for method in ("greedy", "beam"):
-        result = ks.models.generate(model, test_inputs["source_ids"], max_length=8, method=method,
-                                    beam_size=3)
+        result = ks.models.generate(
+            model, test_inputs["source_ids"], max_length=8, method=method, beam_size=3
+        )
         ids = np.asarray(result.ids[:, 0])
-        correct = [np.array_equal(ids[i, : result.lengths[i, 0]],
-                                  test_labels[i, : (test_labels[i] > 0).sum()])
-                   for i in range(50)]
+        correct = [
+            np.array_equal(
+                ids[i, : result.lengths[i, 0]], test_labels[i, : (test_labels[i] > 0).sum()]
+            )
+            for i in range(50)
+        ]
         assert np.mean(correct) >= 0.9, (method, np.mean(correct))
 
 
 def test_keras_file_round_trip(tmp_path):
-    model = small_model(attention="luong_concat", encoder_layers=2, decoder_layers=2,
-                        bridge="dense", decoder_units=24, dropout=0.1)
+    model = small_model(
+        attention="luong_concat",
+        encoder_layers=2,
+        decoder_layers=2,
+        bridge="dense",
+        decoder_units=24,
+        dropout=0.1,
+    )
     model.get_layer("decoder").sampling_probability.assign(0.25)
     inputs, _ = reversal_data(4)
     path = tmp_path / "model.keras"
@@ -89,8 +99,9 @@ def test_generate_beam_size_one_equals_greedy():
 def test_generate_returns_attention_per_emitted_token():
     model = small_model()
     source = reversal_data(3)[0]["source_ids"]
-    result, attention = ks.models.generate(model, source, 5, method="beam", beam_size=2,
-                                           return_attention=True)
+    result, attention = ks.models.generate(
+        model, source, 5, method="beam", beam_size=2, return_attention=True
+    )
     attention = np.asarray(attention)
     assert attention.shape == (3, 2, 5, source.shape[1])
     real = source != 0

@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+
+from keras_seq.data import SubwordTokenizer, generate_pairs, make_dataset, measure_padding
+from keras_seq.data.pipeline import make_source_batches
+
+PAIRS = generate_pairs(1200, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    return (
+        SubwordTokenizer.train([s for s, _ in PAIRS], 300),
+        SubwordTokenizer.train([t for _, t in PAIRS], 300),
+    )
+
+
+def test_batches_shapes_and_shifted_labels(tokenizers):
+    source_tok, target_tok = tokenizers
+    dataset, report = make_dataset(PAIRS, source_tok, target_tok, 32, shuffle=False)
+    assert report.kept == 1200 and report.overlong == 0
+    batches = list(dataset)
+    assert len(batches) == len(dataset)
+    assert sum(len(labels) for _, labels in batches) == 1200
+    for inputs, labels in batches[:5]:
+        assert inputs["source_ids"].dtype == "int32" and labels.dtype == "int32"
+        target, labels = inputs["target_ids"].numpy(), labels.numpy()
+        assert target.shape == labels.shape
+        assert np.all(target[:, 0] == 1)
+        np.testing.assert_array_equal(
+            target[:, 1:], np.where(labels[:, :-1] == 2, 0, labels[:, :-1])
+        )
+        lengths = (labels > 0).sum(1)
+        assert np.all(labels[np.arange(len(labels)), lengths - 1] == 2)
+        source = inputs["source_ids"].numpy()
+        # Right-padded: no real token after the first pad of a row, no empty row.
+        real = source > 0
+        assert np.all(real.sum(1) > 0)
+        assert np.all(np.diff(real.astype(int), axis=1) <= 0)
+
+
+def test_labels_decode_to_the_target_text(tokenizers):
+    source_tok, target_tok = tokenizers
+    dataset, _ = make_dataset(
+        PAIRS[:64], source_tok, target_tok, 64, shuffle=False, bucket_width=100
+    )
+    inputs, labels = next(iter(dataset))
+    decoded = {t.decode() for t in target_tok.detokenize(labels).numpy()}
+    sources = {t.decode() for t in source_tok.detokenize(inputs["source_ids"]).numpy()}
+    assert decoded == {t for _, t in PAIRS[:64]}
+    assert sources == {s for s, _ in PAIRS[:64]}
+
+
+def test_bucketing_reduces_padding(tokenizers):
+    source_tok, target_tok = tokenizers
+    bucketed, _ = make_dataset(PAIRS, source_tok, target_tok, 32, bucket_width=2)
+    single, _ = make_dataset(PAIRS, source_tok, target_tok, 32, bucket_width=1000)
+    assert measure_padding(bucketed) < 0.6 * measure_padding(single)
+
+
+@pytest.mark.parametrize("policy", ["filter", "truncate"])
+def test_overlong_policy_is_counted(tokenizers, policy):
+    source_tok, target_tok = tokenizers
+    lengths = [len(x) for x in source_tok.tokenize([s for s, _ in PAIRS]).to_list()]
+    limit = int(np.median(lengths))
+    expected = sum(n > limit for n in lengths)
+    dataset, report = make_dataset(
+        PAIRS,
+        source_tok,
+        target_tok,
+        16,
+        max_source_length=limit,
+        max_target_length=100,
+        overlong=policy,
+    )
+    assert report.overlong == expected > 0
+    rows = sum(len(labels) for _, labels in dataset)
+    assert rows == (1200 - expected if policy == "filter" else 1200) == report.kept
+    assert max(x["source_ids"].shape[1] for x, _ in dataset) <= limit
+
+
+def test_truncated_targets_keep_the_limit(tokenizers):
+    source_tok, target_tok = tokenizers
+    dataset, _ = make_dataset(
+        PAIRS, source_tok, target_tok, 16, max_target_length=4, overlong="truncate"
+    )
+    assert max(labels.shape[1] for _, labels in dataset) == 4
+
+
+def test_fewer_pairs_than_batch_size_is_an_error(tokenizers):
+    with pytest.raises(ValueError, match="fewer than batch_size=64"):
+        make_dataset(PAIRS[:10], *tokenizers, 64)
+    with pytest.raises(ValueError, match="empty"):
+        make_dataset([], *tokenizers, 64)
+    with pytest.raises(ValueError, match="overlong='drop'"):
+        make_dataset(PAIRS, *tokenizers, 8, overlong="drop")
+
+
+def test_source_batches_keep_order(tokenizers):
+    source_tok, _ = tokenizers
+    texts = [s for s, _ in PAIRS[:50]]
+    rebuilt = [None] * 50
+    for indices, ids in make_source_batches(texts, source_tok, 16, 64):
+        for row, i in zip(indices, source_tok.detokenize(ids).numpy(), strict=True):
+            rebuilt[row] = i.decode()
+    assert rebuilt == texts
