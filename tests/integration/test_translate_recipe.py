@@ -1,0 +1,127 @@
+"""recipes/translate.py end to end, as a user runs it."""
+
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+import keras_seq  # noqa: F401  (registers the layers for load_model)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RECIPE = os.path.join(ROOT, "recipes", "translate.py")
+SMALL = ["--quick", "--num-pairs", "1500", "--epochs", "2"]
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location("translate_recipe", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
+    run = tmp_path / "run"
+    completed = subprocess.run(
+        [sys.executable, RECIPE, *SMALL, "--output-dir", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "BLEU" in completed.stdout and str(run) in completed.stdout
+    for name in ("config.json", "metrics.json", "history.csv", "model.keras", "translations.tsv"):
+        assert (run / name).is_file(), name
+    for name in ("source.model", "source.vocab", "target.model", "target.vocab"):
+        assert (run / "vocab" / name).is_file(), name
+    assert (run / "checkpoints" / "best.weights.h5").is_file()
+    assert len(list((run / "attention").glob("*.png"))) == 4
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in (
+        "bleu",
+        "chrf",
+        "test_loss",
+        "perplexity",
+        "exact_match",
+        "train_seconds",
+        "target_tokens_per_second",
+        "bleu_greedy",
+        "padding_fraction",
+    ):
+        assert isinstance(metrics[key], float), key
+    assert 0 <= metrics["bleu"] <= 100 and metrics["perplexity"] >= 1
+    config = json.loads((run / "config.json").read_text())
+    assert config["quick"] is True and config["num_pairs"] == 1500
+
+    with open(run / "translations.tsv", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert rows[0] == ["source", "reference", "hypothesis"]
+    assert len(rows) - 1 == metrics["test_pairs"]
+    with open(run / "history.csv") as f:
+        history = list(csv.DictReader(f))
+    assert len(history) == 2 and "sampling_probability" in history[0]
+    assert "val_loss" in history[0]
+
+    model = keras.models.load_model(run / "model.keras")
+    assert {"encoder", "decoder"} <= {layer.name for layer in model.layers}
+
+    again = subprocess.run(
+        [sys.executable, RECIPE, *SMALL, "--output-dir", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0 and "finished already" in again.stdout
+
+
+class Interrupt(keras.callbacks.Callback):
+    def __init__(self, after_epoch):
+        super().__init__()
+        self.after_epoch = after_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after_epoch:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
+    recipe = load_recipe()
+    from keras_seq import training
+
+    original = training.standard_callbacks
+    run = str(tmp_path / "run")
+    args = [*SMALL[:-1], "3", "--output-dir", run, "--patience", "10"]
+    monkeypatch.setattr(
+        training,
+        "standard_callbacks",
+        lambda *a, **k: [*original(*a, **k), Interrupt(after_epoch=1)],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        recipe.main(args)
+    assert not os.path.exists(os.path.join(run, "metrics.json"))
+    monkeypatch.setattr(training, "standard_callbacks", original)
+    assert recipe.main(args) == 0
+    with open(os.path.join(run, "history.csv")) as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs == [0, 1, 2]  # two epochs before the interruption, one after
+    metrics = json.loads(open(os.path.join(run, "metrics.json")).read())
+    assert metrics["epochs_run_this_session"] == 1
+
+
+def test_resuming_with_other_model_settings_is_refused(tmp_path):
+    recipe = load_recipe()
+    run = tmp_path / "run"
+    run.mkdir()
+    config, _ = recipe.parse_args(["--quick"])
+    (run / "config.json").write_text(json.dumps({**config, "units": 999}))
+    with pytest.raises(SystemExit, match="units"):
+        recipe.prepare_run_dir(config, str(run))
