@@ -35,7 +35,7 @@ DEFAULTS = {
     "bridge": "last",
     "dropout": 0.1,
     "batch_size": 128,
-    "epochs": 12,
+    "epochs": 5,
     "learning_rate": 3e-3,
     "warmup_steps": 200,
     "clipnorm": 1.0,

@@ -1,0 +1,116 @@
+"""The inference module: encoder once, then in-graph greedy or beam search."""
+
+import tensorflow as tf
+
+from keras_seq import decoding
+from keras_seq.models import attention_of, encode
+
+PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
+
+
+class Translator(tf.Module):
+    """A trained `build_seq2seq` model with its tokenizers, as exportable functions.
+
+    Everything runs in one TensorFlow graph with fixed maximum lengths: the text
+    is cleaned and tokenized (tensorflow-text), truncated to
+    `max_source_length` tokens, encoded once, decoded by `keras_seq.decoding`,
+    and detokenized.
+
+    Bad-input policy of the text functions (every row gets a defined output):
+    - bytes that are not UTF-8 are replaced by U+FFFD before tokenizing;
+    - a text longer than `max_source_length` tokens is truncated to its first
+      `max_source_length` tokens and flagged in the `truncated` output;
+    - an empty or whitespace-only text (no token) gives translation `""`,
+      score 0 and no decoding;
+    - unknown words become the unknown id and are translated like any token.
+    Id inputs out of `[0, vocab_size)` are clipped into range in the graph.
+
+    Args:
+        model: a model from `build_seq2seq`.
+        source_tokenizer, target_tokenizer: `SubwordTokenizer`s, or None for an
+            ids-only module (TFLite).
+        max_source_length: int, the most source tokens.
+        max_target_length: int, the most target tokens (end token included).
+        beam_size: int, beam size of `beam` and of the text function.
+        length_penalty: float alpha of the GNMT length penalty.
+    """
+
+    def __init__(self, model, source_tokenizer=None, target_tokenizer=None,
+                 max_source_length=64, max_target_length=64, beam_size=4, length_penalty=0.0):
+        super().__init__(name="translator")
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+        self.beam_size = beam_size
+        self.length_penalty = length_penalty
+        self.source_vocab_size = model.get_layer("encoder").vocab_size
+
+    # ----------------------------------------------------------------- ids
+    def clean_ids(self, source_ids):
+        """int32 ids clipped into the vocabulary, cut to `max_source_length`."""
+        source_ids = tf.cast(source_ids, tf.int32)[:, : self.max_source_length]
+        return tf.clip_by_value(source_ids, 0, self.source_vocab_size - 1)
+
+    def decode_ids(self, source_ids, method, with_attention=False):
+        """Decodes right-padded `source_ids (B, S)` with `"greedy"` or `"beam"`.
+
+        Returns:
+            dict of `ids (B, K, T)`, `lengths (B, K)`, `scores (B, K)`, and with
+            `with_attention`, `attention (B, K, T, S)`.
+        """
+        source_ids = self.clean_ids(source_ids)
+        state = encode(self.model, source_ids)
+        decoder = self.model.get_layer("decoder")
+        start_ids = tf.fill([tf.shape(source_ids)[0]], START_ID)
+        common = dict(max_length=self.max_target_length, end_id=END_ID, pad_id=PAD_ID)
+        if method == "greedy":
+            result = decoding.greedy_search(decoder.step, start_ids, state, **common)
+        else:
+            result = decoding.beam_search(decoder.step, start_ids, state,
+                                          beam_size=self.beam_size,
+                                          length_penalty=self.length_penalty, **common)
+        outputs = {"ids": result.ids, "lengths": result.lengths, "scores": result.scores}
+        if with_attention:
+            outputs["attention"] = attention_of(decoder, state, result, START_ID)
+        return outputs
+
+    # ---------------------------------------------------------------- text
+    def tokenize(self, text):
+        """`(source_ids (B, S) right-padded, token_counts (B,), truncated (B,))`."""
+        text = tf.strings.unicode_transcode(
+            tf.reshape(tf.convert_to_tensor(text, tf.string), [-1]), "UTF-8", "UTF-8",
+            errors="replace", replacement_char=0xFFFD,
+        )
+        ragged = self.source_tokenizer.tokenize(text)
+        counts = ragged.row_lengths()
+        truncated = counts > self.max_source_length
+        ragged = ragged[:, : self.max_source_length]
+        return ragged.to_tensor(default_value=PAD_ID), tf.cast(ragged.row_lengths(), tf.int32), \
+            truncated
+
+    def translate(self, text):
+        """Beam-search translations of a batch of texts.
+
+        Returns:
+            dict of `translation` (string `(B,)`), `score` (float32 `(B,)`),
+            `truncated` (bool `(B,)`, the source was cut to `max_source_length`).
+        """
+        source_ids, counts, truncated = self.tokenize(text)
+        has_tokens = counts > 0
+        # Rows without tokens are decoded from one unknown token (keeping the batch
+        # rectangular, at least one column wide), then blanked.
+        width = tf.maximum(tf.shape(source_ids)[1], 1)
+        source_ids = tf.pad(source_ids, [[0, 0], [0, 1]])[:, :width]
+        first_column = tf.range(width)[None, :] == 0
+        source_ids = tf.where(
+            tf.logical_and(tf.logical_not(has_tokens)[:, None], first_column), UNK_ID, source_ids
+        )
+        result = self.decode_ids(source_ids, "beam")
+        translation = self.target_tokenizer.detokenize(result["ids"][:, 0])
+        return {
+            "translation": tf.where(has_tokens, translation, ""),
+            "score": tf.where(has_tokens, result["scores"][:, 0], 0.0),
+            "truncated": truncated,
+        }
