@@ -114,6 +114,7 @@ def parse_args(argv):
     add("--length-penalty", type=float)
     add("--seed", type=int)
     add("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16", "auto"])
+    add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
     args = parser.parse_args(argv)
     config = dict(DEFAULTS)
     if args.quick:
@@ -125,6 +126,7 @@ def parse_args(argv):
     config["quick"] = args.quick
     config["valid_data"] = args.valid_data
     config["test_data"] = args.test_data
+    config["export"] = not args.no_export
     return config, args.output_dir
 
 
@@ -302,6 +304,16 @@ def main(argv=None):
         evaluation.plot_attention(
             src, tgt, weights, os.path.join(attention_dir, f"{i}.png"), title=sources[i]
         )
+
+    exported = {}
+    if config["export"]:
+        from keras_seq.export import Translator, export_run
+
+        translator = Translator(
+            model, source_tokenizer, target_tokenizer, beam_size=config["beam_size"],
+            length_penalty=config["length_penalty"], **lengths,
+        )
+        exported = export_run(run_dir, translator)
 
     epochs_run = len(history.history.get("loss", []))
     real_tokens = sum(int(np.sum(np.asarray(labels) > 0)) for _, labels in train_data)
