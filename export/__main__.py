@@ -12,14 +12,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.split("\n")[0])
     parser.add_argument("run_dir", help="a finished recipes/translate.py run folder")
     parser.add_argument("--no-tflite", action="store_true", help="write the SavedModel only")
-    parser.add_argument("--quantizations", nargs="+", default=["float32", "float16", "int8"],
-                        choices=["float32", "float16", "int8"], help="TFLite variants")
+    parser.add_argument(
+        "--quantizations",
+        nargs="+",
+        default=["float32", "float16", "int8"],
+        choices=["float32", "float16", "int8"],
+        help="TFLite variants",
+    )
     args = parser.parse_args(argv)
 
     from keras_seq.export import export_run
 
-    written = export_run(args.run_dir, tflite=not args.no_tflite,
-                         quantizations=args.quantizations)
+    written = export_run(args.run_dir, tflite=not args.no_tflite, quantizations=args.quantizations)
     print(f"SavedModel: {written['saved_model']}")
     print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
     for name, path in written.get("tflite", {}).items():

@@ -310,8 +310,12 @@ def main(argv=None):
         from keras_seq.export import Translator, export_run
 
         translator = Translator(
-            model, source_tokenizer, target_tokenizer, beam_size=config["beam_size"],
-            length_penalty=config["length_penalty"], **lengths,
+            model,
+            source_tokenizer,
+            target_tokenizer,
+            beam_size=config["beam_size"],
+            length_penalty=config["length_penalty"],
+            **lengths,
         )
         exported = export_run(run_dir, translator)
 

@@ -1,6 +1,6 @@
 """Translate through TF Serving's gRPC API (tensorflow-serving-api PredictRequest).
 
-    python export/clients/grpc_client.py "in 3 days" --address localhost:8500
+python export/clients/grpc_client.py "in 3 days" --address localhost:8500
 """
 
 import argparse
@@ -28,8 +28,10 @@ def parse_response(response):
     translations = tf.make_ndarray(response.outputs["translation"])
     scores = tf.make_ndarray(response.outputs["score"])
     truncated = tf.make_ndarray(response.outputs["truncated"])
-    return [(t.decode("utf-8"), float(s), bool(c))
-            for t, s, c in zip(translations, scores, truncated, strict=True)]
+    return [
+        (t.decode("utf-8"), float(s), bool(c))
+        for t, s, c in zip(translations, scores, truncated, strict=True)
+    ]
 
 
 def translate(texts, address, model_name="translator", timeout=30.0):

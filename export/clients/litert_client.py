@@ -34,9 +34,11 @@ class LiteRTTranslator:
         (self.input_name,) = self.runner.get_input_details()
         self.max_source_length = int(self.runner.get_input_details()[self.input_name]["shape"][1])
         self.source = sentencepiece.SentencePieceProcessor(
-            model_file=os.path.join(vocab_dir, "source.model"))
+            model_file=os.path.join(vocab_dir, "source.model")
+        )
         self.target = sentencepiece.SentencePieceProcessor(
-            model_file=os.path.join(vocab_dir, "target.model"))
+            model_file=os.path.join(vocab_dir, "target.model")
+        )
 
     def source_ids(self, text):
         """`(ids (1, max_source_length) int32, truncated)` for one text."""

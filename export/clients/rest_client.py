@@ -33,8 +33,9 @@ def main(argv=None):
     parser.add_argument("texts", nargs="+")
     parser.add_argument("--url", default="http://localhost:8501/v1/models/translator:predict")
     args = parser.parse_args(argv)
-    for text, (translation, score, truncated) in zip(args.texts, translate(args.texts, args.url),
-                                                     strict=True):
+    for text, (translation, score, truncated) in zip(
+        args.texts, translate(args.texts, args.url), strict=True
+    ):
         note = " (source truncated)" if truncated else ""
         print(f"{text}\t{translation}\t{score:.3f}{note}")
     return 0

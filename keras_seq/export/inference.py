@@ -35,8 +35,16 @@ class Translator(tf.Module):
         length_penalty: float alpha of the GNMT length penalty.
     """
 
-    def __init__(self, model, source_tokenizer=None, target_tokenizer=None,
-                 max_source_length=64, max_target_length=64, beam_size=4, length_penalty=0.0):
+    def __init__(
+        self,
+        model,
+        source_tokenizer=None,
+        target_tokenizer=None,
+        max_source_length=64,
+        max_target_length=64,
+        beam_size=4,
+        length_penalty=0.0,
+    ):
         super().__init__(name="translator")
         self.model = model
         self.source_tokenizer = source_tokenizer
@@ -68,9 +76,14 @@ class Translator(tf.Module):
         if method == "greedy":
             result = decoding.greedy_search(decoder.step, start_ids, state, **common)
         else:
-            result = decoding.beam_search(decoder.step, start_ids, state,
-                                          beam_size=self.beam_size,
-                                          length_penalty=self.length_penalty, **common)
+            result = decoding.beam_search(
+                decoder.step,
+                start_ids,
+                state,
+                beam_size=self.beam_size,
+                length_penalty=self.length_penalty,
+                **common,
+            )
         outputs = {"ids": result.ids, "lengths": result.lengths, "scores": result.scores}
         if with_attention:
             outputs["attention"] = attention_of(decoder, state, result, START_ID)
@@ -80,15 +93,21 @@ class Translator(tf.Module):
     def tokenize(self, text):
         """`(source_ids (B, S) right-padded, token_counts (B,), truncated (B,))`."""
         text = tf.strings.unicode_transcode(
-            tf.reshape(tf.convert_to_tensor(text, tf.string), [-1]), "UTF-8", "UTF-8",
-            errors="replace", replacement_char=0xFFFD,
+            tf.reshape(tf.convert_to_tensor(text, tf.string), [-1]),
+            "UTF-8",
+            "UTF-8",
+            errors="replace",
+            replacement_char=0xFFFD,
         )
         ragged = self.source_tokenizer.tokenize(text)
         counts = ragged.row_lengths()
         truncated = counts > self.max_source_length
         ragged = ragged[:, : self.max_source_length]
-        return ragged.to_tensor(default_value=PAD_ID), tf.cast(ragged.row_lengths(), tf.int32), \
-            truncated
+        return (
+            ragged.to_tensor(default_value=PAD_ID),
+            tf.cast(ragged.row_lengths(), tf.int32),
+            truncated,
+        )
 
     def translate(self, text):
         """Beam-search translations of a batch of texts.

@@ -15,12 +15,14 @@ def load_translator(run_dir):
     import keras_seq  # noqa: F401  (registers the layers for load_model)
     from keras_seq.data import SubwordTokenizer
 
-    for name in ("config.json", "model.keras", os.path.join("vocab", "source.model"),
-                 os.path.join("vocab", "target.model")):
+    for name in (
+        "config.json",
+        "model.keras",
+        os.path.join("vocab", "source.model"),
+        os.path.join("vocab", "target.model"),
+    ):
         if not os.path.exists(os.path.join(run_dir, name)):
-            raise FileNotFoundError(
-                f"{run_dir} is not a finished run folder: {name} is missing."
-            )
+            raise FileNotFoundError(f"{run_dir} is not a finished run folder: {name} is missing.")
     with open(os.path.join(run_dir, "config.json")) as f:
         config = json.load(f)
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
@@ -35,8 +37,9 @@ def load_translator(run_dir):
     )
 
 
-def export_run(run_dir, translator=None, tflite=True, quantizations=QUANTIZATIONS,
-               with_attention=True):
+def export_run(
+    run_dir, translator=None, tflite=True, quantizations=QUANTIZATIONS, with_attention=True
+):
     """Writes `RUN/saved_model` and (with `tflite`) `RUN/tflite/*.tflite`.
 
     Args:
@@ -50,9 +53,13 @@ def export_run(run_dir, translator=None, tflite=True, quantizations=QUANTIZATION
         dict of what was written: `saved_model` (path) and `tflite` (name -> path).
     """
     translator = translator or load_translator(run_dir)
-    written = {"saved_model": export_saved_model(
-        translator, os.path.join(run_dir, "saved_model"), with_attention=with_attention)}
+    written = {
+        "saved_model": export_saved_model(
+            translator, os.path.join(run_dir, "saved_model"), with_attention=with_attention
+        )
+    }
     if tflite:
-        written["tflite"] = export_tflite(translator, os.path.join(run_dir, "tflite"),
-                                          quantizations)
+        written["tflite"] = export_tflite(
+            translator, os.path.join(run_dir, "tflite"), quantizations
+        )
     return written

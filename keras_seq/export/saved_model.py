@@ -38,24 +38,31 @@ def export_saved_model(translator, path, with_attention=False):
     text_spec = tf.TensorSpec([None], tf.string, name="text")
     ids_spec = tf.TensorSpec([None, None], tf.int32, name="source_ids")
     serving = tf.function(translator.translate, input_signature=[text_spec])
-    greedy = tf.function(lambda source_ids: translator.decode_ids(source_ids, "greedy",
-                                                                  with_attention),
-                         input_signature=[ids_spec])
-    beam = tf.function(lambda source_ids: translator.decode_ids(source_ids, "beam",
-                                                                with_attention),
-                       input_signature=[ids_spec])
+    greedy = tf.function(
+        lambda source_ids: translator.decode_ids(source_ids, "greedy", with_attention),
+        input_signature=[ids_spec],
+    )
+    beam = tf.function(
+        lambda source_ids: translator.decode_ids(source_ids, "beam", with_attention),
+        input_signature=[ids_spec],
+    )
     with tempfile.TemporaryDirectory() as staging:
         assets = []
-        for name, tokenizer in (("source", translator.source_tokenizer),
-                                ("target", translator.target_tokenizer)):
+        for name, tokenizer in (
+            ("source", translator.source_tokenizer),
+            ("target", translator.target_tokenizer),
+        ):
             tokenizer.save(os.path.join(staging, name))
-            assets += [tf.saved_model.Asset(os.path.join(staging, f"{name}.{ext}"))
-                       for ext in ("model", "vocab")]
+            assets += [
+                tf.saved_model.Asset(os.path.join(staging, f"{name}.{ext}"))
+                for ext in ("model", "vocab")
+            ]
         translator.assets = assets
         if os.path.exists(path):
             shutil.rmtree(path)
         tf.saved_model.save(
-            translator, path,
+            translator,
+            path,
             signatures={"serving_default": serving, "greedy": greedy, "beam": beam},
         )
     return path

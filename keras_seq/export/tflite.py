@@ -86,8 +86,7 @@ def op_names(content):
     """Sorted names of the ops in every subgraph of a TFLite model (loop bodies too)."""
     from tensorflow.lite.python import schema_py_generated as schema
 
-    builtin_names = {v: k for k, v in vars(schema.BuiltinOperator).items()
-                     if not k.startswith("_")}
+    builtin_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = schema.ModelT.InitFromPackedBuf(content, 0)
     codes = []
     for code in model.operatorCodes:
@@ -95,8 +94,9 @@ def op_names(content):
             codes.append(f"CUSTOM:{code.customCode.decode()}")
         else:
             codes.append(builtin_names[max(code.builtinCode, code.deprecatedBuiltinCode)])
-    return sorted({codes[op.opcodeIndex] for graph in model.subgraphs
-                   for op in graph.operators or []})
+    return sorted(
+        {codes[op.opcodeIndex] for graph in model.subgraphs for op in graph.operators or []}
+    )
 
 
 def check_builtins_only(content):
@@ -104,8 +104,9 @@ def check_builtins_only(content):
     names = op_names(content)
     bad = [n for n in names if n.startswith(FORBIDDEN_PREFIXES) or n in VARIABLE_OPS]
     if bad:
-        raise ValueError(f"The TFLite model holds non-builtin or variable ops {bad}; "
-                         f"all ops: {names}")
+        raise ValueError(
+            f"The TFLite model holds non-builtin or variable ops {bad}; all ops: {names}"
+        )
     return names
 
 

@@ -30,13 +30,18 @@ def exported_run(tmp_path_factory):
     source.save(run / "vocab" / "source")
     target.save(run / "vocab" / "target")
     data, _ = make_dataset(corpus.train, source, target, 64, MAX_SOURCE, MAX_TARGET)
-    model = ks.models.build_seq2seq(source.vocab_size, target.vocab_size, embedding_dim=32,
-                                    units=48, attention="luong_general")
+    model = ks.models.build_seq2seq(
+        source.vocab_size, target.vocab_size, embedding_dim=32, units=48, attention="luong_general"
+    )
     compile_seq2seq(model, learning_rate=5e-3)
     model.fit(data, epochs=5, verbose=0)
     model.save(run / "model.keras")
-    config = {"max_source_length": MAX_SOURCE, "max_target_length": MAX_TARGET,
-              "beam_size": 3, "length_penalty": 0.6}
+    config = {
+        "max_source_length": MAX_SOURCE,
+        "max_target_length": MAX_TARGET,
+        "beam_size": 3,
+        "length_penalty": 0.6,
+    }
     (run / "config.json").write_text(json.dumps(config))
     argv = sys.argv
     try:

@@ -26,8 +26,12 @@ def moved(exported_run, tmp_path_factory):
 
 def test_saved_model_cli_lists_the_signatures(moved):
     _, _, _, path = moved
-    shown = subprocess.run(["saved_model_cli", "show", "--dir", str(path), "--all"],
-                           capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(
+        ["saved_model_cli", "show", "--dir", str(path), "--all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for name in ("serving_default", "greedy", "beam"):
         assert f"signature_def['{name}']" in shown
     assert "inputs['text'] tensor_info:\n        dtype: DT_STRING" in shown
@@ -52,7 +56,8 @@ def test_assets_are_packaged(moved):
     _, run, _, path = moved
     for name in ("source.model", "source.vocab", "target.model", "target.vocab"):
         assert (path / "assets" / name).read_bytes() == open(
-            os.path.join(run, "vocab", name), "rb").read()
+            os.path.join(run, "vocab", name), "rb"
+        ).read()
 
 
 @pytest.mark.parametrize("method", ["greedy", "beam"])
@@ -63,8 +68,9 @@ def test_ids_signatures_equal_keras_generate(moved, method):
     model = keras.models.load_model(os.path.join(run, "model.keras"))
     source = SubwordTokenizer.load(os.path.join(run, "vocab", "source"))
     ids = padded_ids(source, [s for s, _ in pairs], MAX_SOURCE)
-    expected = ks.models.generate(model, ids, MAX_TARGET, method=method, beam_size=3,
-                                  length_penalty=0.6)
+    expected = ks.models.generate(
+        model, ids, MAX_TARGET, method=method, beam_size=3, length_penalty=0.6
+    )
     got = loaded.signatures[method](source_ids=tf.constant(ids))
     np.testing.assert_array_equal(got["ids"], expected.ids)
     np.testing.assert_array_equal(got["lengths"], expected.lengths)
@@ -79,8 +85,7 @@ def test_text_signature_translates_like_keras(moved):
     source = SubwordTokenizer.load(os.path.join(run, "vocab", "source"))
     texts = [s for s, _ in pairs]
     out = loaded.signatures["serving_default"](text=tf.constant(texts))
-    beam = loaded.signatures["beam"](source_ids=tf.constant(padded_ids(source, texts,
-                                                                       MAX_SOURCE)))
+    beam = loaded.signatures["beam"](source_ids=tf.constant(padded_ids(source, texts, MAX_SOURCE)))
     expected = target.detokenize(beam["ids"][:, 0]).numpy()
     np.testing.assert_array_equal(out["translation"].numpy(), expected)
     np.testing.assert_allclose(out["score"], beam["scores"][:, 0], rtol=1e-5)
@@ -89,11 +94,17 @@ def test_text_signature_translates_like_keras(moved):
 
 def test_bad_input_rows_get_defined_outputs(moved):
     loaded, *_ = moved
-    rows = [b"in 3 days", b"", b"   \t ", "\u65e5\u672c \u00fc\u00df".encode(), b"\xff\xfe\x80 x",
-            b"nine " * 100, b"zzqx qxzz"]
+    rows = [
+        b"in 3 days",
+        b"",
+        b"   \t ",
+        "\u65e5\u672c \u00fc\u00df".encode(),
+        b"\xff\xfe\x80 x",
+        b"nine " * 100,
+        b"zzqx qxzz",
+    ]
     out = loaded.signatures["serving_default"](text=tf.constant(rows))
-    translation, score, truncated = (out[k].numpy() for k in ("translation", "score",
-                                                              "truncated"))
+    translation, score, truncated = (out[k].numpy() for k in ("translation", "score", "truncated"))
     assert len(translation) == len(rows) and np.all(np.isfinite(score))
     assert translation[1] == b"" and translation[2] == b"" and score[1] == score[2] == 0.0
     assert truncated.tolist() == [False, False, False, False, False, True, False]
@@ -111,9 +122,12 @@ def test_empty_batch(moved):
     assert out["translation"].shape == (0,)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.binary(max_size=60) | st.text(max_size=60).map(str.encode), min_size=1,
-                max_size=4))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.binary(max_size=60) | st.text(max_size=60).map(str.encode), min_size=1, max_size=4)
+)
 def test_fuzzed_text_never_crashes_or_gives_nan(moved, rows):
     loaded, *_ = moved
     out = loaded.signatures["serving_default"](text=tf.constant(rows))

@@ -1,0 +1,91 @@
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedModel uses)
+from ai_edge_litert.interpreter import Interpreter
+
+from keras_seq.data import SubwordTokenizer
+from keras_seq.export import check_builtins_only, op_names
+from tests.export.conftest import MAX_SOURCE, padded_ids
+
+VARIANTS = [
+    f"{method}{suffix}.tflite"
+    for method in ("greedy", "beam")
+    for suffix in ("", "_float16", "_int8")
+]
+
+
+def runner_of(path):
+    interpreter = Interpreter(model_path=path)
+    return interpreter, interpreter.get_signature_runner()
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_builtin_ops_only_and_it_invokes(exported_run, name):
+    run, _ = exported_run
+    path = os.path.join(run, "tflite", name)
+    with open(path, "rb") as f:
+        content = f.read()
+    names = check_builtins_only(content)
+    assert "WHILE" in names and "TOPK_V2" in names
+    assert not any(
+        n.startswith(("Flex", "CUSTOM")) or n in ("VAR_HANDLE", "READ_VARIABLE")
+        for n in op_names(content)
+    )
+    interpreter, runner = runner_of(path)
+    signature = interpreter.get_signature_list()["serving_default"]
+    assert signature["inputs"] == ["source_ids"]
+    assert sorted(signature["outputs"]) == ["ids", "lengths", "scores"]
+    (input_name,) = runner.get_input_details()
+    shape = runner.get_input_details()[input_name]["shape"]
+    assert shape.tolist() == [1, MAX_SOURCE]
+    ids = np.zeros(shape, np.int32)
+    ids[0, :3] = [10, 11, 12]
+    out = runner(**{input_name: ids})
+    assert out["ids"].shape[-1] == 24 and np.all(np.isfinite(out["scores"]))
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_float32_tokens_equal_the_saved_model(exported_run, method):
+    run, pairs = exported_run
+    loaded = tf.saved_model.load(os.path.join(run, "saved_model"))
+    source = SubwordTokenizer.load(os.path.join(run, "vocab", "source"))
+    ids = padded_ids(source, [s for s, _ in pairs], MAX_SOURCE)
+    expected = loaded.signatures[method](source_ids=tf.constant(ids))
+    _, runner = runner_of(os.path.join(run, "tflite", f"{method}.tflite"))
+    for row in range(len(ids)):
+        out = runner(source_ids=ids[row : row + 1])
+        np.testing.assert_array_equal(out["ids"], expected["ids"][row : row + 1])
+        np.testing.assert_array_equal(out["lengths"], expected["lengths"][row : row + 1])
+        np.testing.assert_allclose(
+            out["scores"], expected["scores"][row : row + 1], rtol=1e-4, atol=1e-4
+        )
+
+
+@pytest.mark.parametrize("name", ["greedy.tflite", "beam.tflite", "beam_int8.tflite"])
+def test_fuzzed_ids_never_crash_the_interpreter(exported_run, name):
+    run, _ = exported_run
+    _, runner = runner_of(os.path.join(run, "tflite", name))
+    rng = np.random.default_rng(0)
+    cases = [
+        np.zeros((1, MAX_SOURCE), np.int32),  # all padding
+        np.full((1, MAX_SOURCE), 2**31 - 1, np.int32),
+        np.full((1, MAX_SOURCE), -7, np.int32),
+    ]
+    cases += [rng.integers(-1000, 100_000, size=(1, MAX_SOURCE), dtype=np.int32) for _ in range(10)]
+    target_vocab = SubwordTokenizer.load(os.path.join(run, "vocab", "target")).vocab_size
+    for ids in cases:
+        out = runner(source_ids=ids)
+        assert np.all((out["ids"] >= 0) & (out["ids"] < target_vocab))
+        assert np.all(np.isfinite(out["scores"]))
+        assert np.all((out["lengths"] >= 1) & (out["lengths"] <= out["ids"].shape[-1]))
+
+
+def test_quantized_variants_are_smaller(exported_run):
+    run, _ = exported_run
+    size = {name: os.path.getsize(os.path.join(run, "tflite", name)) for name in VARIANTS}
+    for method in ("greedy", "beam"):
+        assert size[f"{method}_float16.tflite"] < size[f"{method}.tflite"]
+        assert size[f"{method}_int8.tflite"] < size[f"{method}.tflite"]
