@@ -373,6 +373,9 @@ def main(argv=None):
         "attention",
     ):
         print(f"  {os.path.join(run_dir, name)}")
+    if exported:
+        print(f"  {exported['saved_model']}  (TF Serving: text in, text out)")
+        print(f"  {os.path.join(run_dir, 'tflite')}  ({', '.join(exported['tflite'])})")
     return 0
 
 
