@@ -41,6 +41,11 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     for name in ("source.model", "source.vocab", "target.model", "target.vocab"):
         assert (run / "vocab" / name).is_file(), name
     assert (run / "checkpoints" / "best.weights.h5").is_file()
+    assert (run / "saved_model" / "saved_model.pb").is_file()
+    assert (run / "saved_model" / "assets" / "target.model").is_file()
+    for method in ("greedy", "beam"):
+        for suffix in ("", "_float16", "_int8"):
+            assert (run / "tflite" / f"{method}{suffix}.tflite").is_file()
     assert len(list((run / "attention").glob("*.png"))) == 4
 
     metrics = json.loads((run / "metrics.json").read_text())
@@ -99,7 +104,7 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
 
     original = training.standard_callbacks
     run = str(tmp_path / "run")
-    args = [*SMALL[:-1], "3", "--output-dir", run, "--patience", "10"]
+    args = [*SMALL[:-1], "3", "--output-dir", run, "--patience", "10", "--no-export"]
     monkeypatch.setattr(
         training,
         "standard_callbacks",
