@@ -1,8 +1,7 @@
 """keras_seq: attention-based recurrent sequence-to-sequence models for Keras 3."""
 
 from keras_seq import decoding, layers, losses, metrics, models
-
-PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
+from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 __version__ = "0.1.0"
 __all__ = [

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from keras_seq.data.tokenizer import END_ID, PAD_ID, START_ID
+from keras_seq.special_ids import END_ID, PAD_ID, START_ID
 
 OVERLONG_POLICIES = ("filter", "truncate")
 

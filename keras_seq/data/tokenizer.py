@@ -5,7 +5,7 @@ import string
 
 import tensorflow as tf
 
-PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
+from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 
 class SubwordTokenizer:

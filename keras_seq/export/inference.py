@@ -4,8 +4,7 @@ import tensorflow as tf
 
 from keras_seq import decoding
 from keras_seq.models import attention_of, encode
-
-PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
+from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 
 class Translator(tf.Module):
