@@ -1,0 +1,46 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_seq as ks
+from keras_seq import training
+
+
+def test_set_precision():
+    assert training.set_precision("mixed_bfloat16") == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert training.set_precision("auto") in ("float32", "mixed_bfloat16", "mixed_float16")
+    with pytest.raises(ValueError, match="'fp8'"):
+        training.set_precision("fp8")
+
+
+def test_warmup_then_decay_schedule():
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    training.compile_seq2seq(model, learning_rate=1e-2, warmup_steps=10, total_steps=100)
+    schedule = model.optimizer._learning_rate  # the schedule object, not its current value
+    rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
+    assert rates[0] < rates[1] < rates[2] == pytest.approx(1e-2)
+    assert rates[2] > rates[3] > rates[4] > 0
+
+
+def test_callbacks_write_history_with_sampling_probability(tmp_path):
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    model.get_layer("decoder").sampling_probability.assign(0.25)
+    training.compile_seq2seq(model)
+    x = {
+        "source_ids": np.array([[4, 5, 0]] * 8, "int32"),
+        "target_ids": np.array([[1, 6, 7]] * 8, "int32"),
+    }
+    y = np.array([[6, 7, 2]] * 8, "int32")
+    model.fit(
+        x,
+        y,
+        validation_data=(x, y),
+        epochs=2,
+        verbose=0,
+        callbacks=training.standard_callbacks(str(tmp_path), tensorboard=False),
+    )
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    assert len(lines) == 3 and "sampling_probability" in lines[0]
+    assert lines[1].split(",")[lines[0].split(",").index("sampling_probability")] == "0.25"
+    assert (tmp_path / "checkpoints" / "best.weights.h5").is_file()
