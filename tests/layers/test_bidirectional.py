@@ -124,3 +124,16 @@ def test_bad_arguments_name_the_value(kwargs, message):
 def test_rejects_non_rnn_layers():
     with pytest.raises(ValueError, match="Dense"):
         Bidirectional(keras.layers.Dense(2))
+
+
+def test_custom_backward_layer_and_initial_state():
+    forward = keras.layers.GRU(3, return_sequences=True, return_state=True)
+    backward = keras.layers.GRU(3, return_sequences=True, return_state=True, go_backwards=True)
+    layer = Bidirectional(forward, backward_layer=backward, state_merge=None)
+    data = np.random.default_rng(4).normal(size=(2, 4, 5)).astype("float32")
+    initial = [np.ones((2, 3), "float32"), -np.ones((2, 3), "float32")]
+    output, h_forward, h_backward = layer(data, initial_state=initial)
+    np.testing.assert_allclose(h_forward, forward(data, initial_state=initial[:1])[1], rtol=1e-6)
+    np.testing.assert_allclose(h_backward, backward(data, initial_state=initial[1:])[1], rtol=1e-6)
+    revived = Bidirectional.from_config(layer.get_config())
+    assert revived.backward_layer.go_backwards and revived.state_merge is None
