@@ -401,6 +401,7 @@ class AttentionDecoder(keras.layers.Layer):
                 all_weights,
                 state,
             ),
+            maximum_iterations=target_length,  # a known trip count lets XLA differentiate it
         )
         return self.output_dense(features), all_weights
 
