@@ -76,8 +76,14 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jit-compile", action="store_true")
+    parser.add_argument(
+        "--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"]
+    )
     parser.add_argument("--output")
     args = parser.parse_args()
+    import keras
+
+    keras.config.set_dtype_policy(args.precision)
     data = batches(args.steps, 64, 8000)
     result = {
         "benchmark": "train_throughput",
@@ -90,6 +96,7 @@ def main():
             "batch_size": 64,
             "lengths": [8, 24],
             "jit_compile": args.jit_compile,
+            "precision": args.precision,
         },
         "machine": machine(),
         "matmul_gflops_float32": matmul_gflops(),
