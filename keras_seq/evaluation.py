@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq.data.pipeline import make_source_batches
-from keras_seq.models import attention_of, encode, generate
+from keras_seq.models import generate
 
 
 def make_translate_fn(model, max_length, method="greedy", beam_size=4, length_penalty=0.0):
@@ -84,9 +84,8 @@ def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_
         ids = np.asarray(
             source_tokenizer.tokenize([text]).to_list()[0][:max_source_length], np.int32
         )[None]
-        result = generate(model, ids, max_length)
-        state = encode(model, ids)
-        weights = np.asarray(attention_of(model.get_layer("decoder"), state, result))[0, 0]
+        result, weights = generate(model, ids, max_length, return_attention=True)
+        weights = np.asarray(weights)[0, 0]
         length = int(result.lengths[0, 0])
         target_ids = np.asarray(result.ids[0, 0, :length]).tolist()
         maps.append(

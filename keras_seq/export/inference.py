@@ -2,8 +2,7 @@
 
 import tensorflow as tf
 
-from keras_seq import decoding
-from keras_seq.models import attention_of, encode
+from keras_seq.models import generate
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 
@@ -67,25 +66,23 @@ class Translator(tf.Module):
             dict of `ids (B, K, T)`, `lengths (B, K)`, `scores (B, K)`, and with
             `with_attention`, `attention (B, K, T, S)`.
         """
-        source_ids = self.clean_ids(source_ids)
-        state = encode(self.model, source_ids)
-        decoder = self.model.get_layer("decoder")
-        start_ids = tf.fill([tf.shape(source_ids)[0]], START_ID)
-        common = dict(max_length=self.max_target_length, end_id=END_ID, pad_id=PAD_ID)
-        if method == "greedy":
-            result = decoding.greedy_search(decoder.step, start_ids, state, **common)
-        else:
-            result = decoding.beam_search(
-                decoder.step,
-                start_ids,
-                state,
-                beam_size=self.beam_size,
-                length_penalty=self.length_penalty,
-                **common,
-            )
+        result = generate(
+            self.model,
+            self.clean_ids(source_ids),
+            self.max_target_length,
+            method=method,
+            beam_size=self.beam_size,
+            length_penalty=self.length_penalty,
+            start_id=START_ID,
+            end_id=END_ID,
+            pad_id=PAD_ID,
+            return_attention=with_attention,
+        )
+        if with_attention:
+            result, attention = result
         outputs = {"ids": result.ids, "lengths": result.lengths, "scores": result.scores}
         if with_attention:
-            outputs["attention"] = attention_of(decoder, state, result, START_ID)
+            outputs["attention"] = attention
         return outputs
 
     # ---------------------------------------------------------------- text
