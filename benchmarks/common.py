@@ -7,6 +7,27 @@ import statistics
 import sys
 import time
 
+# The standard configuration of the issues' targets: vocabularies 8000/8000, embedding 256,
+# bidirectional LSTM 2x256 encoder, LSTM 512 decoder, attention 512.
+STANDARD_CONFIG = {
+    "source_vocab_size": 8000,
+    "target_vocab_size": 8000,
+    "embedding_dim": 256,
+    "units": 256,
+    "encoder_layers": 2,
+    "decoder_layers": 1,
+    "decoder_units": 512,
+    "attention_units": 512,
+    "cell": "lstm",
+}
+
+
+def standard_model(attention):
+    """An untrained `build_seq2seq` model of the standard configuration."""
+    import keras_seq as ks
+
+    return ks.models.build_seq2seq(attention=attention, **STANDARD_CONFIG)
+
 
 def matmul_gflops(size=2048, repeats=5):
     """Median float32 `tf.matmul` rate of this machine, the ceiling figures are read against."""

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 import numpy as np
-from common import machine, matmul_gflops, write_json
+from common import machine, matmul_gflops, standard_model, write_json
 
 SOURCE_TOKENS, STEPS, BEAM = 16, 30, 5
 
@@ -38,19 +38,9 @@ def median_ms(fn, repeats):
 
 
 def standard_translator():
-    import keras_seq as ks
     from keras_seq.export import Translator
 
-    model = ks.models.build_seq2seq(
-        8000,
-        8000,
-        embedding_dim=256,
-        units=256,
-        encoder_layers=2,
-        decoder_units=512,
-        attention_units=512,
-        attention="bahdanau",
-    )
+    model = standard_model("bahdanau")
     model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
     return Translator(
         model, max_source_length=SOURCE_TOKENS, max_target_length=STEPS, beam_size=BEAM

@@ -15,7 +15,7 @@ import statistics
 import time
 
 import numpy as np
-from common import machine, matmul_gflops, write_json
+from common import STANDARD_CONFIG, machine, matmul_gflops, standard_model, write_json
 
 
 def batches(count, batch_size, vocab_size, seed=0):
@@ -41,18 +41,7 @@ def measure(attention, args, data):
 
     import keras_seq as ks
 
-    model = ks.models.build_seq2seq(
-        8000,
-        8000,
-        embedding_dim=256,
-        units=256,
-        encoder_layers=2,
-        decoder_layers=1,
-        decoder_units=512,
-        attention_units=512,
-        attention=attention,
-        cell="lstm",
-    )
+    model = standard_model(attention)
     model.compile(
         keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=args.jit_compile
     )
@@ -84,15 +73,11 @@ def main():
     import keras
 
     keras.config.set_dtype_policy(args.precision)
-    data = batches(args.steps, 64, 8000)
+    data = batches(args.steps, 64, STANDARD_CONFIG["source_vocab_size"])
     result = {
         "benchmark": "train_throughput",
         "config": {
-            "vocab": [8000, 8000],
-            "embedding_dim": 256,
-            "encoder": "BiLSTM 2x256",
-            "decoder": "LSTM 512",
-            "attention_units": 512,
+            **STANDARD_CONFIG,
             "batch_size": 64,
             "lengths": [8, 24],
             "jit_compile": args.jit_compile,

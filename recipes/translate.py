@@ -216,21 +216,16 @@ def main(argv=None):
         seed=config["seed"],
         **lengths,
     )
-    valid_data, _ = make_dataset(
-        corpus.valid,
-        source_tokenizer,
-        target_tokenizer,
-        min(config["batch_size"], len(corpus.valid)),
-        shuffle=False,
-        **lengths,
-    )
-    test_data, test_report = make_dataset(
-        corpus.test,
-        source_tokenizer,
-        target_tokenizer,
-        min(config["batch_size"], len(corpus.test)),
-        shuffle=False,
-        **lengths,
+    (valid_data, _), (test_data, test_report) = (
+        make_dataset(
+            pairs,
+            source_tokenizer,
+            target_tokenizer,
+            min(config["batch_size"], len(pairs)),
+            shuffle=False,
+            **lengths,
+        )
+        for pairs in (corpus.valid, corpus.test)
     )
     train_report.padding_fraction = measure_padding(train_data)  # also fills the cache
     steps_per_epoch = len(train_data)
