@@ -189,7 +189,6 @@ def main(argv=None):
         return 0
 
     import keras
-    import numpy as np
 
     import keras_seq as ks
     from keras_seq import evaluation, training
@@ -236,39 +235,58 @@ def main(argv=None):
         f"{source_tokenizer.vocab_size}/{target_tokenizer.vocab_size}; precision {precision}"
     )
 
-    model = ks.models.build_seq2seq(
-        source_tokenizer.vocab_size,
-        target_tokenizer.vocab_size,
-        embedding_dim=config["embedding_dim"],
-        units=config["units"],
-        encoder_layers=config["encoder_layers"],
-        decoder_layers=config["decoder_layers"],
-        cell=config["cell"],
-        attention=config["attention"],
-        dropout=config["dropout"],
-        input_feeding=config["input_feeding"],
-        bridge=config["bridge"],
-        seed=config["seed"],
-    )
-    training.compile_seq2seq(
-        model,
-        learning_rate=config["learning_rate"],
-        warmup_steps=config["warmup_steps"],
-        total_steps=steps_per_epoch * config["epochs"],
-        clipnorm=config["clipnorm"],
-        label_smoothing=config["label_smoothing"],
-    )
-    start = time.perf_counter()
-    history = model.fit(
-        train_data,
-        validation_data=valid_data,
-        epochs=config["epochs"],
-        callbacks=training.standard_callbacks(run_dir, patience=config["patience"]),
-        verbose=2 if config["quick"] else "auto",
-        shuffle=False,  # the pipeline shuffles (and buckets) itself
-    )
-    train_seconds = time.perf_counter() - start
-    model.save(os.path.join(run_dir, "model.keras"))
+    model_path = os.path.join(run_dir, "model.keras")
+    summary_path = os.path.join(run_dir, "checkpoints", "training_done.json")
+    if os.path.exists(summary_path) and os.path.exists(model_path):
+        # Training finished in an earlier session that stopped before the end: reuse it.
+        print(f"Training had finished; evaluating {model_path}.")
+        model = keras.models.load_model(model_path)
+        with open(summary_path) as f:
+            summary = json.load(f)
+    else:
+        model = ks.models.build_seq2seq(
+            source_tokenizer.vocab_size,
+            target_tokenizer.vocab_size,
+            embedding_dim=config["embedding_dim"],
+            units=config["units"],
+            encoder_layers=config["encoder_layers"],
+            decoder_layers=config["decoder_layers"],
+            cell=config["cell"],
+            attention=config["attention"],
+            dropout=config["dropout"],
+            input_feeding=config["input_feeding"],
+            bridge=config["bridge"],
+            seed=config["seed"],
+        )
+        training.compile_seq2seq(
+            model,
+            learning_rate=config["learning_rate"],
+            warmup_steps=config["warmup_steps"],
+            total_steps=steps_per_epoch * config["epochs"],
+            clipnorm=config["clipnorm"],
+            label_smoothing=config["label_smoothing"],
+        )
+        start = time.perf_counter()
+        history = model.fit(
+            train_data,
+            validation_data=valid_data,
+            epochs=config["epochs"],
+            callbacks=training.standard_callbacks(run_dir, patience=config["patience"]),
+            verbose=2 if config["quick"] else "auto",
+            shuffle=False,  # the pipeline shuffles (and buckets) itself
+        )
+        train_seconds = time.perf_counter() - start
+        epochs_run = len(history.history.get("loss", []))
+        summary = {
+            "train_seconds": train_seconds,
+            "epochs_run_this_session": epochs_run,
+            "target_tokens_per_second": train_report.target_tokens
+            * epochs_run
+            / max(train_seconds, 1e-9),
+        }
+        model.save(model_path)
+        with open(summary_path, "w") as f:
+            json.dump(summary, f, indent=2)
 
     test_results = model.evaluate(test_data, verbose=0, return_dict=True)
     sources = [s for s, _ in corpus.test]
@@ -314,8 +332,6 @@ def main(argv=None):
         )
         exported = export_run(run_dir, translator)
 
-    epochs_run = len(history.history.get("loss", []))
-    real_tokens = sum(int(np.sum(np.asarray(labels) > 0)) for _, labels in train_data)
     metrics = {
         "bleu": scores["beam"]["bleu"],
         "chrf": scores["beam"]["chrf"],
@@ -327,9 +343,7 @@ def main(argv=None):
         "test_loss": test_results["loss"],
         "perplexity": test_results["perplexity"],
         "test_token_accuracy": test_results["token_accuracy"],
-        "train_seconds": train_seconds,
-        "epochs_run_this_session": epochs_run,
-        "target_tokens_per_second": real_tokens * epochs_run / max(train_seconds, 1e-9),
+        **summary,
         "padding_fraction": train_report.padding_fraction,
         "train_pairs": len(corpus.train),
         "valid_pairs": len(corpus.valid),
@@ -354,7 +368,8 @@ def main(argv=None):
         print(f"  {row[0]:<12}{row[1]:>10}{row[2]:>12}")
     print(
         f"  test perplexity {test_results['perplexity']:.3f}, trained "
-        f"{train_seconds / 60:.1f} min, {metrics['target_tokens_per_second']:.0f} target tokens/s"
+        f"{summary['train_seconds'] / 60:.1f} min, "
+        f"{summary['target_tokens_per_second']:.0f} target tokens/s"
     )
     print(f"\nRun folder: {run_dir}")
     for name in (

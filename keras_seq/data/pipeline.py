@@ -20,6 +20,7 @@ class PipelineReport:
         overlong: pairs whose source or target was over the limit (removed with
             `"filter"`, cut with `"truncate"`).
         policy: the over-long policy.
+        target_tokens: label tokens (end ids included) in one pass over the data.
         padding_fraction: fraction of pad positions in the batches (source and
             target together), None until `measure_padding` runs.
     """
@@ -28,6 +29,7 @@ class PipelineReport:
     kept: int
     overlong: int
     policy: str
+    target_tokens: int = 0
     padding_fraction: float | None = None
 
 
@@ -159,7 +161,13 @@ def make_dataset(
     batches = int(np.sum(counts // batch_size if drop_remainder else -(-counts // batch_size)))
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
-    report = PipelineReport(pairs=len(pairs), kept=kept, overlong=overlong_count, policy=overlong)
+    report = PipelineReport(
+        pairs=len(pairs),
+        kept=kept,
+        overlong=overlong_count,
+        policy=overlong,
+        target_tokens=int(target_sizes.sum()),
+    )
     return dataset, report
 
 

@@ -22,6 +22,7 @@ def test_batches_shapes_and_shifted_labels(tokenizers):
     batches = list(dataset)
     assert len(batches) == len(dataset)
     assert sum(len(labels) for _, labels in batches) == 1200
+    assert report.target_tokens == sum(int((labels.numpy() > 0).sum()) for _, labels in batches)
     for inputs, labels in batches[:5]:
         assert inputs["source_ids"].dtype == "int32" and labels.dtype == "int32"
         target, labels = inputs["target_ids"].numpy(), labels.numpy()

@@ -130,3 +130,28 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
     (run / "config.json").write_text(json.dumps({**config, "units": 999}))
     with pytest.raises(SystemExit, match="units"):
         recipe.prepare_run_dir(config, str(run))
+
+
+@pytest.mark.slow
+def test_stop_after_training_does_not_train_again(tmp_path, monkeypatch, capsys):
+    recipe = load_recipe()
+    from keras_seq import evaluation
+
+    run = str(tmp_path / "run")
+    args = [*SMALL, "--output-dir", run, "--no-export"]
+    original = evaluation.corpus_scores
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt("stopped while evaluating")
+
+    monkeypatch.setattr(evaluation, "corpus_scores", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        recipe.main(args)
+    monkeypatch.setattr(evaluation, "corpus_scores", original)
+    capsys.readouterr()
+    assert recipe.main(args) == 0
+    assert "Training had finished" in capsys.readouterr().out
+    with open(os.path.join(run, "history.csv")) as f:
+        assert len(list(csv.DictReader(f))) == 2  # the two epochs, not retrained
+    metrics = json.loads(open(os.path.join(run, "metrics.json")).read())
+    assert metrics["epochs_run_this_session"] == 2 and metrics["train_seconds"] > 0
