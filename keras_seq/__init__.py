@@ -1,15 +1,29 @@
 """keras_seq: attention-based recurrent sequence-to-sequence models for Keras 3."""
 
-from keras_seq import decoding, layers, losses, metrics, models
+from keras_seq import (
+    data,
+    decoding,
+    evaluation,
+    export,
+    layers,
+    losses,
+    metrics,
+    models,
+    training,
+)
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 __version__ = "0.1.0"
 __all__ = [
+    "data",
     "decoding",
+    "evaluation",
+    "export",
     "layers",
     "losses",
     "metrics",
     "models",
+    "training",
     "PAD_ID",
     "START_ID",
     "END_ID",
