@@ -5,7 +5,11 @@ Writes RUN_DIR/saved_model (TF Serving: text in, text out) and RUN_DIR/tflite
 """
 
 import argparse
+import os
 import sys
+
+# TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def main(argv=None):

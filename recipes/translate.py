@@ -17,6 +17,9 @@ import csv
 import json
 import os
 import sys
+
+# TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import time
 
 DEFAULTS = {
