@@ -128,11 +128,15 @@ def test_generate_rejects_unknown_method():
         ks.models.generate(small_model(), np.ones((1, 3), "int32"), 4, method="nucleus")
 
 
-def test_mixed_bfloat16_training_is_finite():
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    model = compile_model(small_model(attention="luong_general"))
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general"])
+def test_mixed_precision_training_and_decoding(policy, attention):
+    keras.config.set_dtype_policy(policy)
+    model = compile_model(small_model(attention=attention))
     inputs, labels = reversal_data(128)
     history = model.fit(inputs, labels, batch_size=32, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert all(w.dtype == "float32" for w in model.weights)
-    assert model(inputs).dtype == "bfloat16"
+    assert model(inputs).dtype == policy.removeprefix("mixed_")
+    result = ks.models.generate(model, inputs["source_ids"][:4], 6, method="beam", beam_size=2)
+    assert result.scores.dtype == "float32" and np.all(np.isfinite(result.scores))
