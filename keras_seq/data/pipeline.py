@@ -59,7 +59,7 @@ def make_dataset(
     overlong="filter",
     shuffle=True,
     seed=0,
-    bucket_width=4,
+    bucket_width=2,
     drop_remainder=False,
 ):
     """Builds the training/evaluation `tf.data.Dataset` of a list of text pairs.
