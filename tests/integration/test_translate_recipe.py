@@ -17,6 +17,13 @@ RECIPE = os.path.join(ROOT, "recipes", "translate.py")
 SMALL = ["--quick", "--num-pairs", "1500", "--epochs", "2"]
 
 
+def run_recipe(args, cwd, timeout):
+    """Runs recipes/translate.py as a user would, in a child process."""
+    return subprocess.run(
+        [sys.executable, RECIPE, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
+
+
 def load_recipe():
     spec = importlib.util.spec_from_file_location("translate_recipe", RECIPE)
     module = importlib.util.module_from_spec(spec)
@@ -27,13 +34,7 @@ def load_recipe():
 @pytest.mark.slow
 def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     run = tmp_path / "run"
-    completed = subprocess.run(
-        [sys.executable, RECIPE, *SMALL, "--output-dir", str(run)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=tmp_path,
-    )
+    completed = run_recipe([*SMALL, "--output-dir", str(run)], tmp_path, timeout=900)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "BLEU" in completed.stdout and str(run) in completed.stdout
     for name in ("config.json", "metrics.json", "history.csv", "model.keras", "translations.tsv"):
@@ -77,13 +78,7 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     model = keras.models.load_model(run / "model.keras")
     assert {"encoder", "decoder"} <= {layer.name for layer in model.layers}
 
-    again = subprocess.run(
-        [sys.executable, RECIPE, *SMALL, "--output-dir", str(run)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
+    again = run_recipe([*SMALL, "--output-dir", str(run)], tmp_path, timeout=300)
     assert again.returncode == 0 and "finished already" in again.stdout
 
 
