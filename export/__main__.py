@@ -11,6 +11,12 @@ import sys
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+if __package__ in (None, ""):  # run as a file: make the repository root importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from export.run_folder import NotARunFolder, RunFolder  # noqa: E402
+from keras_seq.export.tflite import QUANTIZATIONS  # noqa: E402
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.split("\n")[0])
@@ -19,15 +25,18 @@ def main(argv=None):
     parser.add_argument(
         "--quantizations",
         nargs="+",
-        default=["float32", "float16", "int8"],
-        choices=["float32", "float16", "int8"],
+        default=list(QUANTIZATIONS),
+        choices=QUANTIZATIONS,
         help="TFLite variants",
     )
     args = parser.parse_args(argv)
+    run = RunFolder(args.run_dir)
+    try:
+        run.check_trained()
+    except NotARunFolder as error:
+        parser.error(str(error))
 
-    from keras_seq.export import export_run
-
-    written = export_run(args.run_dir, tflite=not args.no_tflite, quantizations=args.quantizations)
+    written = run.export(tflite=not args.no_tflite, quantizations=args.quantizations)
     print(f"SavedModel: {written['saved_model']}")
     print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
     for name, path in written.get("tflite", {}).items():

@@ -3,23 +3,22 @@
 import numpy as np
 import tensorflow as tf
 
+from keras_seq import decoding
+from keras_seq._optional import optional_import
 from keras_seq.data.pipeline import make_source_batches
 from keras_seq.models import generate
 
 
-def make_translate_fn(model, max_length, method="greedy", beam_size=4, length_penalty=0.0):
-    """A `tf.function` from right-padded source ids `(B, S)` to a `DecodeResult`."""
+def make_translate_fn(model, max_length, strategy="greedy"):
+    """A `tf.function` from right-padded source ids `(B, S)` to a `DecodeResult`.
+
+    `strategy` is a decoding strategy object, name or config (`ks.decoding.get`).
+    """
+    strategy = decoding.get(strategy)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def translate(source_ids):
-        return generate(
-            model,
-            source_ids,
-            max_length,
-            method=method,
-            beam_size=beam_size,
-            length_penalty=length_penalty,
-        )
+        return generate(model, source_ids, max_length, strategy=strategy)
 
     return translate
 
@@ -31,13 +30,11 @@ def translate_texts(
     target_tokenizer,
     max_source_length,
     max_length,
-    method="greedy",
-    beam_size=4,
-    length_penalty=0.0,
+    strategy="greedy",
     batch_size=128,
 ):
-    """Translates `texts`; returns `(translations, scores)` in the order given."""
-    translate = make_translate_fn(model, max_length, method, beam_size, length_penalty)
+    """Translates `texts` by `strategy`; returns `(translations, scores)` in the order given."""
+    translate = make_translate_fn(model, max_length, strategy)
     translations = [""] * len(texts)
     scores = np.zeros(len(texts), np.float32)
     for indices, source_ids in make_source_batches(
@@ -53,13 +50,13 @@ def translate_texts(
 
 def corpus_scores(hypotheses, references):
     """sacreBLEU BLEU and chrF, and the exact-match rate, of detokenized text."""
-    from sacrebleu.metrics import BLEU, CHRF
+    metrics = optional_import("sacrebleu.metrics", "sacrebleu", "BLEU and chrF scoring")
 
     if len(hypotheses) != len(references):
         raise ValueError(
             f"{len(hypotheses)} hypotheses but {len(references)} references: they must pair up."
         )
-    bleu_metric, chrf_metric = BLEU(), CHRF()
+    bleu_metric, chrf_metric = metrics.BLEU(), metrics.CHRF()
     bleu = bleu_metric.corpus_score(hypotheses, [references])
     chrf = chrf_metric.corpus_score(hypotheses, [references])
     exact = float(
@@ -84,8 +81,8 @@ def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_
         ids = np.asarray(
             source_tokenizer.tokenize([text]).to_list()[0][:max_source_length], np.int32
         )[None]
-        result, weights = generate(model, ids, max_length, return_attention=True)
-        weights = np.asarray(weights)[0, 0]
+        result = generate(model, ids, max_length, return_attention=True)
+        weights = np.asarray(result.attention)[0, 0]
         length = int(result.lengths[0, 0])
         target_ids = np.asarray(result.ids[0, 0, :length]).tolist()
         maps.append(
@@ -100,8 +97,7 @@ def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_
 
 def plot_attention(source_pieces, target_pieces, weights, path, title=None):
     """Writes a heat map PNG of `weights (target, source)` with the pieces on the axes."""
-    import matplotlib
-
+    matplotlib = optional_import("matplotlib", "matplotlib", "Attention heat maps")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

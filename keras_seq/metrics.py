@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_seq.losses import real_token_weights, token_log_probs
+from keras_seq.utils import best_token
 
 
 class _MaskedMean(keras.metrics.Metric):
@@ -43,8 +44,7 @@ class MaskedAccuracy(_MaskedMean):
         super().__init__(pad_id=pad_id, name=name, dtype=dtype)
 
     def token_values(self, y_true, y_pred):
-        _, predicted = ops.top_k(ops.cast(y_pred, "float32"), 1)
-        return ops.cast(ops.equal(predicted[..., 0], y_true), "float32")
+        return ops.cast(ops.equal(best_token(y_pred), y_true), "float32")
 
     def result(self):
         return self.mean()

@@ -6,6 +6,7 @@ import keras
 
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
+from keras_seq.models import seq2seq_parts
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 
@@ -106,7 +107,7 @@ class SamplingProbabilityLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             try:
-                decoder = self.model.get_layer("decoder")
+                decoder = seq2seq_parts(self.model).decoder
             except ValueError:
                 return
             logs["sampling_probability"] = float(decoder.sampling_probability.numpy())

@@ -1,7 +1,15 @@
 """Data: tokenizers, tf.data pipelines and parallel-text loaders (TensorFlow only)."""
 
 from keras_seq.data.generated import generate_pairs
-from keras_seq.data.loaders import Corpus, load_corpus, read_ding, read_tsv, split_pairs
+from keras_seq.data.loaders import (
+    SPECS,
+    Corpus,
+    check_spec,
+    load_corpus,
+    read_ding,
+    read_tsv,
+    split_pairs,
+)
 from keras_seq.data.pipeline import (
     PipelineReport,
     make_dataset,
@@ -11,9 +19,11 @@ from keras_seq.data.pipeline import (
 from keras_seq.data.tokenizer import SubwordTokenizer
 
 __all__ = [
+    "SPECS",
     "Corpus",
     "PipelineReport",
     "SubwordTokenizer",
+    "check_spec",
     "generate_pairs",
     "load_corpus",
     "make_dataset",

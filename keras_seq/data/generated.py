@@ -19,6 +19,10 @@ import datetime
 import random
 import re
 
+from keras_seq._optional import optional_import
+
+PURPOSE = "The built-in generated English-German data"
+
 FAMILIES = ("number", "date", "money", "relative_time")
 CURRENCIES = ("EUR", "USD", "GBP", "JPY", "CHF")
 # German number morphemes, longest first so that the regex prefers e.g. "sieben" to "sieb".
@@ -38,8 +42,7 @@ TIME_UNITS = (  # (seconds per unit, largest count used)
 
 
 def _number(rng):
-    from num2words import num2words
-
+    num2words = optional_import("num2words", "num2words", PURPOSE).num2words
     n = rng.randint(1, 999_999)
     german = num2words(n, lang="de")
     morphemes = GERMAN_MORPHEMES.findall(german)
@@ -50,16 +53,14 @@ def _number(rng):
 
 
 def _date(rng):
-    from babel.dates import format_date
-
+    format_date = optional_import("babel.dates", "babel", PURPOSE).format_date
     day = datetime.date(1900, 1, 1) + datetime.timedelta(days=rng.randrange(73_049))
     style = rng.choice(("full", "long"))
     return format_date(day, style, locale="en"), format_date(day, style, locale="de")
 
 
 def _money(rng):
-    from babel.numbers import format_currency
-
+    format_currency = optional_import("babel.numbers", "babel", PURPOSE).format_currency
     amount = round(rng.uniform(0, 100_000), rng.choice((0, 2)))
     currency = rng.choice(CURRENCIES)
     return (
@@ -69,8 +70,7 @@ def _money(rng):
 
 
 def _relative_time(rng):
-    from babel.dates import format_timedelta
-
+    format_timedelta = optional_import("babel.dates", "babel", PURPOSE).format_timedelta
     unit, top = rng.choice(TIME_UNITS)
     delta = datetime.timedelta(seconds=rng.choice((-1, 1)) * unit * rng.randint(1, top))
     return tuple(

@@ -16,7 +16,70 @@ import random
 import re
 import warnings
 
+from keras_seq._optional import optional_import
+
 DING_PATH = "/usr/share/trans/de-en"
+SPECS = ("generated", "tsv:PATH", "tfds:NAME", "ding")
+
+
+def _tfds():
+    return optional_import("tensorflow_datasets", "tensorflow-datasets", "Loading TFDS datasets")
+
+
+def check_spec(spec, valid_data=None, test_data=None, data_dir=None):
+    """Checks a dataset spec and its files before any work, with one clear error.
+
+    Checks the form of `spec` (one of `SPECS`), that the files it names exist,
+    that `valid_data`/`test_data` come only with `tsv:`, and for `tfds:` that
+    TFDS knows the name and its data is prepared (nothing is downloaded at run
+    time).
+
+    Raises:
+        ValueError: naming the spec or file and what was expected.
+    """
+    _check_form(spec)
+    if (valid_data or test_data) and not spec.startswith("tsv:"):
+        raise ValueError(
+            f"Separate validation/test files go with a 'tsv:PATH' dataset. Received: {spec!r}"
+        )
+    paths = [spec[4:]] if spec.startswith("tsv:") else []
+    paths += [p for p in (valid_data, test_data) if p is not None]
+    if spec == "ding":
+        paths.append(DING_PATH)
+    for path in paths:
+        if not os.path.isfile(path):
+            hint = " Install it with: apt-get install trans-de-en" if path == DING_PATH else ""
+            raise ValueError(f"No such data file: {path!r}.{hint}")
+    if spec.startswith("tfds:"):
+        _tfds_builder(spec[5:], data_dir, require_prepared=True)
+
+
+def _check_form(spec):
+    if not isinstance(spec, str) or not (
+        spec in ("generated", "ding") or spec.startswith(("tsv:", "tfds:"))
+    ):
+        raise ValueError(f"Unknown dataset spec. Expected one of {SPECS}. Received: {spec!r}")
+
+
+def _tfds_builder(name, data_dir=None, require_prepared=False):
+    tfds = _tfds()
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"TensorFlow Datasets has no dataset named {name!r} (see `tfds.list_builders()`)."
+        ) from None
+    if require_prepared and not builder.is_prepared():
+        raise ValueError(_unprepared(name, builder.data_dir))
+    return builder
+
+
+def _unprepared(name, data_dir):
+    return (
+        f"The TFDS dataset {name!r} is not prepared in {data_dir}, and nothing is downloaded "
+        f"at run time. Prepare it where the network is reachable (`tfds build {name}`) and "
+        "copy the data folder here, or set TFDS_DATA_DIR to where it is."
+    )
 
 
 @dataclasses.dataclass
@@ -172,19 +235,24 @@ def read_ding(path=DING_PATH):
 
 
 def read_tfds(name, split, data_dir=None):
-    """`(source, target)` pairs of one split of a TFDS translation dataset."""
-    import tensorflow_datasets as tfds
-
-    dataset = tfds.load(
-        name, split=split, as_supervised=True, data_dir=data_dir, shuffle_files=False
-    )
+    """`(source, target)` pairs of one split of a prepared TFDS translation dataset."""
+    tfds = _tfds()
+    try:
+        dataset = tfds.load(
+            name,
+            split=split,
+            as_supervised=True,
+            data_dir=data_dir,
+            shuffle_files=False,
+            download=False,
+        )
+    except AssertionError:  # how TFDS says the data is not there
+        raise ValueError(_unprepared(name, data_dir or tfds.core.constants.DATA_DIR)) from None
     return [(s.decode("utf-8"), t.decode("utf-8")) for s, t in tfds.as_numpy(dataset)]
 
 
 def _tfds_splits(name, data_dir=None):
-    import tensorflow_datasets as tfds
-
-    builder = tfds.builder(name, data_dir=data_dir)
+    builder = _tfds_builder(name, data_dir)
     keys = builder.info.supervised_keys
     if not keys:
         raise ValueError(f"TFDS dataset {name!r} has no supervised (source, target) keys.")
@@ -218,6 +286,7 @@ def load_corpus(
     Raises:
         ValueError: for an unknown spec.
     """
+    _check_form(spec)
     skipped = {}
     if spec == "generated":
         from keras_seq.data.generated import generate_pairs
@@ -250,7 +319,4 @@ def load_corpus(
         train = read_tfds(name, "train", data_dir)
         splits = _complete_splits(train, given, valid_fraction, test_fraction, seed)
         return Corpus(spec, *splits, skipped, source_key, target_key)
-    raise ValueError(
-        "Unknown dataset spec. Expected 'generated', 'tsv:PATH', 'tfds:NAME' or 'ding'. "
-        f"Received: {spec!r}"
-    )
+    raise AssertionError(f"unhandled dataset spec {spec!r}")

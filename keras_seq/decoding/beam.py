@@ -3,10 +3,24 @@
 import keras
 from keras import ops
 
-from keras_seq.decoding.result import DecodeResult, check_decode_args, length_penalty_factor
+from keras_seq.decoding.result import (
+    DecodeResult,
+    check_decode_args,
+    check_float,
+    length_penalty_factor,
+)
 from keras_seq.utils import write_at
 
 NEG_INF = float("-inf")
+
+
+def tile_state(state, multiple):
+    """Every tensor of a batch-major `state` nest with each row repeated `multiple` times.
+
+    Row `b` of the input becomes rows `b * multiple ... b * multiple + multiple - 1`:
+    the layout beam search uses for `batch_size * beam_size` hypotheses.
+    """
+    return keras.tree.map_structure(lambda x: ops.repeat(x, multiple, axis=0), state)
 
 
 def _gather_beams(values, indices):
@@ -55,15 +69,12 @@ def beam_search(
         ValueError: if `max_length` or `beam_size` is not a positive int.
     """
     check_decode_args(max_length, end_id, pad_id, beam_size)
-    if not isinstance(length_penalty, (int, float)) or isinstance(length_penalty, bool):
-        raise ValueError(
-            f"`length_penalty` must be a float. Received: length_penalty={length_penalty!r}"
-        )
+    check_float("length_penalty", length_penalty)
     k = beam_size
     start_ids = ops.cast(start_ids, "int32")
     batch_size = ops.shape(start_ids)[0]
 
-    state = keras.tree.map_structure(lambda x: ops.repeat(x, k, axis=0), state)
+    state = tile_state(state, k)
     tokens = ops.repeat(start_ids, k, axis=0)
     # Only the first beam is live at the start, so the k beams do not repeat each other.
     first_beam = ops.equal(ops.arange(k), 0)[None, :]

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from keras_seq.decoding.result import DecodeResult, check_decode_args
-from keras_seq.utils import write_at
+from keras_seq.decoding.result import DecodeResult, check_decode_args, check_float, check_int
+from keras_seq.utils import best_token, write_at
 
 
 def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
@@ -60,11 +60,7 @@ def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0):
         lowest id.
     """
 
-    def choose(log_probs):
-        _, indices = ops.top_k(log_probs, 1)
-        return ops.cast(indices[:, 0], "int32")
-
-    return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose)
+    return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, best_token)
 
 
 def sample(
@@ -85,10 +81,8 @@ def sample(
     Returns:
         `DecodeResult` with one hypothesis per row.
     """
-    if not isinstance(temperature, (int, float)) or temperature <= 0:
-        raise ValueError(f"`temperature` must be positive. Received: temperature={temperature!r}")
-    if not isinstance(top_k, int) or top_k < 0:
-        raise ValueError(f"`top_k` must be a non-negative integer. Received: top_k={top_k!r}")
+    check_float("temperature", temperature, 0, strict=True)
+    check_int("top_k", top_k, 0)
     seed = (
         seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
     )

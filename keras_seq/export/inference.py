@@ -1,9 +1,10 @@
-"""The inference module: encoder once, then in-graph greedy or beam search."""
+"""The inference module: encoder once, then in-graph decoding by a strategy object."""
 
 import tensorflow as tf
 
-from keras_seq.models import generate
-from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
+from keras_seq import decoding
+from keras_seq.models import generate, seq2seq_parts
+from keras_seq.special_ids import PAD_ID, UNK_ID
 
 
 class Translator(tf.Module):
@@ -11,8 +12,8 @@ class Translator(tf.Module):
 
     Everything runs in one TensorFlow graph with fixed maximum lengths: the text
     is cleaned and tokenized (tensorflow-text), truncated to
-    `max_source_length` tokens, encoded once, decoded by `keras_seq.decoding`,
-    and detokenized.
+    `max_source_length` tokens, encoded once, decoded by the translator's
+    decoding strategy, and detokenized.
 
     Bad-input policy of the text functions (every row gets a defined output):
     - bytes that are not UTF-8 are replaced by U+FFFD before tokenizing;
@@ -29,8 +30,9 @@ class Translator(tf.Module):
             ids-only module (TFLite).
         max_source_length: int, the most source tokens.
         max_target_length: int, the most target tokens (end token included).
-        beam_size: int, beam size of `beam` and of the text function.
-        length_penalty: float alpha of the GNMT length penalty.
+        strategy: the decoding strategy of `translate` (the text signature) and
+            the default of `decode_ids`: an object, a name or a config (see
+            `ks.decoding.get`). Defaults to `BeamSearch()`.
     """
 
     def __init__(
@@ -40,8 +42,7 @@ class Translator(tf.Module):
         target_tokenizer=None,
         max_source_length=64,
         max_target_length=64,
-        beam_size=4,
-        length_penalty=0.0,
+        strategy="beam",
     ):
         super().__init__(name="translator")
         self.model = model
@@ -49,9 +50,8 @@ class Translator(tf.Module):
         self.target_tokenizer = target_tokenizer
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
-        self.beam_size = beam_size
-        self.length_penalty = length_penalty
-        self.source_vocab_size = model.get_layer("encoder").vocab_size
+        self.strategy = decoding.get(strategy)
+        self.source_vocab_size = seq2seq_parts(model).encoder.vocab_size
 
     # ----------------------------------------------------------------- ids
     def clean_ids(self, source_ids):
@@ -59,31 +59,24 @@ class Translator(tf.Module):
         source_ids = tf.cast(source_ids, tf.int32)[:, : self.max_source_length]
         return tf.clip_by_value(source_ids, 0, self.source_vocab_size - 1)
 
-    def decode_ids(self, source_ids, method, with_attention=False):
-        """Decodes right-padded `source_ids (B, S)` with `"greedy"` or `"beam"`.
+    def decode_ids(self, source_ids, strategy=None, return_attention=False):
+        """Decodes right-padded `source_ids (B, S)`.
+
+        Args:
+            source_ids: int `(batch_size, source_length)`.
+            strategy: a strategy (object, name or config); None = the translator's.
+            return_attention: fill `DecodeResult.attention`.
 
         Returns:
-            dict of `ids (B, K, T)`, `lengths (B, K)`, `scores (B, K)`, and with
-            `with_attention`, `attention (B, K, T, S)`.
+            A `DecodeResult`.
         """
-        result = generate(
+        return generate(
             self.model,
             self.clean_ids(source_ids),
             self.max_target_length,
-            method=method,
-            beam_size=self.beam_size,
-            length_penalty=self.length_penalty,
-            start_id=START_ID,
-            end_id=END_ID,
-            pad_id=PAD_ID,
-            return_attention=with_attention,
+            strategy=self.strategy if strategy is None else strategy,
+            return_attention=return_attention,
         )
-        if with_attention:
-            result, attention = result
-        outputs = {"ids": result.ids, "lengths": result.lengths, "scores": result.scores}
-        if with_attention:
-            outputs["attention"] = attention
-        return outputs
 
     # ---------------------------------------------------------------- text
     def tokenize(self, text):
@@ -106,7 +99,7 @@ class Translator(tf.Module):
         )
 
     def translate(self, text):
-        """Beam-search translations of a batch of texts.
+        """Translations of a batch of texts by the translator's strategy (best hypothesis).
 
         Returns:
             dict of `translation` (string `(B,)`), `score` (float32 `(B,)`),
@@ -122,10 +115,26 @@ class Translator(tf.Module):
         source_ids = tf.where(
             tf.logical_and(tf.logical_not(has_tokens)[:, None], first_column), UNK_ID, source_ids
         )
-        result = self.decode_ids(source_ids, "beam")
-        translation = self.target_tokenizer.detokenize(result["ids"][:, 0])
+        result = self.decode_ids(source_ids)
+        translation = self.target_tokenizer.detokenize(result.ids[:, 0])
         return {
             "translation": tf.where(has_tokens, translation, ""),
-            "score": tf.where(has_tokens, result["scores"][:, 0], 0.0),
+            "score": tf.where(has_tokens, result.scores[:, 0], 0.0),
             "truncated": truncated,
         }
+
+    def ids_strategies(self):
+        """`{signature name: strategy}` of the ids functions exports write.
+
+        Greedy search always (the cheapest on a device), and the translator's own
+        strategy under its name.
+        """
+        return {"greedy": decoding.GreedySearch(), self.strategy.name: self.strategy}
+
+
+def result_outputs(result):
+    """The named outputs of an ids signature: `ids`, `lengths`, `scores` (and `attention`)."""
+    outputs = {"ids": result.ids, "lengths": result.lengths, "scores": result.scores}
+    if result.attention is not None:
+        outputs["attention"] = result.attention
+    return outputs

@@ -1,12 +1,16 @@
 """SavedModel export for TF Serving: text in, text out, plus signatures on ids."""
 
+import json
 import os
 import shutil
 import tempfile
 
 import tensorflow as tf
 
-from keras_seq.export.inference import Translator
+from keras_seq import decoding
+from keras_seq.export.inference import Translator, result_outputs
+
+STRATEGIES_ASSET = "decoding.json"
 
 
 def export_saved_model(translator, path, with_attention=False):
@@ -14,16 +18,21 @@ def export_saved_model(translator, path, with_attention=False):
 
     Signatures:
     - `serving_default`: `text` string `(None,)` -> `translation` string `(None,)`,
-      `score` float32 `(None,)`, `truncated` bool `(None,)` (beam search).
-    - `greedy` and `beam`: `source_ids` int32 `(None, None)` (right-padded) ->
-      `ids` int32 `(None, K, max_target_length)`, `lengths` int32 `(None, K)`,
-      `scores` float32 `(None, K)`, and with `with_attention`, `attention` float32
-      `(None, K, max_target_length, None)`.
+      `score` float32 `(None,)`, `truncated` bool `(None,)`, decoded by the
+      translator's strategy.
+    - one ids signature per entry of `translator.ids_strategies()` (`greedy`, and
+      the translator's strategy under its name, e.g. `beam`): `source_ids` int32
+      `(None, None)` (right-padded) -> `ids` int32 `(None, K, max_target_length)`,
+      `lengths` int32 `(None, K)`, `scores` float32 `(None, K)`, and with
+      `with_attention`, `attention` float32 `(None, K, max_target_length, None)`.
 
-    The tokenizers' models are constants of the graph, and their files are also
-    packaged in `assets/` (`source.model`, `source.vocab`, `target.model`,
-    `target.vocab`), so the folder works wherever it is moved. Only stock
-    TensorFlow and tensorflow-text ops are used (no `py_function`).
+    `assets/decoding.json` records each signature's strategy (`ks.decoding.serialize`
+    configs; `ks.decoding.get` reads them back). The tokenizers' models are
+    constants of the graph, and their files are also packaged in `assets/`
+    (`source.model`, `source.vocab`, `target.model`, `target.vocab`), so the folder
+    works wherever it is moved. Only stock TensorFlow and tensorflow-text ops are
+    used (no `py_function`). The folder is written beside `path` and renamed into
+    place, so a failed export leaves any earlier export as it was.
 
     Args:
         translator: a `Translator` with both tokenizers.
@@ -37,32 +46,42 @@ def export_saved_model(translator, path, with_attention=False):
         raise ValueError("`translator` must be a Translator with source and target tokenizers.")
     text_spec = tf.TensorSpec([None], tf.string, name="text")
     ids_spec = tf.TensorSpec([None, None], tf.int32, name="source_ids")
-    serving = tf.function(translator.translate, input_signature=[text_spec])
-    greedy = tf.function(
-        lambda source_ids: translator.decode_ids(source_ids, "greedy", with_attention),
-        input_signature=[ids_spec],
-    )
-    beam = tf.function(
-        lambda source_ids: translator.decode_ids(source_ids, "beam", with_attention),
-        input_signature=[ids_spec],
-    )
-    with tempfile.TemporaryDirectory() as staging:
+    signatures = {"serving_default": tf.function(translator.translate, input_signature=[text_spec])}
+    strategies = {"serving_default": translator.strategy}
+    for name, strategy in translator.ids_strategies().items():
+        signatures[name] = tf.function(
+            lambda source_ids, strategy=strategy: result_outputs(
+                translator.decode_ids(source_ids, strategy, return_attention=with_attention)
+            ),
+            input_signature=[ids_spec],
+        )
+        strategies[name] = strategy
+    path = os.path.abspath(path)
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=parent, prefix=".saved_model-") as staging:
+        assets_dir = os.path.join(staging, "assets")
+        os.makedirs(assets_dir)
         assets = []
         for name, tokenizer in (
             ("source", translator.source_tokenizer),
             ("target", translator.target_tokenizer),
         ):
-            tokenizer.save(os.path.join(staging, name))
-            assets += [
-                tf.saved_model.Asset(os.path.join(staging, f"{name}.{ext}"))
-                for ext in ("model", "vocab")
-            ]
-        translator.assets = assets
+            tokenizer.save(os.path.join(assets_dir, name))
+            assets += [os.path.join(assets_dir, f"{name}.{ext}") for ext in ("model", "vocab")]
+        with open(os.path.join(assets_dir, STRATEGIES_ASSET), "w") as f:
+            json.dump({k: decoding.serialize(v) for k, v in strategies.items()}, f, indent=2)
+        assets.append(os.path.join(assets_dir, STRATEGIES_ASSET))
+        translator.assets = [tf.saved_model.Asset(a) for a in assets]
+        written = os.path.join(staging, "saved_model")
+        tf.saved_model.save(translator, written, signatures=signatures)
         if os.path.exists(path):
             shutil.rmtree(path)
-        tf.saved_model.save(
-            translator,
-            path,
-            signatures={"serving_default": serving, "greedy": greedy, "beam": beam},
-        )
+        os.replace(written, path)
     return path
+
+
+def saved_model_strategies(path):
+    """`{signature name: strategy}` recorded in an exported SavedModel's assets."""
+    with open(os.path.join(path, "assets", STRATEGIES_ASSET)) as f:
+        return {name: decoding.get(config) for name, config in json.load(f).items()}

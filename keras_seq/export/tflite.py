@@ -1,18 +1,24 @@
 """Builtins-only TFLite export of in-graph greedy and beam search."""
 
+import json
 import os
+import tempfile
 
 import tensorflow as tf
 
-from keras_seq.export.inference import Translator
+from keras_seq import decoding
+from keras_seq.export.inference import Translator, result_outputs
 
 QUANTIZATIONS = ("float32", "float16", "int8")
 FORBIDDEN_PREFIXES = ("Flex", "CUSTOM", "DELEGATE")
 VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
+# Search strategies that convert: their loops use only builtin ops.
+CONVERTIBLE = (decoding.GreedySearch, decoding.BeamSearch)
+STRATEGY_METADATA = "keras_seq.decoding"
 
 
-def tflite_function(translator, method):
-    """The function converted for `method`, with its variables frozen into constants.
+def tflite_function(translator, strategy):
+    """The function converted for `strategy`, with its variables frozen into constants.
 
     Input: `source_ids` int32 `(1, max_source_length)`, right-padded. Outputs:
     `ids`, `lengths`, `scores`. A variable read inside the decoding `WHILE` body
@@ -28,7 +34,7 @@ def tflite_function(translator, method):
 
     @tf.function(input_signature=[spec])
     def decode(source_ids):
-        return translator.decode_ids(source_ids, method)
+        return result_outputs(translator.decode_ids(source_ids, strategy))
 
     concrete = decode.get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=False)
@@ -41,15 +47,17 @@ def tflite_function(translator, method):
     return named.get_concrete_function()
 
 
-def convert(translator, method, quantization="float32"):
-    """Converts greedy or beam decoding to a TFLite flatbuffer with builtin ops only.
+def convert(translator, strategy, quantization="float32"):
+    """Converts greedy or beam search to a TFLite flatbuffer with builtin ops only.
 
     No Flex delegate and no custom ops: `TFLITE_BUILTINS` is the only op set,
     and the result is checked op by op, in every subgraph (loop bodies included).
+    The strategy's config is recorded in the model's metadata
+    (`"keras_seq.decoding"`; read it with `tflite_strategy`).
 
     Args:
         translator: a `Translator`.
-        method: `"greedy"` or `"beam"`.
+        strategy: a `GreedySearch` or `BeamSearch` (object, name or config).
         quantization: `"float32"`, `"float16"` (float16 weights) or `"int8"`
             (dynamic-range int8 weights).
 
@@ -57,19 +65,22 @@ def convert(translator, method, quantization="float32"):
         The model as bytes.
 
     Raises:
-        ValueError: for an unknown method or quantization, or a converted model
-            holding an op that is not a builtin.
+        ValueError: for a strategy that does not convert (sampling), an unknown
+            quantization, or a converted model holding an op that is not a builtin.
     """
     if not isinstance(translator, Translator):
         raise ValueError(f"Expected a Translator. Received: {translator!r}")
-    if method not in ("greedy", "beam"):
-        raise ValueError(f"`method` must be 'greedy' or 'beam'. Received: method={method!r}")
+    strategy = decoding.get(strategy)
+    if not isinstance(strategy, CONVERTIBLE):
+        raise ValueError(
+            f"TFLite export supports GreedySearch and BeamSearch. Received: strategy={strategy!r}"
+        )
     if quantization not in QUANTIZATIONS:
         raise ValueError(
             f"`quantization` must be one of {QUANTIZATIONS}. Received: {quantization!r}"
         )
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [tflite_function(translator, method)], tf.Module()
+        [tflite_function(translator, strategy)], tf.Module()
     )
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     converter.allow_custom_ops = False
@@ -79,7 +90,40 @@ def convert(translator, method, quantization="float32"):
         converter.target_spec.supported_types = [tf.float16]
     content = converter.convert()
     check_builtins_only(content)
-    return content
+    return add_metadata(content, STRATEGY_METADATA, json.dumps(decoding.serialize(strategy)))
+
+
+def add_metadata(content, name, text):
+    """`content` (a TFLite model) with a metadata entry `name` holding UTF-8 `text`."""
+    import numpy as np
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(text.encode("utf-8"), np.uint8)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = name
+    entry.buffer = len(model.buffers) - 1
+    model.metadata = [m for m in (model.metadata or []) if m.name.decode() != name] + [entry]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def read_metadata(content):
+    """`{name: bytes}` of a TFLite model's metadata entries."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    return {
+        entry.name.decode(): bytes(model.buffers[entry.buffer].data)
+        for entry in model.metadata or []
+    }
+
+
+def tflite_strategy(content):
+    """The decoding strategy recorded in a `.tflite` model written by `convert`."""
+    return decoding.get(json.loads(read_metadata(content)[STRATEGY_METADATA]))
 
 
 def op_names(content):
@@ -111,19 +155,37 @@ def check_builtins_only(content):
 
 
 def export_tflite(translator, directory, quantizations=QUANTIZATIONS):
-    """Writes `greedy.tflite`, `beam.tflite` and their `_float16` / `_int8` variants.
+    """Writes one model per convertible strategy of `translator.ids_strategies()`.
+
+    Files: `greedy.tflite`, and e.g. `beam.tflite` for a beam-search translator,
+    each with `_float16` / `_int8` variants. Each file is written to a temporary
+    name and renamed, so a failed conversion leaves no partial file.
 
     Returns:
         dict from file name to its path.
     """
     os.makedirs(directory, exist_ok=True)
     written = {}
-    for method in ("greedy", "beam"):
+    for name, strategy in translator.ids_strategies().items():
+        if not isinstance(strategy, CONVERTIBLE):
+            continue
         for quantization in quantizations:
             suffix = "" if quantization == "float32" else f"_{quantization}"
-            name = f"{method}{suffix}.tflite"
-            path = os.path.join(directory, name)
-            with open(path, "wb") as f:
-                f.write(convert(translator, method, quantization))
-            written[name] = path
+            file_name = f"{name}{suffix}.tflite"
+            content = convert(translator, strategy, quantization)
+            written[file_name] = write_atomically(os.path.join(directory, file_name), content)
     return written
+
+
+def write_atomically(path, content):
+    """Writes bytes to `path` through a temporary file in the same folder; returns `path`."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return path

@@ -1,13 +1,20 @@
-"""Public layers of keras_seq."""
+"""Public layers of keras_seq, and the names their string options accept."""
 
-from keras_seq.layers.attention_decoder import AttentionDecoder
+from keras_seq.layers._common import CELLS
+from keras_seq.layers._scheduled_sampling import SAMPLINGS
+from keras_seq.layers.attention_decoder import ATTENTIONS, AttentionDecoder
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.bidirectional import Bidirectional
-from keras_seq.layers.bridge import Bridge
-from keras_seq.layers.luong_attention import LuongAttention
+from keras_seq.layers.bridge import BRIDGES, Bridge
+from keras_seq.layers.luong_attention import SCORES, LuongAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
 
 __all__ = [
+    "ATTENTIONS",
+    "BRIDGES",
+    "CELLS",
+    "SAMPLINGS",
+    "SCORES",
     "AttentionDecoder",
     "BahdanauAttention",
     "Bidirectional",

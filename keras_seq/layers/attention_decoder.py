@@ -3,33 +3,24 @@
 import keras
 from keras import ops
 
+from keras_seq.layers._attention_styles import (
+    attend_after_cell,
+    attend_after_fused_rnn,
+    attend_before_cell,
+)
+from keras_seq.layers._common import (
+    check_cell,
+    check_choice,
+    check_positive_int,
+    check_rate,
+    make_rnn,
+    num_cell_states,
+)
+from keras_seq.layers._scheduled_sampling import SAMPLINGS, loop_sequence
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.luong_attention import LuongAttention
-from keras_seq.layers.rnn_encoder import check_cell, check_positive_int, check_rate, make_rnn
 
 ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "luong_concat", "luong_scaled_dot")
-SAMPLINGS = ("argmax", "sample")
-
-
-def write_row(buffer, values, t):
-    """`buffer (B, T, ...)` with `values (B, ...)` written at time `t`, differentiably.
-
-    A scatter, not `slice_update`: TensorFlow has no gradient for the latter
-    outside XLA, and this loop trains.
-    """
-    rows = ops.arange(ops.shape(buffer)[0], dtype="int32")
-    indices = ops.stack([rows, ops.full_like(rows, t)], axis=1)
-    return ops.scatter_update(buffer, indices, values)
-
-
-def best_token(logits):
-    """The highest-scoring id of each row, as int32 `(batch_size,)`.
-
-    `top_k` rather than `argmax`: the latter lowers to a Flex-only TFLite op.
-    Ties go to the lowest id.
-    """
-    _, indices = ops.top_k(ops.cast(logits, "float32"), 1)
-    return ops.cast(indices[:, 0], "int32")
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -130,18 +121,12 @@ class AttentionDecoder(keras.layers.Layer):
             ("num_layers", num_layers),
         ):
             check_positive_int(name, value)
-        if attention not in ATTENTIONS:
-            raise ValueError(
-                f"`attention` must be one of {ATTENTIONS}. Received: attention={attention!r}"
-            )
+        check_choice("attention", attention, ATTENTIONS)
         check_cell(cell)
         check_rate("dropout", dropout)
         if attention_units is not None:
             check_positive_int("attention_units", attention_units)
-        if sampling not in SAMPLINGS:
-            raise ValueError(
-                f"`sampling` must be one of {SAMPLINGS}. Received: sampling={sampling!r}"
-            )
+        check_choice("sampling", sampling, SAMPLINGS)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.units = units
@@ -153,7 +138,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.input_feeding = input_feeding
         self.sampling = sampling
         self.seed = seed
-        self.num_states = 2 if cell == "lstm" else 1
+        self.num_states = num_cell_states(cell)
         self.is_bahdanau = attention == "bahdanau"
         self.feeds_cell = self.is_bahdanau or input_feeding
 
@@ -288,30 +273,11 @@ class AttentionDecoder(keras.layers.Layer):
         return self.output_dense(feature), state
 
     def _step_feature(self, token_ids, state, training):
-        x = self.dropout_layer(self.embedding(token_ids), training=training)
-        attend = self.attention_layer.attend
-        if self.is_bahdanau:
-            query = state["cell"][-1][0]
-            context, weights = attend(query, state["keys"], state["memory"], state["memory_mask"])
-            x = ops.concatenate([x, context], axis=-1)
-        elif self.input_feeding:
-            x = ops.concatenate([x, state["attentional"]], axis=-1)
-        cell_states = []
-        for i, rnn in enumerate(self.rnn_layers):
-            x, layer_state = rnn.cell(x, list(state["cell"][i]), training=training)
-            cell_states.append(list(layer_state))
-            if i < self.num_layers - 1:
-                x = self.dropout_layer(x, training=training)
-        new_state = dict(state, cell=cell_states)
-        if self.is_bahdanau:
-            feature = ops.concatenate([x, context], axis=-1)
-        else:
-            context, weights = attend(x, state["keys"], state["memory"], state["memory_mask"])
-            feature = self.attentional_dense(ops.concatenate([context, x], axis=-1))
-            if self.input_feeding:
-                new_state["attentional"] = feature
-        new_state["attention_weights"] = weights
-        return self.dropout_layer(feature, training=training), new_state
+        """One step up to the output projection: `(feature, new_state)`."""
+        embedded = self.dropout_layer(self.embedding(token_ids), training=training)
+        attend = attend_before_cell if self.is_bahdanau else attend_after_cell
+        feature, state = attend(self, embedded, state, training)
+        return self.dropout_layer(feature, training=training), state
 
     # -------------------------------------------------------- teacher forcing
     def call(self, target_ids, memory, memory_mask=None, encoder_state=None, training=False):
@@ -337,73 +303,18 @@ class AttentionDecoder(keras.layers.Layer):
             )
         target_ids = ops.cast(target_ids, "int32")
         if self.feeds_cell:
-            return self._loop(target_ids, state, training)
+            return loop_sequence(self, target_ids, state, training)
         if not training:
             return self._fused(target_ids, state, training)
         return ops.cond(
             self.sampling_probability > 0,
-            lambda: self._loop(target_ids, state, training),
+            lambda: loop_sequence(self, target_ids, state, training),
             lambda: self._fused(target_ids, state, training),
         )
 
     def _fused(self, target_ids, state, training):
-        x = self.dropout_layer(self.embedding(target_ids), training=training)
-        for i, rnn in enumerate(self.rnn_layers):
-            x, *_ = rnn(x, initial_state=list(state["cell"][i]), training=training)
-            if i < self.num_layers - 1:
-                x = self.dropout_layer(x, training=training)
-        context, weights = self.attention_layer.attend(
-            x, state["keys"], state["memory"], state["memory_mask"]
-        )
-        feature = self.attentional_dense(ops.concatenate([context, x], axis=-1))
-        feature = self.dropout_layer(feature, training=training)
-        return self.output_dense(feature), weights
-
-    def _choose(self, feature):
-        logits = self.output_dense(feature)
-        if self.sampling == "argmax":
-            return best_token(logits)
-        drawn = keras.random.categorical(
-            ops.cast(logits, "float32"), 1, seed=self.seed_generator, dtype="int32"
-        )
-        return drawn[:, 0]
-
-    def _loop(self, target_ids, state, training):
-        batch_size, target_length = ops.shape(target_ids)[0], ops.shape(target_ids)[1]
-        source_length = ops.shape(state["memory"])[1]
-        features = ops.zeros((batch_size, target_length, self.feature_dim), self.compute_dtype)
-        all_weights = ops.zeros((batch_size, target_length, source_length), "float32")
-        mixing = bool(training)
-        probability = self.sampling_probability
-
-        def body(t, previous, features, all_weights, state):
-            token = ops.take(target_ids, t, axis=1)
-            if mixing:
-                draw = keras.random.uniform((batch_size,), seed=self.seed_generator)
-                own = ops.logical_and(draw < probability, t > 0)
-                token = ops.where(own, previous, token)
-            feature, state = self._step_feature(token, state, training)
-            if mixing:
-                previous = ops.cond(
-                    probability > 0, lambda: self._choose(feature), lambda: previous
-                )
-            features = write_row(features, feature, t)
-            all_weights = write_row(all_weights, state["attention_weights"], t)
-            return t + 1, previous, features, all_weights, state
-
-        _, _, features, all_weights, _ = ops.while_loop(
-            lambda t, *_: t < target_length,
-            body,
-            (
-                ops.convert_to_tensor(0, "int32"),
-                ops.zeros((batch_size,), "int32"),
-                features,
-                all_weights,
-                state,
-            ),
-            maximum_iterations=target_length,  # a known trip count lets XLA differentiate it
-        )
-        return self.output_dense(features), all_weights
+        features, weights = attend_after_fused_rnn(self, target_ids, state, training)
+        return self.output_dense(features), weights
 
     def compute_output_spec(
         self, target_ids, memory, memory_mask=None, encoder_state=None, training=False

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_seq.layers._common import check_positive_int
 from keras_seq.layers.attention_base import Attention
 
 
@@ -47,8 +48,7 @@ class BahdanauAttention(Attention):
 
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f"`units` must be a positive integer. Received: units={units!r}")
+        check_positive_int("units", units)
         self.units = units
         self.query_dense = keras.layers.Dense(
             units, use_bias=False, dtype=self.dtype_policy, name="query_dense"

@@ -3,7 +3,12 @@
 import keras
 from keras import ops
 
-from keras_seq.layers.rnn_encoder import check_cell, check_positive_int
+from keras_seq.layers._common import (
+    check_cell,
+    check_choice,
+    check_positive_int,
+    num_cell_states,
+)
 
 BRIDGES = ("zero", "last", "mean", "dense")
 
@@ -53,8 +58,7 @@ class Bridge(keras.layers.Layer):
 
     def __init__(self, kind="last", units=None, num_layers=1, cell="lstm", **kwargs):
         super().__init__(**kwargs)
-        if kind not in BRIDGES:
-            raise ValueError(f"`kind` must be one of {BRIDGES}. Received: kind={kind!r}")
+        check_choice("kind", kind, BRIDGES)
         check_positive_int("units", units)
         check_positive_int("num_layers", num_layers)
         check_cell(cell)
@@ -62,7 +66,7 @@ class Bridge(keras.layers.Layer):
         self.units = units
         self.num_layers = num_layers
         self.cell = cell
-        self.num_states = 2 if cell == "lstm" else 1
+        self.num_states = num_cell_states(cell)
         self.projections = [
             [
                 keras.layers.Dense(

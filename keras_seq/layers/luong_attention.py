@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_seq.layers._common import check_choice, check_positive_int
 from keras_seq.layers.attention_base import Attention
 
 SCORES = ("dot", "general", "concat", "scaled_dot")
@@ -56,12 +57,9 @@ class LuongAttention(Attention):
 
     def __init__(self, score="general", units=None, **kwargs):
         super().__init__(**kwargs)
-        if score not in SCORES:
-            raise ValueError(f"`score` must be one of {SCORES}. Received: score={score!r}")
-        if units is not None and (not isinstance(units, int) or units <= 0):
-            raise ValueError(
-                f"`units` must be a positive integer or None. Received: units={units!r}"
-            )
+        check_choice("score", score, SCORES)
+        if units is not None:
+            check_positive_int("units", units)
         self.score_type = score
         self.units = units
 

@@ -3,34 +3,8 @@
 import keras
 from keras import ops
 
+from keras_seq.layers._common import check_cell, check_positive_int, check_rate, make_rnn
 from keras_seq.layers.bidirectional import Bidirectional
-
-CELLS = ("lstm", "gru")
-
-
-def check_positive_int(name, value):
-    """Raises a ValueError naming `name` unless `value` is a positive int."""
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
-def check_rate(name, value):
-    """Raises a ValueError naming `name` unless `0 <= value < 1`."""
-    if not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
-
-
-def check_cell(cell):
-    if cell not in CELLS:
-        raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={cell!r}")
-
-
-def make_rnn(cell, units, dtype, name, **kwargs):
-    """An LSTM or GRU layer returning sequences and state."""
-    layer_class = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
-    return layer_class(
-        units, return_sequences=True, return_state=True, dtype=dtype, name=name, **kwargs
-    )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

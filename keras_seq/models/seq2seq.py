@@ -1,12 +1,21 @@
-"""The functional encoder-decoder training model, and generation from it."""
+"""The functional encoder-decoder training model, its parts, and generation from it."""
+
+import warnings
+from typing import NamedTuple
 
 import keras
 from keras import ops
 
 from keras_seq import decoding
 from keras_seq.layers import AttentionDecoder, Bridge, RNNEncoder
+from keras_seq.special_ids import END_ID, PAD_ID, START_ID
 
-METHODS = ("greedy", "beam", "sample")
+PART_TYPES = {"encoder": RNNEncoder, "bridge": Bridge, "decoder": AttentionDecoder}
+# Keywords of the `method=` calling convention, kept for one release.
+DEPRECATED_KEYWORDS = {
+    "beam": ("beam_size", "length_penalty"),
+    "sample": ("temperature", "top_k", "seed"),
+}
 
 
 def build_seq2seq(
@@ -36,7 +45,7 @@ def build_seq2seq(
     (batch, target_length)}` (target ids start with the start id); output: logits
     `(batch, target_length, target_vocab_size)`. The layers are named
     `"encoder"` (`RNNEncoder`), `"bridge"` (`Bridge`) and `"decoder"`
-    (`AttentionDecoder`); `generate` relies on these names.
+    (`AttentionDecoder`); `seq2seq_parts(model)` returns them.
 
     Args:
         source_vocab_size, target_vocab_size: positive ints.
@@ -98,87 +107,146 @@ def build_seq2seq(
     return keras.Model({"source_ids": source_ids, "target_ids": target_ids}, logits, name=name)
 
 
+class Seq2SeqParts(NamedTuple):
+    """The parts of a `build_seq2seq` model that decoding and export use."""
+
+    encoder: RNNEncoder
+    bridge: Bridge
+    decoder: AttentionDecoder
+
+
+def seq2seq_parts(model):
+    """The `(encoder, bridge, decoder)` layers of a `build_seq2seq` model.
+
+    Args:
+        model: a model from `build_seq2seq`, or loaded from its `.keras` file.
+
+    Returns:
+        A `Seq2SeqParts` named tuple.
+
+    Raises:
+        ValueError: if `model` lacks one of the layers `"encoder"` (`RNNEncoder`),
+            `"bridge"` (`Bridge`), `"decoder"` (`AttentionDecoder`), naming what it has.
+    """
+    layers = {layer.name: layer for layer in getattr(model, "layers", [])}
+    wrong = [
+        f"{name!r} ({cls.__name__})"
+        for name, cls in PART_TYPES.items()
+        if not isinstance(layers.get(name), cls)
+    ]
+    if wrong:
+        found = {name: type(layer).__name__ for name, layer in layers.items()}
+        raise ValueError(
+            f"Expected a model from ks.models.build_seq2seq, with the layers {', '.join(wrong)}. "
+            f"Received a model whose layers are {found}."
+        )
+    return Seq2SeqParts(*(layers[name] for name in PART_TYPES))
+
+
 def encode(model, source_ids, training=False):
     """Runs the encoder and bridge of a `build_seq2seq` model once.
 
     Returns:
         The decoder's initial state nest (see `AttentionDecoder.initial_state`).
     """
+    encoder, bridge, decoder = seq2seq_parts(model)
     source_ids = ops.cast(source_ids, "int32")
-    memory, memory_mask, encoder_states = model.get_layer("encoder")(source_ids, training=training)
-    decoder_state = model.get_layer("bridge")(encoder_states, memory, memory_mask)
-    return model.get_layer("decoder").initial_state(memory, memory_mask, decoder_state)
+    memory, memory_mask, encoder_states = encoder(source_ids, training=training)
+    return decoder.initial_state(memory, memory_mask, bridge(encoder_states, memory, memory_mask))
 
 
 def generate(
     model,
     source_ids,
     max_length,
-    method="greedy",
-    beam_size=4,
-    length_penalty=0.0,
-    start_id=1,
-    end_id=2,
-    pad_id=0,
-    temperature=1.0,
-    top_k=0,
-    seed=None,
+    strategy="greedy",
     return_attention=False,
+    *,
+    start_id=START_ID,
+    end_id=END_ID,
+    pad_id=PAD_ID,
+    **deprecated,
 ):
     """Translates `source_ids` with a `build_seq2seq` model, inside the graph.
 
-    The encoder runs once; then the chosen strategy drives `decoder.step`.
+    The encoder runs once; then the decoding strategy drives `decoder.step`.
 
     Args:
         model: a model from `build_seq2seq` (or loaded from its `.keras` file).
         source_ids: int `(batch_size, source_length)`, right-padded with `pad_id`.
         max_length: int, the most target tokens (end id included).
-        method: `"greedy"`, `"beam"` or `"sample"`.
-        beam_size, length_penalty: beam search settings.
-        start_id, end_id, pad_id: special ids.
-        temperature, top_k, seed: sampling settings.
-        return_attention: also return the attention weights of each hypothesis.
+        strategy: a decoding strategy object (`ks.decoding.GreedySearch()`,
+            `BeamSearch(beam_size, length_penalty)`, `Sampling(temperature, top_k,
+            seed)`), a name (`"greedy"`, `"beam"`, `"sample"`) or a config dict,
+            resolved by `ks.decoding.get`.
+        return_attention: also fill `DecodeResult.attention` with the weights each
+            emitted token was produced with, float32 `(batch_size, K, max_length,
+            source_length)`, 0 past a hypothesis' length.
+        start_id, end_id, pad_id: special ids (keyword-only).
+        **deprecated: `method=` and its keywords (`beam_size`, `length_penalty`,
+            `temperature`, `top_k`, `seed`), the calling convention of 0.1; they
+            still work for this release with a `DeprecationWarning`.
 
     Returns:
-        A `DecodeResult`; with `return_attention`, `(result, attention)` where
-        attention is float32 `(batch_size, K, max_length, source_length)`, the
-        weights each emitted token was produced with (0 past the length).
+        A `DecodeResult`, `attention` None unless `return_attention`.
 
     Raises:
-        ValueError: for an unknown method.
+        ValueError: for a strategy `ks.decoding.get` cannot resolve, or a model
+            that is not from `build_seq2seq`.
+
+    Example:
+    >>> result = generate(model, source_ids, 40, strategy=ks.decoding.BeamSearch(5, 0.6))
+    >>> result.ids.shape  # (batch_size, 5, 40), best hypothesis first
     """
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {METHODS}. Received: method={method!r}")
-    decoder = model.get_layer("decoder")
+    if deprecated:
+        strategy = _strategy_from_deprecated(strategy, deprecated)
+    strategy = decoding.get(strategy)
+    decoder = seq2seq_parts(model).decoder
     state = encode(model, source_ids)
-    batch_size = ops.shape(state["memory"])[0]
-    start_ids = ops.full((batch_size,), start_id, dtype="int32")
-    args = dict(max_length=max_length, end_id=end_id, pad_id=pad_id)
-    if method == "greedy":
-        result = decoding.greedy_search(decoder.step, start_ids, state, **args)
-    elif method == "beam":
-        result = decoding.beam_search(
-            decoder.step,
-            start_ids,
-            state,
-            beam_size=beam_size,
-            length_penalty=length_penalty,
-            **args,
-        )
-    else:
-        result = decoding.sample(
-            decoder.step, start_ids, state, temperature=temperature, top_k=top_k, seed=seed, **args
-        )
-    if not return_attention:
-        return result
-    return result, attention_of(decoder, state, result, start_id)
+    start_ids = ops.full((ops.shape(state["memory"])[0],), start_id, dtype="int32")
+    result = strategy(decoder.step, start_ids, state, max_length, end_id, pad_id=pad_id)
+    if return_attention:
+        result = result._replace(attention=attention_of(decoder, state, result, start_id))
+    return result
 
 
-def attention_of(decoder, state, result, start_id=1):
+def _strategy_from_deprecated(strategy, keywords):
+    """The strategy that `generate(method=..., beam_size=..., ...)` of 0.1 asked for."""
+    known = {"method"} | {k for names in DEPRECATED_KEYWORDS.values() for k in names}
+    unknown = sorted(set(keywords) - known)
+    if unknown:
+        raise TypeError(f"generate() got unexpected keyword arguments {unknown}")
+    method = keywords.get("method", strategy if isinstance(strategy, str) else None)
+    settings = {k: v for k, v in keywords.items() if k != "method"}
+    example = {"greedy": "GreedySearch()", "beam": "BeamSearch(beam_size=..., length_penalty=...)"}
+    warnings.warn(
+        f"generate(..., {', '.join(f'{k}={v!r}' for k, v in keywords.items())}) is deprecated "
+        "and will be removed in the next release; pass strategy= instead, e.g. "
+        f"strategy=ks.decoding.{example.get(method, 'Sampling(temperature=..., top_k=...)')}.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if "method" in keywords and strategy != "greedy":
+        raise ValueError(
+            f"Pass either strategy= or the deprecated method=, not both. "
+            f"Received: strategy={strategy!r}, method={keywords['method']!r}"
+        )
+    if method not in decoding.STRATEGIES:
+        raise ValueError(
+            f"`method` must be one of {tuple(decoding.STRATEGIES)}. Received: method={method!r}"
+        )
+    used = {k: v for k, v in settings.items() if k in DEPRECATED_KEYWORDS.get(method, ())}
+    return decoding.STRATEGIES[method](**used)
+
+
+def attention_of(decoder, state, result, start_id=START_ID):
     """Attention weights of decoded hypotheses, recomputed by teacher forcing them.
 
     Stepping is deterministic, so feeding `[start_id, ids[:-1]]` reproduces the
     weights each token was emitted with.
+
+    Returns:
+        float32 `(batch_size, K, max_length, source_length)`, 0 past each length.
     """
     ids = result.ids
     batch_size, k, length = ops.shape(ids)[0], ops.shape(ids)[1], ops.shape(ids)[2]
@@ -186,8 +254,7 @@ def attention_of(decoder, state, result, start_id=1):
     inputs = ops.concatenate(
         [ops.full((batch_size * k, 1), start_id, dtype="int32"), flat_ids[:, :-1]], axis=1
     )
-    tiled = keras.tree.map_structure(lambda x: ops.repeat(x, k, axis=0), state)
-    _, weights = decoder.decode_sequence(inputs, tiled)
+    _, weights = decoder.decode_sequence(inputs, decoding.tile_state(state, k))
     valid = ops.arange(length)[None, :] < ops.reshape(result.lengths, (-1, 1))
     weights = ops.where(valid[:, :, None], weights, 0.0)
     return ops.reshape(weights, (batch_size, k, length, -1))

@@ -68,9 +68,8 @@ def test_ids_signatures_equal_keras_generate(moved, method):
     model = keras.models.load_model(os.path.join(run, "model.keras"))
     source = SubwordTokenizer.load(os.path.join(run, "vocab", "source"))
     ids = padded_ids(source, [s for s, _ in pairs], MAX_SOURCE)
-    expected = ks.models.generate(
-        model, ids, MAX_TARGET, method=method, beam_size=3, length_penalty=0.6
-    )
+    strategy = {"greedy": ks.decoding.GreedySearch(), "beam": ks.decoding.BeamSearch(3, 0.6)}
+    expected = ks.models.generate(model, ids, MAX_TARGET, strategy=strategy[method])
     got = loaded.signatures[method](source_ids=tf.constant(ids))
     np.testing.assert_array_equal(got["ids"], expected.ids)
     np.testing.assert_array_equal(got["lengths"], expected.lengths)

@@ -53,10 +53,8 @@ def test_learns_to_reverse_and_decodes(attention):
     history = model.fit(inputs, labels, batch_size=64, epochs=12, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
     test_inputs, test_labels = reversal_data(50, seed=1)
-    for method in ("greedy", "beam"):
-        result = ks.models.generate(
-            model, test_inputs["source_ids"], max_length=8, method=method, beam_size=3
-        )
+    for strategy in (ks.decoding.GreedySearch(), ks.decoding.BeamSearch(3)):
+        result = ks.models.generate(model, test_inputs["source_ids"], 8, strategy=strategy)
         ids = np.asarray(result.ids[:, 0])
         correct = [
             np.array_equal(
@@ -64,7 +62,7 @@ def test_learns_to_reverse_and_decodes(attention):
             )
             for i in range(50)
         ]
-        assert np.mean(correct) >= 0.9, (method, np.mean(correct))
+        assert np.mean(correct) >= 0.9, (strategy, np.mean(correct))
 
 
 def test_keras_file_round_trip(tmp_path):
@@ -83,8 +81,8 @@ def test_keras_file_round_trip(tmp_path):
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(loaded(inputs), model(inputs), rtol=1e-6, atol=1e-6)
     assert float(loaded.get_layer("decoder").sampling_probability.numpy()) == 0.25
-    a = ks.models.generate(model, inputs["source_ids"], 6, method="beam", beam_size=2)
-    b = ks.models.generate(loaded, inputs["source_ids"], 6, method="beam", beam_size=2)
+    a = ks.models.generate(model, inputs["source_ids"], 6, strategy=ks.decoding.BeamSearch(2))
+    b = ks.models.generate(loaded, inputs["source_ids"], 6, strategy=ks.decoding.BeamSearch(2))
     np.testing.assert_array_equal(a.ids, b.ids)
 
 
@@ -92,17 +90,17 @@ def test_generate_beam_size_one_equals_greedy():
     model = small_model(cell="gru")
     source = reversal_data(5)[0]["source_ids"]
     greedy = ks.models.generate(model, source, 7)
-    beam = ks.models.generate(model, source, 7, method="beam", beam_size=1)
+    beam = ks.models.generate(model, source, 7, strategy=ks.decoding.BeamSearch(1))
     np.testing.assert_array_equal(beam.ids, greedy.ids)
 
 
 def test_generate_returns_attention_per_emitted_token():
     model = small_model()
     source = reversal_data(3)[0]["source_ids"]
-    result, attention = ks.models.generate(
-        model, source, 5, method="beam", beam_size=2, return_attention=True
+    result = ks.models.generate(
+        model, source, 5, strategy=ks.decoding.BeamSearch(2), return_attention=True
     )
-    attention = np.asarray(attention)
+    attention = np.asarray(result.attention)
     assert attention.shape == (3, 2, 5, source.shape[1])
     real = source != 0
     for b in range(3):
@@ -117,15 +115,65 @@ def test_generate_padding_does_not_change_translations():
     model = small_model()
     source = reversal_data(4)[0]["source_ids"]
     wider = np.concatenate([source, np.zeros((4, 3), "int32")], axis=1)
-    a = ks.models.generate(model, source, 6, method="beam", beam_size=2)
-    b = ks.models.generate(model, wider, 6, method="beam", beam_size=2)
+    a = ks.models.generate(model, source, 6, strategy=ks.decoding.BeamSearch(2))
+    b = ks.models.generate(model, wider, 6, strategy=ks.decoding.BeamSearch(2))
     np.testing.assert_array_equal(a.ids, b.ids)
     np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
 
 
 def test_generate_rejects_unknown_method():
-    with pytest.raises(ValueError, match="method='nucleus'"):
+    with pytest.raises(ValueError, match="method='nucleus'"), pytest.warns(DeprecationWarning):
         ks.models.generate(small_model(), np.ones((1, 3), "int32"), 4, method="nucleus")
+
+
+def test_generate_rejects_unknown_strategy():
+    with pytest.raises(ValueError, match="'nucleus'.*'greedy', 'beam', 'sample'"):
+        ks.models.generate(small_model(), np.ones((1, 3), "int32"), 4, strategy="nucleus")
+
+
+def test_strategy_names_configs_and_objects_decode_alike():
+    model = small_model()
+    source = reversal_data(3)[0]["source_ids"]
+    beam = ks.decoding.BeamSearch(beam_size=3, length_penalty=0.6)
+    expected = ks.models.generate(model, source, 6, strategy=beam)
+    assert expected.ids.shape == (3, 3, 6) and expected.attention is None
+    for identifier in (
+        ks.decoding.serialize(beam),
+        {"class_name": "beam", "config": {"beam_size": 3, "length_penalty": 0.6}},
+    ):
+        got = ks.models.generate(model, source, 6, strategy=identifier)
+        np.testing.assert_array_equal(got.ids, expected.ids)
+    greedy = ks.models.generate(model, source, 6)
+    np.testing.assert_array_equal(
+        ks.models.generate(model, source, 6, strategy="greedy").ids, greedy.ids
+    )
+    assert greedy.ids.shape == (3, 1, 6)
+
+
+def test_method_keywords_still_work_with_a_deprecation_warning():
+    model = small_model()
+    source = reversal_data(3)[0]["source_ids"]
+    expected = ks.models.generate(model, source, 6, strategy=ks.decoding.BeamSearch(2, 0.6))
+    with pytest.warns(DeprecationWarning, match="strategy="):
+        old = ks.models.generate(model, source, 6, method="beam", beam_size=2, length_penalty=0.6)
+    np.testing.assert_array_equal(old.ids, expected.ids)
+    with pytest.warns(DeprecationWarning):
+        greedy = ks.models.generate(model, source, 6, method="greedy", beam_size=5)
+    assert greedy.ids.shape == (3, 1, 6)
+
+
+def test_seq2seq_parts():
+    model = small_model()
+    parts = ks.models.seq2seq_parts(model)
+    assert (parts.encoder.name, parts.bridge.name, parts.decoder.name) == (
+        "encoder",
+        "bridge",
+        "decoder",
+    )
+    assert isinstance(parts.decoder, ks.layers.AttentionDecoder)
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="decoder")])
+    with pytest.raises(ValueError, match="'decoder' \\(AttentionDecoder\\).*'decoder': 'Dense'"):
+        ks.models.seq2seq_parts(other)
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
@@ -138,5 +186,7 @@ def test_mixed_precision_training_and_decoding(policy, attention):
     assert np.isfinite(history.history["loss"][0])
     assert all(w.dtype == "float32" for w in model.weights)
     assert model(inputs).dtype == policy.removeprefix("mixed_")
-    result = ks.models.generate(model, inputs["source_ids"][:4], 6, method="beam", beam_size=2)
+    result = ks.models.generate(
+        model, inputs["source_ids"][:4], 6, strategy=ks.decoding.BeamSearch(2)
+    )
     assert result.scores.dtype == "float32" and np.all(np.isfinite(result.scores))

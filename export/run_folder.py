@@ -1,0 +1,128 @@
+"""The run folder of `recipes/translate.py`: its layout, and its export.
+
+The recipe writes a run folder through `RunFolder` and `python -m export`
+reads it through `RunFolder`: file names, the `vocab/` layout and the config
+keys that choose the decoding strategy are known here and nowhere else.
+"""
+
+import json
+import os
+
+
+class NotARunFolder(ValueError):
+    """A folder that is not (or not yet) a finished run folder."""
+
+
+class RunFolder:
+    """Paths and settings of one run folder.
+
+    Args:
+        path: the run folder.
+    """
+
+    CONFIG = "config.json"
+    METRICS = "metrics.json"
+    HISTORY = "history.csv"
+    MODEL = "model.keras"
+    VOCAB = "vocab"
+    CHECKPOINTS = "checkpoints"
+    TRANSLATIONS = "translations.tsv"
+    ATTENTION = "attention"
+    SAVED_MODEL = "saved_model"
+    TFLITE = "tflite"
+    # Written when training ends, so a run stopped later does not train again.
+    TRAINING_DONE = os.path.join(CHECKPOINTS, "training_done.json")
+    # What a finished training leaves behind, and what exporting needs.
+    TRAINED = (
+        CONFIG,
+        MODEL,
+        os.path.join(VOCAB, "source.model"),
+        os.path.join(VOCAB, "target.model"),
+    )
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __getitem__(self, name):
+        """The path of `name` inside the run folder."""
+        return os.path.join(self.path, name)
+
+    def vocab_prefix(self, side):
+        """Path prefix of the `"source"` or `"target"` SentencePiece files."""
+        return os.path.join(self.path, self.VOCAB, side)
+
+    def read_config(self):
+        with open(self[self.CONFIG]) as f:
+            return json.load(f)
+
+    def write_json(self, name, value):
+        """Writes `value` to `name` as JSON through a temporary file (never half-written)."""
+        temporary = self[name] + ".tmp"
+        with open(temporary, "w") as f:
+            json.dump(value, f, indent=2)
+        os.replace(temporary, self[name])
+
+    def check_trained(self):
+        """Raises `NotARunFolder` naming what is missing unless training has finished here."""
+        if not os.path.isdir(self.path):
+            raise NotARunFolder(f"{self.path} is not a folder.")
+        missing = [name for name in self.TRAINED if not os.path.exists(self[name])]
+        if missing:
+            raise NotARunFolder(
+                f"{self.path} is not a finished run folder of recipes/translate.py: "
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing."
+            )
+
+    @staticmethod
+    def strategy(config):
+        """The beam search a run's config asks for (`beam_size`, `length_penalty`)."""
+        from keras_seq.decoding import BeamSearch
+
+        return BeamSearch(config["beam_size"], config["length_penalty"])
+
+    def load_translator(self):
+        """A `keras_seq.export.Translator` of the run's model, vocabularies and settings."""
+        import keras
+
+        import keras_seq  # noqa: F401  (registers the layers for load_model)
+        from keras_seq.data import SubwordTokenizer
+        from keras_seq.export import Translator
+
+        self.check_trained()
+        config = self.read_config()
+        return Translator(
+            keras.models.load_model(self[self.MODEL]),
+            SubwordTokenizer.load(self.vocab_prefix("source")),
+            SubwordTokenizer.load(self.vocab_prefix("target")),
+            max_source_length=config["max_source_length"],
+            max_target_length=config["max_target_length"],
+            strategy=self.strategy(config),
+        )
+
+    def export(self, translator=None, tflite=True, quantizations=None, with_attention=True):
+        """Writes `saved_model/` and (with `tflite`) `tflite/*.tflite`.
+
+        Args:
+            translator: an already built `Translator`; by default loaded from the run.
+            tflite: also write the TFLite models.
+            quantizations: TFLite variants; default all of
+                `keras_seq.export.tflite.QUANTIZATIONS`.
+            with_attention: add attention weights to the SavedModel's ids signatures.
+
+        Returns:
+            dict of what was written: `saved_model` (path) and `tflite` (name -> path).
+        """
+        from keras_seq.export import export_saved_model, export_tflite
+        from keras_seq.export.tflite import QUANTIZATIONS
+
+        translator = translator or self.load_translator()
+        written = {
+            "saved_model": export_saved_model(
+                translator, self[self.SAVED_MODEL], with_attention=with_attention
+            )
+        }
+        if tflite:
+            written["tflite"] = export_tflite(
+                translator, self[self.TFLITE], quantizations or QUANTIZATIONS
+            )
+        return written

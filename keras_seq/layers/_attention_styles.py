@@ -1,0 +1,69 @@
+"""How an `AttentionDecoder` step uses its attention, for each attention style (private).
+
+- Bahdanau style (`attend_before_cell`): the previous top hidden state queries
+  the memory; the context goes into the cell with the embedding, and the
+  output feature is `[h_t; context_t]`.
+- Luong style (`attend_after_cell`): the new top hidden state `h_t` queries the
+  memory and `a_t = tanh(W [context_t; h_t])` is the output feature; with input
+  feeding, `a_{t-1}` goes into the cell with the embedding.
+- `attend_after_fused_rnn`: Luong style without input feeding over a whole
+  teacher-forced sequence, the RNN run once in its fused kernel.
+
+Each function takes the decoder (whose sublayers hold the weights) and returns
+features before the output projection.
+"""
+
+from keras import ops
+
+
+def _run_cells(decoder, x, cell_states, training):
+    """One step of the stacked cells: `(top output, new per-layer states)`."""
+    new_states = []
+    for i, rnn in enumerate(decoder.rnn_layers):
+        x, layer_state = rnn.cell(x, list(cell_states[i]), training=training)
+        new_states.append(list(layer_state))
+        if i < decoder.num_layers - 1:
+            x = decoder.dropout_layer(x, training=training)
+    return x, new_states
+
+
+def _attend(decoder, query, state):
+    return decoder.attention_layer.attend(
+        query, state["keys"], state["memory"], state["memory_mask"]
+    )
+
+
+def attend_before_cell(decoder, embedded, state, training):
+    """Bahdanau-style step: `(feature, new_state)`."""
+    context, weights = _attend(decoder, state["cell"][-1][0], state)
+    output, cell_states = _run_cells(
+        decoder, ops.concatenate([embedded, context], axis=-1), state["cell"], training
+    )
+    feature = ops.concatenate([output, context], axis=-1)
+    return feature, dict(state, cell=cell_states, attention_weights=weights)
+
+
+def attend_after_cell(decoder, embedded, state, training):
+    """Luong-style step (with or without input feeding): `(feature, new_state)`."""
+    x = embedded
+    if decoder.input_feeding:
+        x = ops.concatenate([x, state["attentional"]], axis=-1)
+    output, cell_states = _run_cells(decoder, x, state["cell"], training)
+    context, weights = _attend(decoder, output, state)
+    feature = decoder.attentional_dense(ops.concatenate([context, output], axis=-1))
+    new_state = dict(state, cell=cell_states, attention_weights=weights)
+    if decoder.input_feeding:
+        new_state["attentional"] = feature
+    return feature, new_state
+
+
+def attend_after_fused_rnn(decoder, target_ids, state, training):
+    """Luong style over a whole sequence: `(features (B, T, F), weights (B, T, S))`."""
+    x = decoder.dropout_layer(decoder.embedding(target_ids), training=training)
+    for i, rnn in enumerate(decoder.rnn_layers):
+        x, *_ = rnn(x, initial_state=list(state["cell"][i]), training=training)
+        if i < decoder.num_layers - 1:
+            x = decoder.dropout_layer(x, training=training)
+    context, weights = _attend(decoder, x, state)
+    feature = decoder.attentional_dense(ops.concatenate([context, x], axis=-1))
+    return decoder.dropout_layer(feature, training=training), weights
