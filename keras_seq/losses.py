@@ -83,7 +83,8 @@ class SequenceCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         return {
-            "name": self.name,
+            **super().get_config(),  # name, reduction
+            "dtype": self.dtype,
             "pad_id": self.pad_id,
             "label_smoothing": self.label_smoothing,
             "from_logits": self.from_logits,

@@ -11,14 +11,18 @@ from keras_seq.models import seq2seq_parts
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 
 
-def cpu_has_bfloat16():
-    """Whether this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX)."""
+def cpu_has_bfloat16(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16 flags)."""
     try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
+        with open(cpuinfo) as f:
+            lines = f.read().splitlines()
     except OSError:
         return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    flags = set()
+    for line in lines:
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def set_precision(precision="float32"):
@@ -28,7 +32,9 @@ def set_precision(precision="float32"):
     bfloat16, else `float32`.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: {precision!r}")
+        raise ValueError(
+            f"`precision` must be one of {PRECISIONS}. Received: precision={precision!r}"
+        )
     if precision == "auto":
         import tensorflow as tf
 

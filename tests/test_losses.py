@@ -64,11 +64,17 @@ def test_all_padding_gives_zero_not_nan():
 
 
 def test_serialization_round_trip():
-    loss = SequenceCrossentropy(pad_id=2, label_smoothing=0.1)
+    loss = SequenceCrossentropy(
+        pad_id=2, label_smoothing=0.1, name="tokens", reduction="sum", dtype="float32"
+    )
     revived = keras.saving.deserialize_keras_object(
         json.loads(json.dumps(keras.saving.serialize_keras_object(loss)))
     )
     assert revived.get_config() == loss.get_config()
+    config = revived.get_config()
+    assert (config["name"], config["reduction"], config["pad_id"]) == ("tokens", "sum", 2)
+    assert config["label_smoothing"] == 0.1 and config["dtype"] == "float32"
+    assert revived.reduction == "sum" and revived.name == "tokens"
 
 
 def test_bad_label_smoothing_names_the_value():

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_seq as ks
 from keras_seq import training
@@ -9,9 +10,43 @@ from keras_seq import training
 def test_set_precision():
     assert training.set_precision("mixed_bfloat16") == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "mixed_bfloat16"
-    assert training.set_precision("auto") in ("float32", "mixed_bfloat16", "mixed_float16")
-    with pytest.raises(ValueError, match="'fp8'"):
+    with pytest.raises(ValueError, match="precision='fp8'"):
         training.set_precision("fp8")
+
+
+def this_cpus_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def test_auto_precision_follows_this_machine():
+    if tf.config.list_physical_devices("GPU"):
+        expected = "mixed_float16"
+    elif {"avx512_bf16", "amx_bf16"} & this_cpus_flags():
+        expected = "mixed_bfloat16"
+    else:
+        expected = "float32"
+    assert training.set_precision("auto") == expected
+    assert keras.config.dtype_policy().name == expected
+
+
+@pytest.mark.parametrize(
+    "flags,expected",
+    [
+        ("fpu sse avx2 avx512f", False),
+        ("fpu avx512f avx512_bf16 avx512_vnni", True),
+        ("fpu amx_bf16 amx_tile", True),
+        ("fpu avx512_bf16x", False),  # a longer flag that only starts the same
+    ],
+)
+def test_bfloat16_detection_reads_the_flags(tmp_path, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+    assert training.cpu_has_bfloat16(str(cpuinfo)) is expected
+    assert training.cpu_has_bfloat16(str(tmp_path / "absent")) is False
 
 
 def test_warmup_then_decay_schedule():

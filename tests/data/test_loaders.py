@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from keras_seq.data import load_corpus, read_ding, read_tsv
+from keras_seq.data import check_spec, load_corpus, read_ding, read_tsv
 from keras_seq.data.loaders import DING_PATH
 
 
@@ -69,8 +69,33 @@ def test_unknown_spec_names_the_value():
         load_corpus("csv:x")
 
 
+def test_check_spec_names_the_problem_before_any_work(tmp_path):
+    check_spec("generated")
+    present = write(tmp_path / "pairs.tsv", tsv_lines(3))
+    check_spec(f"tsv:{present}", valid_data=present)
+    with pytest.raises(ValueError, match="Expected one of .*Received: 'csv:x'"):
+        check_spec("csv:x")
+    with pytest.raises(ValueError, match="No such data file: .*absent.tsv"):
+        check_spec(f"tsv:{tmp_path / 'absent.tsv'}")
+    with pytest.raises(ValueError, match="No such data file: .*valid.tsv"):
+        check_spec(f"tsv:{present}", valid_data=str(tmp_path / "valid.tsv"))
+    with pytest.raises(ValueError, match="go with a 'tsv:PATH' dataset. Received: 'generated'"):
+        check_spec("generated", test_data=present)
+    with pytest.raises(ValueError, match="no dataset named 'does_not_exist'"):
+        check_spec("tfds:does_not_exist")
+
+
+def test_unprepared_tfds_dataset_is_refused_without_downloading(tmp_path):
+    spec = "tfds:ted_hrlr_translate/pt_to_en"
+    with pytest.raises(ValueError, match="not prepared in .*nothing is downloaded"):
+        check_spec(spec, data_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="not prepared"):
+        load_corpus(spec, data_dir=str(tmp_path))
+
+
 def test_tfds_loading_code_offline():
-    tfds = pytest.importorskip("tensorflow_datasets")
+    import tensorflow_datasets as tfds
+
     examples = {
         "train": [{"pt": f"olá {i}".encode(), "en": f"hello {i}".encode()} for i in range(40)],
         "validation": [{"pt": b"bom dia", "en": b"good morning"}],

@@ -90,6 +90,29 @@ def test_states_are_merged_per_component():
     assert out.shape == (2, 4, 3) and h.shape == (2, 3)
 
 
+@pytest.mark.parametrize("state_merge", ["concat", "sum", "ave"])
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+def test_merged_states_by_hand(rnn, state_merge):
+    """Each merged state component is the two directions' own final states, merged."""
+    layer = make(rnn, state_merge=state_merge)
+    data = np.random.default_rng(7).normal(size=(2, 4, 5)).astype("float32")
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
+    _, *merged = layer(data, mask=mask)
+    _, *forward = layer.forward_layer(data, mask=mask)
+    _, *backward = layer.backward_layer(data, mask=mask)
+    merge = {
+        "concat": lambda f, b: np.concatenate([f, b], axis=-1),
+        "sum": lambda f, b: f + b,
+        "ave": lambda f, b: (f + b) / 2,
+    }[state_merge]
+    assert len(merged) == (2 if rnn == "lstm" else 1)
+    for got, f, b in zip(merged, forward, backward, strict=True):
+        np.testing.assert_allclose(got, merge(np.asarray(f), np.asarray(b)), rtol=1e-6)
+    # And the backward final state is that of the real tokens alone, read backwards.
+    _, *alone = layer.backward_layer(data[1:, :2])
+    np.testing.assert_allclose(backward[0][1], alone[0][0], rtol=1e-5, atol=1e-6)
+
+
 def test_matches_keras_bidirectional_without_mask():
     ours = make("gru", return_state=False)
     data = np.random.default_rng(3).normal(size=(2, 4, 5)).astype("float32")

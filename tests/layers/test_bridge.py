@@ -53,3 +53,13 @@ def test_width_mismatch_suggests_dense():
 def test_unknown_kind_names_the_value():
     with pytest.raises(ValueError, match="kind='copy'"):
         Bridge("copy", units=4)
+
+
+def test_dense_is_tanh_of_a_projection_of_all_encoder_states():
+    bridge = Bridge("dense", units=3, num_layers=2, cell="lstm")
+    out = bridge(STATES, MEMORY, MASK)
+    flat = np.concatenate([s for layer in STATES for s in layer], axis=-1)  # (2, 16)
+    for i, layer in enumerate(bridge.projections):
+        for j, dense in enumerate(layer):
+            kernel, bias = (np.asarray(w) for w in dense.get_weights())
+            np.testing.assert_allclose(out[i][j], np.tanh(flat @ kernel + bias), rtol=1e-5)

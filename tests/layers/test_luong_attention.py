@@ -80,3 +80,23 @@ def test_sequence_query_equals_one_step_queries():
         step_context, step_weights = layer(queries[:, t], MEMORY, MASK)
         np.testing.assert_allclose(context[:, t], step_context, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(weights[:, t], step_weights, rtol=1e-5, atol=1e-6)
+
+
+def test_concat_by_hand():
+    layer = LuongAttention("concat", units=2)
+    query = np.array([[1.0, -1.0]], "float32")
+    memory = np.array([[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [1.0, 1.0, 0.0]]], "float32")
+    layer(query, memory)
+    w_memory = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, -0.5]], "float32")
+    b_memory = np.array([0.1, -0.2], "float32")
+    w_query = np.array([[0.3, 0.0], [0.0, 0.7]], "float32")
+    v = np.array([[2.0], [-1.0]], "float32")
+    layer.memory_dense.set_weights([w_memory, b_memory])
+    layer.query_dense.set_weights([w_query])
+    layer.score_dense.set_weights([v])
+    context, weights = layer(query, memory)
+    # score_s = v^T tanh(W_q q + W_m m_s + b)
+    scores = (np.tanh(query @ w_query + memory[0] @ w_memory + b_memory) @ v)[:, 0]
+    expected = np.exp(scores) / np.exp(scores).sum()
+    np.testing.assert_allclose(weights[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(context[0], expected @ memory[0], rtol=1e-5)

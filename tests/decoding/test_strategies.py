@@ -1,0 +1,87 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_seq import decoding
+from keras_seq.decoding import BeamSearch, GreedySearch, Sampling
+from tests.decoding.scripted import markov_step_fn, random_table, start, zero_time
+
+STRATEGY_OBJECTS = [
+    GreedySearch(),
+    BeamSearch(beam_size=3, length_penalty=0.6),
+    Sampling(temperature=0.7, top_k=5, seed=11),
+]
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_OBJECTS, ids=repr)
+def test_config_round_trips_through_json(strategy):
+    assert type(strategy).from_config(strategy.get_config()) == strategy
+    text = json.dumps(decoding.serialize(strategy))
+    assert decoding.get(json.loads(text)) == strategy
+    revived = keras.saving.deserialize_keras_object(json.loads(text))
+    assert revived == strategy
+
+
+def test_get_resolves_names_configs_and_objects():
+    beam = BeamSearch(5)
+    assert decoding.get(beam) is beam
+    assert decoding.get("greedy") == GreedySearch()
+    assert decoding.get("beam") == BeamSearch(beam_size=4, length_penalty=0.0)
+    assert decoding.get("sample") == Sampling()
+    assert decoding.get({"class_name": "beam", "config": {"beam_size": 2}}) == BeamSearch(2)
+    assert decoding.get({"class_name": "BeamSearch", "config": {"beam_size": 2}}) == BeamSearch(2)
+
+
+@pytest.mark.parametrize("identifier", ["nucleus", 3, None, {"class_name": "Adam"}])
+def test_get_rejects_what_it_cannot_resolve(identifier):
+    with pytest.raises(ValueError, match="Could not interpret the decoding strategy"):
+        decoding.get(identifier)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: BeamSearch(0), "beam_size=0"),
+        (lambda: BeamSearch(2.5), "beam_size=2.5"),
+        (lambda: BeamSearch(2, length_penalty=-1), "length_penalty=-1"),
+        (lambda: BeamSearch(2, length_penalty="0.6"), "length_penalty='0.6'"),
+        (lambda: Sampling(temperature=0), "temperature=0"),
+        (lambda: Sampling(top_k=-2), "top_k=-2"),
+        (lambda: Sampling(seed="x"), "seed='x'"),
+    ],
+)
+def test_bad_settings_fail_when_the_object_is_made(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_objects_run_their_engines():
+    table = random_table(5, 6, seed=8)
+    step = markov_step_fn(table)
+    args = (step, start(3), zero_time(3), 5, 2)
+    np.testing.assert_array_equal(GreedySearch()(*args).ids, decoding.greedy_search(*args).ids)
+    beam = BeamSearch(3, 0.6)(*args)
+    free = decoding.beam_search(*args, beam_size=3, length_penalty=0.6)
+    np.testing.assert_array_equal(beam.ids, free.ids)
+    np.testing.assert_allclose(beam.scores, free.scores)
+    assert beam.ids.shape == (3, BeamSearch(3).num_hypotheses, 5)
+    assert GreedySearch().num_hypotheses == Sampling().num_hypotheses == 1
+
+
+def test_beam_of_one_equals_greedy_and_top_k_one_sampling_equals_greedy():
+    table = random_table(6, 7, seed=9)
+    args = (markov_step_fn(table), start(4), zero_time(4), 6, 2)
+    greedy = GreedySearch()(*args)
+    np.testing.assert_array_equal(BeamSearch(1)(*args).ids, greedy.ids)
+    np.testing.assert_array_equal(Sampling(top_k=1, seed=0)(*args).ids, greedy.ids)
+
+
+def test_seeded_sampling_repeats():
+    table = random_table(6, 7, seed=10)
+    args = (markov_step_fn(table), start(64), zero_time(64), 6, 2)
+    first = Sampling(temperature=2.0, seed=5)(*args)
+    again = Sampling(temperature=2.0, seed=5)(*args)
+    np.testing.assert_array_equal(first.ids, again.ids)
+    assert len({tuple(row) for row in np.asarray(first.ids[:, 0])}) > 1  # it does draw
