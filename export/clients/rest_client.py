@@ -7,6 +7,7 @@
 import argparse
 import json
 import sys
+import urllib.error
 import urllib.request
 
 
@@ -16,7 +17,13 @@ def build_request(texts, signature_name="serving_default"):
 
 
 def parse_response(body):
-    """`[(translation, score, truncated), ...]` from a `:predict` response body."""
+    """`[(translation, score, truncated), ...]` from a `:predict` response body.
+
+    Raises:
+        RuntimeError: with the server's message, for an error body `{"error": ...}`.
+    """
+    if "error" in body:
+        raise RuntimeError(f"TF Serving answered with an error: {body['error']}")
     outputs = body["outputs"]
     return list(zip(outputs["translation"], outputs["score"], outputs["truncated"], strict=True))
 
@@ -24,8 +31,12 @@ def parse_response(body):
 def translate(texts, url, timeout=30.0):
     data = json.dumps(build_request(texts)).encode("utf-8")
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return parse_response(json.loads(response.read().decode("utf-8")))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:  # TF Serving puts its message in a JSON body
+        body = error.read()
+    return parse_response(json.loads(body.decode("utf-8")))
 
 
 def main(argv=None):

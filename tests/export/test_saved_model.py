@@ -16,12 +16,23 @@ from tests.export.conftest import MAX_SOURCE, MAX_TARGET, padded_ids
 
 @pytest.fixture(scope="module")
 def moved(exported_run, tmp_path_factory):
-    """The SavedModel, moved to another folder (the run folder is renamed away) and loaded."""
+    """The SavedModel copied elsewhere and loaded while the run folder it came from is gone.
+
+    The run folder is renamed away for the module (and back afterwards), so any path
+    into it that the SavedModel kept would fail. Yields `(loaded, run_files, pairs,
+    destination)`, `run_files` being where the run folder's files are meanwhile.
+    """
     run, pairs = exported_run
     destination = tmp_path_factory.mktemp("moved") / "translator"
     shutil.copytree(os.path.join(run, "saved_model"), destination)
-    loaded = tf.saved_model.load(str(destination))  # keep a reference while calling it
-    return loaded, run, pairs, destination
+    away = run + ".away"
+    os.rename(run, away)
+    try:
+        assert not os.path.exists(run)
+        loaded = tf.saved_model.load(str(destination))  # keep a reference while calling it
+        yield loaded, away, pairs, destination
+    finally:
+        os.rename(away, run)
 
 
 def test_saved_model_cli_lists_the_signatures(moved):
@@ -54,6 +65,7 @@ def test_no_python_or_custom_ops_beyond_tensorflow_text(moved):
 
 def test_assets_are_packaged(moved):
     _, run, _, path = moved
+    assert (path / "assets" / "decoding.json").is_file()
     for name in ("source.model", "source.vocab", "target.model", "target.vocab"):
         assert (path / "assets" / name).read_bytes() == open(
             os.path.join(run, "vocab", name), "rb"
@@ -80,15 +92,34 @@ def test_ids_signatures_equal_keras_generate(moved, method):
 
 def test_text_signature_translates_like_keras(moved):
     loaded, run, pairs, _ = moved
+    import keras
+
+    model = keras.models.load_model(os.path.join(run, "model.keras"))
     target = SubwordTokenizer.load(os.path.join(run, "vocab", "target"))
     source = SubwordTokenizer.load(os.path.join(run, "vocab", "source"))
     texts = [s for s, _ in pairs]
     out = loaded.signatures["serving_default"](text=tf.constant(texts))
-    beam = loaded.signatures["beam"](source_ids=tf.constant(padded_ids(source, texts, MAX_SOURCE)))
-    expected = target.detokenize(beam["ids"][:, 0]).numpy()
-    np.testing.assert_array_equal(out["translation"].numpy(), expected)
-    np.testing.assert_allclose(out["score"], beam["scores"][:, 0], rtol=1e-5)
-    assert np.mean([len(t) > 0 for t in expected]) > 0.5
+    expected = ks.models.generate(
+        model,
+        padded_ids(source, texts, MAX_SOURCE),
+        MAX_TARGET,
+        strategy=ks.decoding.BeamSearch(3, length_penalty=0.6),  # the run's config
+    )
+    translations = target.detokenize(expected.ids[:, 0]).numpy()
+    np.testing.assert_array_equal(out["translation"].numpy(), translations)
+    np.testing.assert_allclose(out["score"], expected.scores[:, 0], rtol=1e-5)
+    references = [t.encode() for _, t in pairs]
+    assert np.mean(translations == np.array(references)) > 0.5  # it translates
+
+
+def test_decoding_strategies_are_recorded(moved):
+    _, _, _, path = moved
+    beam = ks.decoding.BeamSearch(3, length_penalty=0.6)
+    assert ks.export.saved_model_strategies(str(path)) == {
+        "serving_default": beam,
+        "greedy": ks.decoding.GreedySearch(),
+        "beam": beam,
+    }
 
 
 def test_bad_input_rows_get_defined_outputs(moved):

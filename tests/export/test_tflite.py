@@ -7,7 +7,9 @@ import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedMode
 from ai_edge_litert.interpreter import Interpreter
 
 from keras_seq.data import SubwordTokenizer
-from keras_seq.export import check_builtins_only, op_names
+from keras_seq.decoding import BeamSearch, GreedySearch
+from keras_seq.evaluation import corpus_scores
+from keras_seq.export import check_builtins_only, op_names, tflite_strategy
 from tests.export.conftest import MAX_SOURCE, padded_ids
 
 VARIANTS = [
@@ -30,6 +32,8 @@ def test_builtin_ops_only_and_it_invokes(exported_run, name):
         content = f.read()
     names = check_builtins_only(content)
     assert "WHILE" in names and "TOPK_V2" in names
+    expected = GreedySearch() if name.startswith("greedy") else BeamSearch(3, length_penalty=0.6)
+    assert tflite_strategy(content) == expected  # the run's config, recorded in the file
     assert not any(
         n.startswith(("Flex", "CUSTOM")) or n in ("VAR_HANDLE", "READ_VARIABLE")
         for n in op_names(content)
@@ -81,6 +85,50 @@ def test_fuzzed_ids_never_crash_the_interpreter(exported_run, name):
         assert np.all((out["ids"] >= 0) & (out["ids"] < target_vocab))
         assert np.all(np.isfinite(out["scores"]))
         assert np.all((out["lengths"] >= 1) & (out["lengths"] <= out["ids"].shape[-1]))
+
+
+def tflite_tokens(path, ids):
+    """Token lists of the best hypothesis of each row of `ids`, one invoke per row."""
+    _, runner = runner_of(path)
+    tokens = []
+    for row in range(len(ids)):
+        out = runner(source_ids=ids[row : row + 1])
+        tokens.append(out["ids"][0, 0, : out["lengths"][0, 0]].tolist())
+    return tokens
+
+
+# Stated margins of the weight-quantized variants against float32 on the generated test
+# split: the share of sentences with exactly the float32 tokens, and the most BLEU lost.
+QUANTIZED_MARGINS = {"float16": (0.95, 1.0), "int8": (0.85, 3.0)}
+
+
+@pytest.mark.parametrize("quantization", sorted(QUANTIZED_MARGINS))
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_quantized_variants_translate_like_float32(exported_run, method, quantization):
+    run, pairs = exported_run
+    source = SubwordTokenizer.load(os.path.join(run, "vocab", "source"))
+    target = SubwordTokenizer.load(os.path.join(run, "vocab", "target"))
+    ids = padded_ids(source, [s for s, _ in pairs], MAX_SOURCE)
+    references = [t for _, t in pairs]
+    reference_tokens = tflite_tokens(os.path.join(run, "tflite", f"{method}.tflite"), ids)
+    tokens = tflite_tokens(os.path.join(run, "tflite", f"{method}_{quantization}.tflite"), ids)
+    agreement = np.mean([a == b for a, b in zip(tokens, reference_tokens, strict=True)])
+
+    def bleu(token_lists):
+        texts = [
+            target.detokenize(tf.ragged.constant([t], tf.int32)).numpy()[0] for t in token_lists
+        ]
+        return corpus_scores([t.decode() for t in texts], references)["bleu"]
+
+    float_bleu, quantized_bleu = bleu(reference_tokens), bleu(tokens)
+    min_agreement, max_drop = QUANTIZED_MARGINS[quantization]
+    print(
+        f"{method} {quantization}: agreement {agreement:.3f}, BLEU {quantized_bleu:.2f} "
+        f"vs float32 {float_bleu:.2f}"
+    )
+    assert float_bleu > 20  # a model that translates, so that the comparison means something
+    assert agreement >= min_agreement
+    assert quantized_bleu >= float_bleu - max_drop
 
 
 def test_quantized_variants_are_smaller(exported_run):
