@@ -23,7 +23,9 @@ import time
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The run folder's layout is shared with the deployment tools in the repository's export/.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 import keras_seq as ks  # noqa: E402
 from export.run_folder import RunFolder  # noqa: E402

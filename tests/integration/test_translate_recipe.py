@@ -150,3 +150,70 @@ def test_stop_after_training_does_not_train_again(tmp_path, monkeypatch, capsys)
         assert len(list(csv.DictReader(f))) == 2  # the two epochs, not retrained
     metrics = json.loads(open(os.path.join(run, "metrics.json")).read())
     assert metrics["epochs_run_this_session"] == 2 and metrics["train_seconds"] > 0
+
+
+BAD_FLAGS = [
+    (["--epochs", "0"], "argument --epochs: must be an integer >= 1, got 0"),
+    (["--beam-size", "0"], "argument --beam-size: must be an integer >= 1, got 0"),
+    (["--units", "-3"], "argument --units: must be an integer >= 1, got -3"),
+    (["--batch-size", "many"], "argument --batch-size: expected an integer, got 'many'"),
+    (["--dropout", "1.5"], "argument --dropout: must be a number in [0, 1), got 1.5"),
+    (["--learning-rate", "0"], "argument --learning-rate: must be a number in (0, inf)"),
+    (["--attention", "luong"], "argument --attention: invalid choice: 'luong'"),
+    (["--dataset", "csv:x"], "argument --dataset: Unknown dataset spec"),
+    (["--dataset", "tsv:/no/such/file.tsv"], "No such data file: '/no/such/file.tsv'"),
+    (["--dataset", "tfds:does_not_exist"], "no dataset named 'does_not_exist'"),
+    (["--valid-data", "valid.tsv"], "go with a 'tsv:PATH' dataset"),
+]
+
+
+@pytest.mark.parametrize(
+    "args,message", BAD_FLAGS, ids=lambda x: " ".join(x) if isinstance(x, list) else ""
+)
+def test_bad_flags_fail_before_any_work(tmp_path, capsys, args, message):
+    recipe = load_recipe()
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        recipe.main([*args, "--output-dir", str(run)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and message in err, err
+    assert not run.exists()
+
+
+def test_bad_flag_from_the_shell_is_one_line_without_traceback(tmp_path):
+    completed = run_recipe(["--quick", "--beam-size", "0"], tmp_path, timeout=120)
+    assert completed.returncode == 2
+    assert "error: argument --beam-size" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_data_problem_found_later_is_one_line_and_loses_nothing(tmp_path, capsys):
+    recipe = load_recipe()
+    data = tmp_path / "tiny.tsv"
+    data.write_text("one\teins\ntwo\tzwei\n")  # too few pairs to split
+    run = tmp_path / "run"
+    args = ["--quick", "--dataset", f"tsv:{data}", "--output-dir", str(run)]
+    assert recipe.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "too few" in err and err.count("\n") == 1
+    assert not run.exists()  # nothing was started, so nothing is half-written
+    # A run folder that exists keeps what it holds.
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    assert recipe.main(args) == 2
+    assert [p.name for p in run.iterdir()] == ["notes.txt"]
+
+
+def test_export_command_line_refuses_a_folder_that_is_not_a_run(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "export", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 2
+    assert "error: " in completed.stderr and "config.json, model.keras" in completed.stderr
+    assert "Traceback" not in completed.stderr
