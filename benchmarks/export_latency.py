@@ -18,11 +18,15 @@ import argparse
 import csv
 import os
 import statistics
+import sys
 import tempfile
 import time
 
 import numpy as np
 from common import machine, matmul_gflops, standard_model, write_json
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from export.run_folder import RunFolder  # noqa: E402  (the run folder's layout)
 
 SOURCE_TOKENS, STEPS, BEAM = 16, 30, 5
 
@@ -38,12 +42,28 @@ def median_ms(fn, repeats):
 
 
 def standard_translator():
+    from keras_seq.decoding import BeamSearch
     from keras_seq.export import Translator
 
     model = standard_model("bahdanau")
     model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
     return Translator(
-        model, max_source_length=SOURCE_TOKENS, max_target_length=STEPS, beam_size=BEAM
+        model,
+        max_source_length=SOURCE_TOKENS,
+        max_target_length=STEPS,
+        strategy=BeamSearch(BEAM),
+    )
+
+
+def ids_function(translator, strategy, name=None):
+    """A `tf.function` from source ids to the named outputs of `strategy`'s decoding."""
+    import tensorflow as tf
+
+    from keras_seq.export.inference import result_outputs
+
+    return tf.function(
+        lambda ids: result_outputs(translator.decode_ids(ids, strategy)),
+        input_signature=[tf.TensorSpec([None, None], tf.int32, name=name)],
     )
 
 
@@ -59,9 +79,11 @@ def main():
     import tensorflow_text  # noqa: F401  (the SavedModel's tokenizer ops)
     from ai_edge_litert.interpreter import Interpreter
 
-    from keras_seq.export import export_saved_model, export_tflite, load_translator
+    from keras_seq import decoding
+    from keras_seq.export import export_saved_model, export_tflite
 
-    translator = load_translator(args.run) if args.run else standard_translator()
+    translator = RunFolder(args.run).load_translator() if args.run else standard_translator()
+    strategies = translator.ids_strategies()
     rng = np.random.default_rng(0)
     vocab = translator.source_vocab_size
     one = np.zeros((1, translator.max_source_length), np.int32)
@@ -69,11 +91,8 @@ def main():
     batch = np.repeat(one, 64, axis=0)
     results = {"keras": {}, "saved_model": {}, "tflite": {}}
 
-    for method in ("greedy", "beam"):
-        fn = tf.function(
-            lambda ids, m=method: translator.decode_ids(ids, m),
-            input_signature=[tf.TensorSpec([None, None], tf.int32)],
-        )
+    for method, strategy in strategies.items():
+        fn = ids_function(translator, strategy)
         single = median_ms(lambda f=fn: f(one), args.repeats)
         batched = median_ms(lambda f=fn: f(batch), max(3, args.repeats // 4))
         steps = int(fn(one)["lengths"][0, 0])
@@ -91,17 +110,14 @@ def main():
                 translator,
                 saved,
                 signatures={
-                    m: tf.function(
-                        lambda ids, m=m: translator.decode_ids(ids, m),
-                        input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")],
-                    )
-                    for m in ("greedy", "beam")
+                    name: ids_function(translator, strategy, "source_ids")
+                    for name, strategy in strategies.items()
                 },
             )
         else:
             export_saved_model(translator, saved)
         loaded = tf.saved_model.load(saved)
-        for method in ("greedy", "beam"):
+        for method in strategies:
             signature = loaded.signatures[method]
             single = median_ms(lambda s=signature: s(source_ids=tf.constant(one)), args.repeats)
             batched = median_ms(
@@ -138,7 +154,7 @@ def main():
             "model": args.run or "standard configuration",
             "source_tokens": SOURCE_TOKENS,
             "max_steps": translator.max_target_length,
-            "beam_size": translator.beam_size,
+            "strategy": decoding.serialize(translator.strategy),
             "machine": machine(),
             "matmul_gflops_float32": matmul_gflops(),
             "results": results,
@@ -153,7 +169,7 @@ def tflite_bleu(args, translator, paths):
 
     from keras_seq.evaluation import corpus_scores
 
-    with open(os.path.join(args.run, "translations.tsv"), encoding="utf-8") as f:
+    with open(RunFolder(args.run)[RunFolder.TRANSLATIONS], encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))[: args.bleu_sentences]
     sources = [r["source"] for r in rows]
     references = [r["reference"] for r in rows]

@@ -1,6 +1,6 @@
 """Greedy and sampling decoding over a `step_fn`."""
 
-import keras
+import tensorflow as tf
 from keras import ops
 
 from keras_seq.decoding.result import DecodeResult, check_decode_args, check_float, check_int
@@ -10,7 +10,7 @@ from keras_seq.utils import best_token, write_at
 def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
     """The one-hypothesis loop shared by greedy search and sampling.
 
-    `choose(log_probs (B, V) float32) -> ids int32 (B,)` picks each next token.
+    `choose(log_probs (B, V) float32, t) -> ids int32 (B,)` picks the token of step `t`.
     """
     check_decode_args(max_length, end_id, pad_id)
     start_ids = ops.cast(start_ids, "int32")
@@ -23,7 +23,7 @@ def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
     def body(t, tokens, ids, lengths, scores, finished, state):
         logits, state = step_fn(tokens, state)
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-        chosen = choose(log_probs)
+        chosen = choose(log_probs, t)
         chosen_log_prob = ops.squeeze(ops.take_along_axis(log_probs, chosen[:, None], axis=-1), -1)
         tokens = ops.where(finished, pad_id, chosen)
         scores = scores + ops.where(finished, 0.0, chosen_log_prob)
@@ -60,7 +60,15 @@ def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0):
         lowest id.
     """
 
-    return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, best_token)
+    return _decode(
+        step_fn,
+        start_ids,
+        state,
+        max_length,
+        end_id,
+        pad_id,
+        lambda log_probs, t: best_token(log_probs),
+    )
 
 
 def sample(
@@ -69,30 +77,37 @@ def sample(
     """Decodes by drawing each token from the (top-k, tempered) distribution.
 
     Draws use the Gumbel-max trick (`top_k` of log-probs plus Gumbel noise), so
-    the loop contains no multinomial op. Scores are the log-probabilities of the
+    the loop contains no multinomial op. The noise of step `t` comes from a
+    stateless generator keyed by `(seed, t)`: no random state is created, so the
+    search runs inside any `tf.function` or exported graph; with `seed=None` a
+    fresh key is drawn at every call. Scores are the log-probabilities of the
     drawn tokens under the model's untempered distribution.
 
     Args:
         step_fn, start_ids, state, max_length, end_id, pad_id: as `greedy_search`.
         temperature: positive float; below 1 sharpens, above 1 flattens.
         top_k: int; if positive, draw only among the `top_k` most probable tokens.
-        seed: optional int or `keras.random.SeedGenerator`.
+        seed: optional int >= 0; the same seed gives the same draws.
 
     Returns:
         `DecodeResult` with one hypothesis per row.
     """
     check_float("temperature", temperature, 0, strict=True)
     check_int("top_k", top_k, 0)
-    seed = (
-        seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
+    if seed is not None:
+        check_int("seed", seed, 0)
+    key = (
+        tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
+        if seed is None
+        else tf.constant([seed, 0], tf.int32)
     )
 
-    def choose(log_probs):
+    def choose(log_probs, t):
         scaled = log_probs / temperature
         if top_k:
             kth = ops.top_k(scaled, min(top_k, scaled.shape[-1]))[0][:, -1:]
             scaled = ops.where(scaled < kth, float("-inf"), scaled)
-        uniform = keras.random.uniform(ops.shape(scaled), 1e-9, 1.0, seed=seed)
+        uniform = tf.random.stateless_uniform(ops.shape(scaled), key + tf.stack([0, t]), 1e-9, 1.0)
         _, indices = ops.top_k(scaled - ops.log(-ops.log(uniform)), 1)
         return ops.cast(indices[:, 0], "int32")
 

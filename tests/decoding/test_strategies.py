@@ -85,3 +85,23 @@ def test_seeded_sampling_repeats():
     again = Sampling(temperature=2.0, seed=5)(*args)
     np.testing.assert_array_equal(first.ids, again.ids)
     assert len({tuple(row) for row in np.asarray(first.ids[:, 0])}) > 1  # it does draw
+
+
+def test_sampling_runs_inside_a_tf_function():
+    import tensorflow as tf
+
+    table = random_table(6, 7, seed=12, temperature=0.3)
+
+    def decode_with(strategy):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+        def decode(start_ids):
+            return strategy(markov_step_fn(table), start_ids, {"t": tf.zeros_like(start_ids)}, 6, 2)
+
+        return decode
+
+    seeded = decode_with(Sampling(temperature=3.0, seed=4))
+    first, again = seeded(tf.ones([32], tf.int32)), seeded(tf.ones([32], tf.int32))
+    np.testing.assert_array_equal(first.ids, again.ids)
+    unseeded = decode_with(Sampling(temperature=3.0))
+    draws = [np.asarray(unseeded(tf.ones([32], tf.int32)).ids) for _ in range(2)]
+    assert not np.array_equal(*draws)  # a fresh key at every call
