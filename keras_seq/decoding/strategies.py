@@ -17,8 +17,8 @@ from keras_seq.decoding.result import check_float, check_int
 class DecodingStrategy:
     """Base of the decoding strategies.
 
-    Subclasses set `name` (the string `get` resolves) and implement `__call__`
-    and `get_config`.
+    Subclasses set `name` (the string `get` resolves) and `engine` (the free
+    function that runs the loop); `get_config` gives the engine's settings.
 
     Call arguments:
         step_fn: `step_fn(token_ids (N,), state) -> (logits (N, V), state)`.
@@ -33,6 +33,7 @@ class DecodingStrategy:
     """
 
     name = None
+    engine = None
 
     @property
     def num_hypotheses(self):
@@ -40,7 +41,9 @@ class DecodingStrategy:
         return 1
 
     def __call__(self, step_fn, start_ids, state, max_length, end_id, pad_id=0):
-        raise NotImplementedError
+        return type(self).engine(
+            step_fn, start_ids, state, max_length, end_id, pad_id=pad_id, **self.get_config()
+        )
 
     def get_config(self):
         return {}
@@ -69,9 +72,7 @@ class GreedySearch(DecodingStrategy):
     """
 
     name = "greedy"
-
-    def __call__(self, step_fn, start_ids, state, max_length, end_id, pad_id=0):
-        return greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=pad_id)
+    engine = staticmethod(greedy_search)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -95,6 +96,7 @@ class BeamSearch(DecodingStrategy):
     """
 
     name = "beam"
+    engine = staticmethod(beam_search)
 
     def __init__(self, beam_size=4, length_penalty=0.0):
         check_int("beam_size", beam_size, 1)
@@ -105,18 +107,6 @@ class BeamSearch(DecodingStrategy):
     @property
     def num_hypotheses(self):
         return self.beam_size
-
-    def __call__(self, step_fn, start_ids, state, max_length, end_id, pad_id=0):
-        return beam_search(
-            step_fn,
-            start_ids,
-            state,
-            max_length,
-            end_id,
-            self.beam_size,
-            length_penalty=self.length_penalty,
-            pad_id=pad_id,
-        )
 
     def get_config(self):
         return {"beam_size": self.beam_size, "length_penalty": self.length_penalty}
@@ -137,6 +127,7 @@ class Sampling(DecodingStrategy):
     """
 
     name = "sample"
+    engine = staticmethod(sample)
 
     def __init__(self, temperature=1.0, top_k=0, seed=None):
         check_float("temperature", temperature, 0, strict=True)
@@ -146,19 +137,6 @@ class Sampling(DecodingStrategy):
         self.temperature = float(temperature)
         self.top_k = top_k
         self.seed = seed
-
-    def __call__(self, step_fn, start_ids, state, max_length, end_id, pad_id=0):
-        return sample(
-            step_fn,
-            start_ids,
-            state,
-            max_length,
-            end_id,
-            pad_id=pad_id,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            seed=self.seed,
-        )
 
     def get_config(self):
         return {"temperature": self.temperature, "top_k": self.top_k, "seed": self.seed}

@@ -65,5 +65,4 @@ def attend_after_fused_rnn(decoder, target_ids, state, training):
         if i < decoder.num_layers - 1:
             x = decoder.dropout_layer(x, training=training)
     context, weights = _attend(decoder, x, state)
-    feature = decoder.attentional_dense(ops.concatenate([context, x], axis=-1))
-    return decoder.dropout_layer(feature, training=training), weights
+    return decoder.attentional_dense(ops.concatenate([context, x], axis=-1)), weights

@@ -314,7 +314,7 @@ class AttentionDecoder(keras.layers.Layer):
 
     def _fused(self, target_ids, state, training):
         features, weights = attend_after_fused_rnn(self, target_ids, state, training)
-        return self.output_dense(features), weights
+        return self.output_dense(self.dropout_layer(features, training=training)), weights
 
     def compute_output_spec(
         self, target_ids, memory, memory_mask=None, encoder_state=None, training=False

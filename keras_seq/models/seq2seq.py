@@ -212,31 +212,30 @@ def generate(
 
 def _strategy_from_deprecated(strategy, keywords):
     """The strategy that `generate(method=..., beam_size=..., ...)` of 0.1 asked for."""
-    known = {"method"} | {k for names in DEPRECATED_KEYWORDS.values() for k in names}
+    known = {"method"}.union(*DEPRECATED_KEYWORDS.values())
     unknown = sorted(set(keywords) - known)
     if unknown:
         raise TypeError(f"generate() got unexpected keyword arguments {unknown}")
-    method = keywords.get("method", strategy if isinstance(strategy, str) else None)
-    settings = {k: v for k, v in keywords.items() if k != "method"}
-    example = {"greedy": "GreedySearch()", "beam": "BeamSearch(beam_size=..., length_penalty=...)"}
+    received = ", ".join(f"{k}={v!r}" for k, v in keywords.items())
     warnings.warn(
-        f"generate(..., {', '.join(f'{k}={v!r}' for k, v in keywords.items())}) is deprecated "
-        "and will be removed in the next release; pass strategy= instead, e.g. "
-        f"strategy=ks.decoding.{example.get(method, 'Sampling(temperature=..., top_k=...)')}.",
+        f"generate(..., {received}): `method=` and its keywords are deprecated and will be "
+        "removed in the next release; pass strategy= instead, a name or an object such as "
+        "strategy=ks.decoding.BeamSearch(beam_size=5, length_penalty=0.6).",
         DeprecationWarning,
         stacklevel=3,
     )
     if "method" in keywords and strategy != "greedy":
         raise ValueError(
-            f"Pass either strategy= or the deprecated method=, not both. "
+            "Pass either strategy= or the deprecated method=, not both. "
             f"Received: strategy={strategy!r}, method={keywords['method']!r}"
         )
+    method = keywords.get("method", strategy)
     if method not in decoding.STRATEGIES:
         raise ValueError(
             f"`method` must be one of {tuple(decoding.STRATEGIES)}. Received: method={method!r}"
         )
-    used = {k: v for k, v in settings.items() if k in DEPRECATED_KEYWORDS.get(method, ())}
-    return decoding.STRATEGIES[method](**used)
+    settings = {k: v for k, v in keywords.items() if k in DEPRECATED_KEYWORDS.get(method, ())}
+    return decoding.STRATEGIES[method](**settings)
 
 
 def attention_of(decoder, state, result, start_id=START_ID):
