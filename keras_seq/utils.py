@@ -1,5 +1,6 @@
 """Small tensor helpers shared by layers, decoders and metrics (exportable ops only)."""
 
+import tensorflow as tf
 from keras import ops
 
 
@@ -11,6 +12,30 @@ def best_token(logits):
     """
     _, indices = ops.top_k(ops.cast(logits, "float32"), 1)
     return ops.cast(indices[..., 0], "int32")
+
+
+def draw_token(logits, seed):
+    """An id drawn from `softmax(logits)` along the last axis, as int32.
+
+    The Gumbel-max trick (`top_k` of logits plus Gumbel noise) with stateless
+    uniform noise keyed by `seed` (int `(2,)`): no multinomial op and no random
+    state, so it runs in loops, under XLA and in exported graphs.
+    """
+    uniform = tf.random.stateless_uniform(ops.shape(logits), seed, 1e-9, 1.0)
+    return best_token(ops.cast(logits, "float32") - ops.log(-ops.log(uniform)))
+
+
+def in_xla_context():
+    """Whether the code being traced will be compiled by XLA (`jit_compile=True`).
+
+    Read from TensorFlow's control-flow context (an internal API, in this one
+    place): XLA cannot compile a `while_loop` that captures variables inside a
+    `cond`, so layers choose their branch at trace time there.
+    """
+    from tensorflow.python.framework import ops as tf_ops
+    from tensorflow.python.ops import control_flow_util
+
+    return control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
 
 
 def write_at(buffer, update, position, axis):

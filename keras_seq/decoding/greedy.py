@@ -4,7 +4,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_seq.decoding.result import DecodeResult, check_decode_args, check_float, check_int
-from keras_seq.utils import best_token, write_at
+from keras_seq.utils import best_token, draw_token, write_at
 
 
 def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
@@ -107,8 +107,6 @@ def sample(
         if top_k:
             kth = ops.top_k(scaled, min(top_k, scaled.shape[-1]))[0][:, -1:]
             scaled = ops.where(scaled < kth, float("-inf"), scaled)
-        uniform = tf.random.stateless_uniform(ops.shape(scaled), key + tf.stack([0, t]), 1e-9, 1.0)
-        _, indices = ops.top_k(scaled - ops.log(-ops.log(uniform)), 1)
-        return ops.cast(indices[:, 0], "int32")
+        return draw_token(scaled, key + tf.stack([0, t]))
 
     return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose)

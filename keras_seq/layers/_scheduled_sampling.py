@@ -1,38 +1,50 @@
-"""The teacher-forcing loop of an `AttentionDecoder`, with scheduled sampling (private).
+"""Teacher forcing with scheduled sampling for an `AttentionDecoder` (private).
 
-The loop runs `step` over the target positions. In training, each position
-after the first independently takes the model's own previous prediction instead
-of the gold token with probability `sampling_probability` (Bengio et al., 2015):
-per-token Bernoulli mixing, the own token chosen by argmax or drawn from the
-predicted distribution.
+Two ways to feed the model its own predictions in training, with probability
+`sampling_probability` per target position after the first (per-token Bernoulli
+mixing, Bengio et al., 2015), the own token chosen by argmax or drawn from the
+predicted distribution:
+
+- `loop_sequence` (`scheduled_sampling="loop"`): a `while_loop` over `step`; the
+  token at position `t` may be the prediction the loop made at `t - 1`.
+- `parallel_sequence` (`scheduled_sampling="parallel"`, Duckworth et al., 2019):
+  pass one decodes the gold sequence teacher-forced, without gradient; its
+  predictions, shifted right by one, replace gold tokens per position; pass two
+  trains on the mix. Both passes are plain teacher forcing, so the fused RNN
+  kernel stays usable for Luong-style decoders.
+
+Randomness is stateless, keyed by a per-batch `seed` (drawn once, outside any
+loop, from the decoder's seed generator) and the position: the loops compile
+under XLA and never touch a variable.
 """
 
-import keras
+import tensorflow as tf
 from keras import ops
 
-from keras_seq.utils import best_token, write_row
+from keras_seq.utils import best_token, draw_token, write_row
 
 SAMPLINGS = ("argmax", "sample")
+SCHEDULED_SAMPLINGS = ("loop", "parallel")
 
 
-def own_tokens(logits, sampling, seed_generator):
-    """The model's own next tokens `(batch_size,)`: argmax, or drawn from `logits`."""
-    if sampling == "argmax":
-        return best_token(logits)
-    drawn = keras.random.categorical(
-        ops.cast(logits, "float32"), 1, seed=seed_generator, dtype="int32"
-    )
-    return drawn[:, 0]
+def _position_seed(seed, t, stream):
+    """The stateless seed of position `t` in one of two streams (0: mixing, 1: drawing)."""
+    return seed + ops.cast(ops.stack([0, 2 * t + stream]), seed.dtype)
 
 
-def mix_tokens(gold, own, probability, t, seed_generator):
-    """`gold (B,)` with each row replaced by `own` with `probability`, never at `t == 0`."""
-    draw = keras.random.uniform(ops.shape(gold), seed=seed_generator)
-    return ops.where(ops.logical_and(draw < probability, t > 0), own, gold)
+def own_tokens(logits, sampling, seed):
+    """The model's own tokens (one rank less than `logits`): argmax or drawn."""
+    return best_token(logits) if sampling == "argmax" else draw_token(logits, seed)
 
 
-def loop_sequence(decoder, target_ids, state, training):
-    """Runs `decoder`'s step over `target_ids (B, T)`; mixes its own tokens in training.
+def mix_mask(shape, probability, seed, first_position):
+    """bool mask of the positions that take the model's own token (never `first_position`)."""
+    draw = tf.random.stateless_uniform(shape, seed)
+    return ops.logical_and(draw < probability, ops.logical_not(first_position))
+
+
+def loop_sequence(decoder, target_ids, state, training, seed=None):
+    """Runs `decoder`'s step over `target_ids (B, T)`; with a `seed`, mixes its own tokens in.
 
     Returns:
         `(logits (B, T, V), attention_weights float32 (B, T, S))`.
@@ -41,20 +53,18 @@ def loop_sequence(decoder, target_ids, state, training):
     source_length = ops.shape(state["memory"])[1]
     features = ops.zeros((batch_size, target_length, decoder.feature_dim), decoder.compute_dtype)
     all_weights = ops.zeros((batch_size, target_length, source_length), "float32")
-    mixing = bool(training)
-    probability = decoder.sampling_probability
-    seed_generator = decoder.seed_generator
+    mixing = seed is not None
+    probability = ops.convert_to_tensor(decoder.sampling_probability)  # read once, outside
 
     def body(t, previous, features, all_weights, state):
         token = ops.take(target_ids, t, axis=1)
         if mixing:
-            token = mix_tokens(token, previous, probability, t, seed_generator)
+            own = mix_mask((batch_size,), probability, _position_seed(seed, t, 0), t == 0)
+            token = ops.where(own, previous, token)
         feature, state = decoder._step_feature(token, state, training)
         if mixing:
-            previous = ops.cond(
-                probability > 0,
-                lambda: own_tokens(decoder.output_dense(feature), decoder.sampling, seed_generator),
-                lambda: previous,
+            previous = own_tokens(
+                decoder.output_dense(feature), decoder.sampling, _position_seed(seed, t, 1)
             )
         features = write_row(features, feature, t)
         all_weights = write_row(all_weights, state["attention_weights"], t)
@@ -73,3 +83,23 @@ def loop_sequence(decoder, target_ids, state, training):
         maximum_iterations=target_length,  # a known trip count lets XLA differentiate it
     )
     return decoder.output_dense(features), all_weights
+
+
+def parallel_inputs(target_ids, logits, probability, sampling, seed):
+    """Pass two's inputs: gold ids with each position after the first, with
+    `probability`, replaced by pass one's prediction from the position before.
+    """
+    predicted = ops.stop_gradient(own_tokens(logits, sampling, _position_seed(seed, 0, 1)))
+    shifted = ops.concatenate([target_ids[:, :1], predicted[:, :-1]], axis=1)
+    first = ops.arange(ops.shape(target_ids)[1])[None, :] == 0
+    own = mix_mask(ops.shape(target_ids), probability, _position_seed(seed, 0, 0), first)
+    return ops.where(own, shifted, target_ids)
+
+
+def parallel_sequence(decoder, target_ids, state, training, seed):
+    """Two-pass parallel scheduled sampling; returns pass two's `(logits, weights)`."""
+    first_logits, _ = decoder._teacher_forced(target_ids, state, training)
+    mixed = parallel_inputs(
+        target_ids, first_logits, decoder.sampling_probability, decoder.sampling, seed
+    )
+    return decoder._teacher_forced(mixed, state, training)

@@ -32,13 +32,30 @@ def masked_softmax(scores, mask=None):
     return exps / ops.where(total > 0, total, ops.ones_like(total))
 
 
+def additive_scores(projected_query, keys, score_dense):
+    """`v^T tanh(q_t + k_s)` for every query/key pair: `(B, [T,] U), (B, S, U) -> (B, T, S)`.
+
+    `v` is the kernel of `score_dense` (a bias-free `Dense(1)`), applied with
+    `einsum` rather than through the layer: a `Dense` on the rank-4 hidden tensor
+    lowers to a `Tensordot` whose gradient inside a decoding loop XLA cannot
+    compile (a transpose permutation computed at run time).
+    """
+    if len(projected_query.shape) == 2:
+        projected_query = ops.expand_dims(projected_query, 1)
+    hidden = ops.tanh(ops.expand_dims(projected_query, 2) + ops.expand_dims(keys, 1))
+    v = ops.cast(score_dense.kernel[:, 0], hidden.dtype)
+    return ops.einsum("btsu,u->bts", hidden, v)
+
+
 class Attention(keras.layers.Layer):
     """Base of `BahdanauAttention` and `LuongAttention`.
 
     Subclasses define `prepare_memory(memory) -> keys` (run once per source
-    sentence) and `score(query, keys) -> scores` with `query (B, T, Dq)`,
-    `keys (B, S, K)` and `scores (B, T, S)`. This class handles one-step and
-    sequence queries, masking, and the context.
+    sentence) and `score(query, keys) -> scores` with `query (B, Dq)` (one
+    step) or `(B, T, Dq)`, `keys (B, S, K)` and `scores (B, T, S)` (`T = 1` for
+    one step). Projections of a one-step query stay rank 2: a `Dense` on a
+    rank-3 tensor inside a decoding loop has a gradient XLA cannot compile.
+    This class handles masking and the context.
     """
 
     def call(self, query, memory, memory_mask=None):
@@ -64,8 +81,6 @@ class Attention(keras.layers.Layer):
             compute dtype and `(batch_size, [target_length,] source_length)` float32.
         """
         one_step = len(query.shape) == 2
-        if one_step:
-            query = ops.expand_dims(query, 1)
         scores = self.score(query, keys)
         mask = None if memory_mask is None else ops.expand_dims(memory_mask, 1)
         weights = masked_softmax(scores, mask)

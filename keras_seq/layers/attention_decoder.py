@@ -16,9 +16,15 @@ from keras_seq.layers._common import (
     make_rnn,
     num_cell_states,
 )
-from keras_seq.layers._scheduled_sampling import SAMPLINGS, loop_sequence
+from keras_seq.layers._scheduled_sampling import (
+    SAMPLINGS,
+    SCHEDULED_SAMPLINGS,
+    loop_sequence,
+    parallel_sequence,
+)
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.luong_attention import LuongAttention
+from keras_seq.utils import in_xla_context
 
 ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "luong_concat", "luong_scaled_dot")
 
@@ -47,8 +53,11 @@ class AttentionDecoder(keras.layers.Layer):
     Scheduled sampling (Bengio et al., 2015): in training, each target position
     after the first independently takes the model's own previous prediction with
     probability `sampling_probability` (a non-trainable float32 scalar variable,
-    0 = teacher forcing), chosen by argmax (`sampling="argmax"`) or drawn from
-    the predicted distribution (`sampling="sample"`).
+    0 = teacher forcing; `ks.callbacks.ScheduledSampling` drives it in `fit`),
+    chosen by argmax (`sampling="argmax"`) or drawn from the predicted
+    distribution (`sampling="sample"`), in a loop over steps or in two parallel
+    passes (`scheduled_sampling`). Draws are stateless, keyed by a seed taken
+    once per batch, so training compiles with XLA (`jit_compile=True`).
 
     Args:
         vocab_size: positive int, target vocabulary size.
@@ -66,6 +75,10 @@ class AttentionDecoder(keras.layers.Layer):
             vector to the cell.
         sampling: `"argmax"` or `"sample"`, how scheduled sampling picks the
             model's own token.
+        scheduled_sampling: `"loop"` (a loop over `step`, each own token from the
+            loop's previous step) or `"parallel"` (two teacher-forced passes,
+            Duckworth et al., 2019: the first pass's predictions, shifted, replace
+            gold tokens for the second; Luong-style decoders keep the fused RNN).
         seed: optional int seed of scheduled sampling's random draws.
         **kwargs: base layer keyword arguments.
 
@@ -96,6 +109,7 @@ class AttentionDecoder(keras.layers.Layer):
         - [Bahdanau et al., 2015](https://arxiv.org/abs/1409.0473)
         - [Luong et al., 2015](https://arxiv.org/abs/1508.04025)
         - [Bengio et al., 2015](https://arxiv.org/abs/1506.03099)
+        - [Duckworth et al., 2019](https://arxiv.org/abs/1906.04331)
     """
 
     def __init__(
@@ -110,6 +124,7 @@ class AttentionDecoder(keras.layers.Layer):
         attention_units=None,
         input_feeding=False,
         sampling="argmax",
+        scheduled_sampling="loop",
         seed=None,
         **kwargs,
     ):
@@ -127,6 +142,7 @@ class AttentionDecoder(keras.layers.Layer):
         if attention_units is not None:
             check_positive_int("attention_units", attention_units)
         check_choice("sampling", sampling, SAMPLINGS)
+        check_choice("scheduled_sampling", scheduled_sampling, SCHEDULED_SAMPLINGS)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.units = units
@@ -137,6 +153,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.attention_units = attention_units
         self.input_feeding = input_feeding
         self.sampling = sampling
+        self.scheduled_sampling = scheduled_sampling
         self.seed = seed
         self.num_states = num_cell_states(cell)
         self.is_bahdanau = attention == "bahdanau"
@@ -302,17 +319,24 @@ class AttentionDecoder(keras.layers.Layer):
                 f"`target_ids` must be an integer tensor. Received dtype={target_ids.dtype}"
             )
         target_ids = ops.cast(target_ids, "int32")
-        if self.feeds_cell:
-            return loop_sequence(self, target_ids, state, training)
         if not training:
-            return self._fused(target_ids, state, training)
+            return self._teacher_forced(target_ids, state, training)
+        seed = self.seed_generator.next()  # once per batch, outside any loop or branch
+        sample_with = parallel_sequence if self.scheduled_sampling == "parallel" else loop_sequence
+        if (sample_with is loop_sequence and self.feeds_cell) or in_xla_context():
+            # The loop runs anyway, or XLA cannot compile loops inside a `cond`: take the
+            # sampling path; at probability 0 it mixes nothing in, so it is teacher forcing.
+            return sample_with(self, target_ids, state, training, seed)
         return ops.cond(
             self.sampling_probability > 0,
-            lambda: loop_sequence(self, target_ids, state, training),
-            lambda: self._fused(target_ids, state, training),
+            lambda: sample_with(self, target_ids, state, training, seed),
+            lambda: self._teacher_forced(target_ids, state, training),
         )
 
-    def _fused(self, target_ids, state, training):
+    def _teacher_forced(self, target_ids, state, training):
+        """Plain teacher forcing: the fused RNN when the attention does not feed the cell."""
+        if self.feeds_cell:
+            return loop_sequence(self, target_ids, state, training)
         features, weights = attend_after_fused_rnn(self, target_ids, state, training)
         return self.output_dense(self.dropout_layer(features, training=training)), weights
 
@@ -336,5 +360,6 @@ class AttentionDecoder(keras.layers.Layer):
             "attention_units": self.attention_units,
             "input_feeding": self.input_feeding,
             "sampling": self.sampling,
+            "scheduled_sampling": self.scheduled_sampling,
             "seed": self.seed,
         }

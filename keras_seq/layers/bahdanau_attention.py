@@ -1,10 +1,9 @@
 """Additive (Bahdanau) attention."""
 
 import keras
-from keras import ops
 
 from keras_seq.layers._common import check_positive_int
-from keras_seq.layers.attention_base import Attention
+from keras_seq.layers.attention_base import Attention, additive_scores
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -70,9 +69,7 @@ class BahdanauAttention(Attention):
         return self.memory_dense(memory)
 
     def score(self, query, keys):
-        projected_query = self.query_dense(query)  # (B, T, U)
-        hidden = ops.tanh(ops.expand_dims(projected_query, 2) + ops.expand_dims(keys, 1))
-        return ops.squeeze(self.score_dense(hidden), -1)  # (B, T, S)
+        return additive_scores(self.query_dense(query), keys, self.score_dense)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_seq.layers._common import check_choice, check_positive_int
-from keras_seq.layers.attention_base import Attention
+from keras_seq.layers.attention_base import Attention, additive_scores
 
 SCORES = ("dot", "general", "concat", "scaled_dot")
 
@@ -100,10 +100,9 @@ class LuongAttention(Attention):
 
     def score(self, query, keys):
         if self.score_type == "concat":
-            hidden = ops.tanh(
-                ops.expand_dims(self.query_dense(query), 2) + ops.expand_dims(keys, 1)
-            )
-            return ops.squeeze(self.score_dense(hidden), -1)
+            return additive_scores(self.query_dense(query), keys, self.score_dense)
+        if len(query.shape) == 2:
+            query = ops.expand_dims(query, 1)
         scores = ops.matmul(query, ops.swapaxes(keys, 1, 2))  # (B, T, S)
         if self.score_type == "scaled_dot":
             scores = scores / ops.cast(math.sqrt(self._memory_dim), scores.dtype)

@@ -36,6 +36,7 @@ def build_seq2seq(
     residual=False,
     layer_norm=False,
     sampling="argmax",
+    scheduled_sampling="loop",
     seed=None,
     name="seq2seq",
 ):
@@ -63,6 +64,7 @@ def build_seq2seq(
         input_feeding: bool, Luong-style input feeding.
         residual, layer_norm: encoder options (see `RNNEncoder`).
         sampling: scheduled sampling choice, `"argmax"` or `"sample"`.
+        scheduled_sampling: `"loop"` or `"parallel"` (see `AttentionDecoder`).
         seed: optional int seed of scheduled sampling.
         name: model name.
 
@@ -93,6 +95,7 @@ def build_seq2seq(
         attention_units=attention_units,
         input_feeding=input_feeding,
         sampling=sampling,
+        scheduled_sampling=scheduled_sampling,
         seed=seed,
         name="decoder",
     )

@@ -203,3 +203,67 @@ def test_luong_dot_needs_units_equal_to_memory_width():
     decoder = AttentionDecoder(**decoder_kwargs(attention="luong_dot", units=5))
     with pytest.raises(ValueError, match="query_dim=5, memory_dim=6"):
         decoder(TARGET, MEMORY)
+
+
+def test_layer_checks_with_parallel_scheduled_sampling():
+    run_layer_checks(
+        AttentionDecoder,
+        decoder_kwargs(attention="luong_general", scheduled_sampling="parallel", seed=1),
+        {"target_ids": TARGET, "memory": MEMORY, "memory_mask": MASK},
+    )
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general"])
+def test_parallel_at_probability_zero_is_teacher_forcing(attention):
+    decoder = AttentionDecoder(**decoder_kwargs(attention=attention, scheduled_sampling="parallel"))
+    expected = decoder(TARGET, MEMORY, MASK)
+    got = decoder(TARGET, MEMORY, MASK, training=True)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general"])
+def test_parallel_at_probability_one_feeds_the_first_pass_argmax_shifted(attention):
+    decoder = AttentionDecoder(**decoder_kwargs(attention=attention, scheduled_sampling="parallel"))
+    first_pass = decoder(TARGET, MEMORY, MASK)  # teacher forced
+    predicted = np.asarray(ops.top_k(first_pass, 1)[1])[..., 0]
+    second_inputs = np.concatenate([TARGET[:, :1], predicted[:, :-1]], axis=1)
+    decoder.sampling_probability.assign(1.0)
+    got = decoder(TARGET, MEMORY, MASK, training=True)
+    np.testing.assert_allclose(got, decoder(second_inputs, MEMORY, MASK), atol=1e-5)
+
+
+def test_parallel_inputs_mix_per_position():
+    from keras_seq.layers._scheduled_sampling import parallel_inputs
+
+    target = np.tile(np.arange(1, 9, dtype="int32"), (256, 1))
+    logits = np.zeros((256, 8, 20), "float32")
+    logits[..., 15] = 1.0  # pass one predicts 15 everywhere
+    mixed = np.asarray(
+        parallel_inputs(target, logits, 0.3, "argmax", ops.convert_to_tensor([7, 0], "int64"))
+    )
+    assert np.all(mixed[:, 0] == 1)  # the start token is never replaced
+    replaced = mixed[:, 1:] == 15
+    assert np.all(replaced | (mixed[:, 1:] == target[:, 1:]))
+    assert 0.25 < replaced.mean() < 0.35
+    assert len({tuple(row) for row in replaced}) > 20  # per position (per sequence gives 2)
+
+
+@pytest.mark.parametrize(
+    "attention,scheduled_sampling",
+    [("bahdanau", "loop"), ("luong_general", "loop"), ("luong_general", "parallel")],
+)
+def test_xla_training_with_scheduled_sampling(attention, scheduled_sampling):
+    decoder = AttentionDecoder(
+        **decoder_kwargs(
+            attention=attention, scheduled_sampling=scheduled_sampling, sampling="sample"
+        )
+    )
+    decoder.sampling_probability.assign(0.5)
+    target = keras.Input((None,), dtype="int32")
+    memory = keras.Input((4, 6))
+    model = keras.Model([target, memory], decoder(target, memory))
+    model.compile(
+        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True
+    )
+    history = model.fit([TARGET, MEMORY], TARGET, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))

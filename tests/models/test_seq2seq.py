@@ -190,3 +190,21 @@ def test_mixed_precision_training_and_decoding(policy, attention):
         model, inputs["source_ids"][:4], 6, strategy=ks.decoding.BeamSearch(2)
     )
     assert result.scores.dtype == "float32" and np.all(np.isfinite(result.scores))
+
+
+@pytest.mark.parametrize(
+    "attention,scheduled_sampling",
+    [("bahdanau", "loop"), ("luong_general", "loop"), ("luong_general", "parallel")],
+)
+def test_xla_training_learns_with_scheduled_sampling(attention, scheduled_sampling):
+    model = small_model(attention=attention, scheduled_sampling=scheduled_sampling)
+    ks.models.seq2seq_parts(model).decoder.sampling_probability.assign(0.25)
+    model.compile(
+        keras.optimizers.Adam(1e-2, clipnorm=1.0),
+        ks.losses.SequenceCrossentropy(),
+        jit_compile=True,
+    )
+    inputs, labels = reversal_data(512)
+    history = model.fit(inputs, labels, batch_size=64, epochs=4, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < 0.7 * losses[0]
