@@ -1,6 +1,7 @@
 """keras_seq: attention-based recurrent sequence-to-sequence models for Keras 3."""
 
 from keras_seq import (
+    callbacks,
     data,
     decoding,
     evaluation,
@@ -9,12 +10,14 @@ from keras_seq import (
     losses,
     metrics,
     models,
+    schedules,
     training,
 )
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 __version__ = "0.1.0"
 __all__ = [
+    "callbacks",
     "data",
     "decoding",
     "evaluation",
@@ -23,6 +26,7 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "schedules",
     "training",
     "PAD_ID",
     "START_ID",

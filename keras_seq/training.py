@@ -4,9 +4,9 @@ import os
 
 import keras
 
+from keras_seq.callbacks import SamplingProbabilityLogger, ScheduledSampling
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
-from keras_seq.models import seq2seq_parts
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 
@@ -77,14 +77,17 @@ def compile_seq2seq(
     return model
 
 
-def standard_callbacks(run_dir, patience=3, tensorboard=True):
+def standard_callbacks(run_dir, patience=3, tensorboard=True, sampling_schedule=None):
     """Resume, early stopping, best checkpoint, CSV history and TensorBoard for `run_dir`.
 
     - `checkpoints/backup`: `BackupAndRestore`, so the same command resumes an
       interrupted run from its last finished epoch.
     - `checkpoints/best.weights.h5`: the best weights by validation loss.
     - early stopping on validation loss, restoring the best weights.
-    - `history.csv` (appended on resume) and `logs/` for TensorBoard.
+    - `history.csv` (appended on resume) and `logs/` for TensorBoard, with the
+      scheduled-sampling probability of each epoch.
+    - with `sampling_schedule` (a `keras_seq.schedules` object or config), the
+      `ScheduledSampling` callback that drives the decoders by it.
     """
     checkpoints = os.path.join(run_dir, "checkpoints")
     os.makedirs(checkpoints, exist_ok=True)
@@ -99,21 +102,12 @@ def standard_callbacks(run_dir, patience=3, tensorboard=True):
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=True
         ),
-        SamplingProbabilityLogger(),  # before the CSV logger, which writes what it adds
+        # Before the CSV logger and TensorBoard, which write what it adds to the logs.
+        SamplingProbabilityLogger()
+        if sampling_schedule is None
+        else ScheduledSampling(sampling_schedule),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
     ]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")))
     return callbacks
-
-
-class SamplingProbabilityLogger(keras.callbacks.Callback):
-    """Adds the decoder's scheduled-sampling probability to each epoch's logs."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            try:
-                decoder = seq2seq_parts(self.model).decoder
-            except ValueError:
-                return
-            logs["sampling_probability"] = float(decoder.sampling_probability.numpy())

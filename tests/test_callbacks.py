@@ -1,0 +1,119 @@
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+import keras_seq as ks
+from keras_seq.callbacks import ScheduledSampling
+from keras_seq.schedules import Linear
+
+
+def data(n=16):
+    rng = np.random.default_rng(0)
+    source = rng.integers(4, 10, size=(n, 4)).astype("int32")
+    target = np.concatenate([np.ones((n, 1), "int32"), source[:, ::-1]], axis=1)
+    labels = np.concatenate([source[:, ::-1], np.full((n, 1), 2, "int32")], axis=1)
+    return {"source_ids": source, "target_ids": target}, labels
+
+
+def compiled_model(attention="luong_general"):
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4, attention=attention)
+    model.compile("adam", ks.losses.SequenceCrossentropy())
+    return model
+
+
+class Probe(keras.callbacks.Callback):
+    """Records (optimizer step, every decoder's probability) as each batch starts."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        decoder = ks.models.seq2seq_parts(self.model).decoder
+        self.seen.append((step, float(decoder.sampling_probability.numpy())))
+
+
+def test_per_step_schedule_drives_the_decoder_and_traces_once():
+    model = compiled_model()
+    traces = []
+    train_step = model.train_step
+
+    def counted(batch):
+        traces.append(1)  # runs when the train function is traced, not when it runs
+        return train_step(batch)
+
+    model.train_step = counted
+    schedule = Linear(10)
+    probe = Probe()
+    after_each_epoch = []
+    traced_by_epoch = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: after_each_epoch.append(len(traces))
+    )
+    x, y = data()
+    history = model.fit(
+        x,
+        y,
+        batch_size=4,
+        epochs=3,
+        verbose=0,
+        callbacks=[ScheduledSampling(schedule), probe, traced_by_epoch],
+    )
+    assert [step for step, _ in probe.seen] == list(range(12))
+    for step, value in probe.seen:
+        assert value == pytest.approx(schedule(step))
+    # Traced in the first batch (TensorFlow traces twice when the optimizer creates its
+    # variables there), never again while the probability changes at every step.
+    assert after_each_epoch == [after_each_epoch[0]] * 3 and after_each_epoch[0] <= 2
+    logged = history.history["sampling_probability"]
+    assert logged == pytest.approx([schedule(3), schedule(7), schedule(11)])
+
+
+def test_per_epoch_schedule():
+    model = compiled_model("bahdanau")
+    schedule = Linear(4, per="epoch")
+    x, y = data()
+    history = model.fit(
+        x, y, batch_size=8, epochs=3, verbose=0, callbacks=[ScheduledSampling(schedule)]
+    )
+    assert history.history["sampling_probability"] == pytest.approx([0.0, 0.25, 0.5])
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+@pytest.mark.parametrize("per", ["step", "epoch"])
+def test_resumed_run_continues_at_the_right_value(tmp_path, per):
+    schedule = Linear(12 if per == "step" else 4, per=per)
+    x, y = data()
+
+    def callbacks(*extra):
+        return [
+            keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+            ScheduledSampling(schedule),
+            keras.callbacks.CSVLogger(str(tmp_path / "history.csv"), append=True),
+            *extra,
+        ]
+
+    with pytest.raises(KeyboardInterrupt):
+        compiled_model().fit(
+            x, y, batch_size=4, epochs=4, verbose=0, callbacks=callbacks(Interrupt())
+        )
+    compiled_model().fit(x, y, batch_size=4, epochs=4, verbose=0, callbacks=callbacks())
+    with open(tmp_path / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    expected = [schedule(4 * e + 3) if per == "step" else schedule(e) for e in range(4)]
+    assert [float(r["sampling_probability"]) for r in rows] == pytest.approx(expected)
+
+
+def test_a_model_without_a_decoder_is_refused():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match="needs a model with an AttentionDecoder"):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0, callbacks=[ScheduledSampling(0.5)])
