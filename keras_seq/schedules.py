@@ -20,12 +20,13 @@ import math
 
 import keras
 
+from keras_seq._config import ConfigObject, from_identifier
 from keras_seq.decoding.result import check_float, check_int
 
 PERS = ("step", "epoch")
 
 
-class SamplingSchedule:
+class SamplingSchedule(ConfigObject):
     """Base of the schedules: the shared `floor`, `ceiling`, `start` and `per`.
 
     Subclasses implement `shape(i) -> float in [0, 1]`, non-decreasing, for
@@ -66,17 +67,6 @@ class SamplingSchedule:
 
     def get_config(self):
         return {"floor": self.floor, "ceiling": self.ceiling, "start": self.start, "per": self.per}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __repr__(self):
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -122,7 +112,7 @@ class Linear(SamplingSchedule):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Cosine(SamplingSchedule):
+class Cosine(Linear):
     """Rises along half a cosine from `floor` to `ceiling` over `duration` steps (or epochs).
 
     Slow at both ends: `shape(i) = (1 - cos(pi * i / duration)) / 2`.
@@ -132,16 +122,8 @@ class Cosine(SamplingSchedule):
         floor, ceiling, start, per: see `SamplingSchedule`.
     """
 
-    def __init__(self, duration, floor=0.0, ceiling=1.0, start=0, per="step"):
-        super().__init__(floor, ceiling, start, per)
-        check_int("duration", duration, 1)
-        self.duration = duration
-
     def shape(self, i):
         return (1.0 - math.cos(math.pi * min(i, self.duration) / self.duration)) / 2.0
-
-    def get_config(self):
-        return {"duration": self.duration, **super().get_config()}
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -214,16 +196,11 @@ def get(identifier):
     Raises:
         ValueError: for anything else, naming it.
     """
-    if isinstance(identifier, SamplingSchedule):
-        return identifier
     if isinstance(identifier, (int, float)) and not isinstance(identifier, bool):
         return Constant(identifier)
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        by_class = {cls.__name__: cls for cls in SCHEDULES.values()}
-        class_name = str(identifier["class_name"]).removeprefix("keras_seq>")
-        cls = by_class.get(class_name) or SCHEDULES.get(class_name)
-        if cls is not None:
-            return cls.from_config(dict(identifier.get("config") or {}))
+    schedule = from_identifier(identifier, SamplingSchedule, SCHEDULES)
+    if schedule is not None:
+        return schedule
     raise ValueError(
         f"Could not interpret the sampling schedule {identifier!r}. Expected a schedule "
         f"object ({', '.join(c.__name__ for c in SCHEDULES.values())}), its config dict, "

@@ -9,12 +9,13 @@ and read back, as Keras does with optimizers.
 
 import keras
 
+from keras_seq._config import ConfigObject, from_identifier
 from keras_seq.decoding.beam import beam_search
 from keras_seq.decoding.greedy import greedy_search, sample
 from keras_seq.decoding.result import check_float, check_int
 
 
-class DecodingStrategy:
+class DecodingStrategy(ConfigObject):
     """Base of the decoding strategies.
 
     Subclasses set `name` (the string `get` resolves) and `engine` (the free
@@ -44,23 +45,6 @@ class DecodingStrategy:
         return type(self).engine(
             step_fn, start_ids, state, max_length, end_id, pad_id=pad_id, **self.get_config()
         )
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self):
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
-
-    def __repr__(self):
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -165,16 +149,11 @@ def get(identifier):
     Raises:
         ValueError: for anything else, naming it and what is accepted.
     """
-    if isinstance(identifier, DecodingStrategy):
-        return identifier
     if isinstance(identifier, str) and identifier in STRATEGIES:
         return STRATEGIES[identifier]()
-    if isinstance(identifier, dict) and set(identifier) >= {"class_name"}:
-        by_class = {cls.__name__: cls for cls in STRATEGIES.values()}
-        class_name = str(identifier["class_name"]).removeprefix("keras_seq>")
-        cls = by_class.get(class_name) or STRATEGIES.get(class_name)
-        if cls is not None:
-            return cls.from_config(dict(identifier.get("config") or {}))
+    strategy = from_identifier(identifier, DecodingStrategy, STRATEGIES)
+    if strategy is not None:
+        return strategy
     raise ValueError(
         f"Could not interpret the decoding strategy {identifier!r}. Expected one of the names "
         f"{tuple(STRATEGIES)}, a config dict such as {{'class_name': 'BeamSearch', "

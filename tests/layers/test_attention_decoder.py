@@ -159,14 +159,30 @@ def test_mixing_is_per_token(sampling):
     assert 0.25 < np.mean(first_change == 1) < 0.75
 
 
-def test_fit_trains_with_scheduled_sampling():
-    decoder = AttentionDecoder(**decoder_kwargs(attention="luong_general"))
+@pytest.mark.parametrize(
+    "attention,scheduled_sampling,sampling,jit_compile",
+    [
+        ("luong_general", "loop", "argmax", False),
+        ("luong_general", "parallel", "argmax", False),
+        ("bahdanau", "loop", "sample", True),
+        ("luong_general", "loop", "sample", True),
+        ("luong_general", "parallel", "sample", True),
+    ],
+)
+def test_fit_trains_with_scheduled_sampling(attention, scheduled_sampling, sampling, jit_compile):
+    decoder = AttentionDecoder(
+        **decoder_kwargs(
+            attention=attention, scheduled_sampling=scheduled_sampling, sampling=sampling
+        )
+    )
     decoder.sampling_probability.assign(0.5)
     target = keras.Input((None,), dtype="int32")
     memory = keras.Input((4, 6))
     model = keras.Model([target, memory], decoder(target, memory))
     model.compile(
-        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False
+        "adam",
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
     )
     history = model.fit([TARGET, MEMORY], TARGET, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
@@ -246,24 +262,3 @@ def test_parallel_inputs_mix_per_position():
     assert np.all(replaced | (mixed[:, 1:] == target[:, 1:]))
     assert 0.25 < replaced.mean() < 0.35
     assert len({tuple(row) for row in replaced}) > 20  # per position (per sequence gives 2)
-
-
-@pytest.mark.parametrize(
-    "attention,scheduled_sampling",
-    [("bahdanau", "loop"), ("luong_general", "loop"), ("luong_general", "parallel")],
-)
-def test_xla_training_with_scheduled_sampling(attention, scheduled_sampling):
-    decoder = AttentionDecoder(
-        **decoder_kwargs(
-            attention=attention, scheduled_sampling=scheduled_sampling, sampling="sample"
-        )
-    )
-    decoder.sampling_probability.assign(0.5)
-    target = keras.Input((None,), dtype="int32")
-    memory = keras.Input((4, 6))
-    model = keras.Model([target, memory], decoder(target, memory))
-    model.compile(
-        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True
-    )
-    history = model.fit([TARGET, MEMORY], TARGET, epochs=2, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
