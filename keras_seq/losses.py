@@ -23,14 +23,26 @@ def real_token_weights(labels, pad_id, sample_weight=None):
     return weights
 
 
+def _replica_context():
+    """The `tf.distribute` replica context of a replicated step, else None."""
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    return context
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
 class SequenceCrossentropy(keras.losses.Loss):
     """Token cross-entropy averaged over the real (non-pad) target tokens.
 
     Adding padding to a batch does not change the value: padded positions get
     weight 0 and the sum is divided by the number of real tokens (times any
-    `sample_weight`), not by `batch_size * length`. Computed in float32 under any
-    dtype policy.
+    `sample_weight`), not by `batch_size * length`. Under a `tf.distribute`
+    strategy the count is that of the global batch, so replicas that see more
+    or fewer tokens train exactly as one device would. Computed in float32 under
+    any dtype policy.
 
     Args:
         pad_id: int, the label id that marks padding. Defaults to 0.
@@ -70,7 +82,17 @@ class SequenceCrossentropy(keras.losses.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         weights = real_token_weights(y_true, self.pad_id, sample_weight)
-        return super().__call__(y_true, y_pred, sample_weight=weights)
+        replicas = _replica_context()
+        if replicas is None or self.reduction != "mean_with_sample_weight":
+            return super().__call__(y_true, y_pred, sample_weight=weights)
+        # Under tf.distribute each replica sees part of the global batch, with its own
+        # count of real tokens, and the replicas' gradients are summed. Its sum over the
+        # global batch's count gives exactly the one-device mean over all real tokens
+        # (Keras' own reduction divides by the replica count instead, which equals it
+        # only when every replica holds as many tokens).
+        total = ops.sum(self.call(y_true, y_pred) * weights)
+        count = replicas.all_reduce("SUM", ops.sum(weights))
+        return total / ops.maximum(count, 1e-9)
 
     def call(self, y_true, y_pred):
         log_probs = token_log_probs(y_pred, self.from_logits)

@@ -16,6 +16,7 @@ Reference:
       and inverse-sigmoid decay of the teacher-forcing ratio.
 """
 
+import inspect
 import math
 
 import keras
@@ -206,3 +207,47 @@ def get(identifier):
         f"object ({', '.join(c.__name__ for c in SCHEDULES.values())}), its config dict, "
         "or a number (a constant probability)."
     )
+
+
+def parse(spec, **defaults):
+    """A schedule from a command-line spec, `"name[:key=value,...]"`.
+
+    Example: `"inverse_sigmoid:k=300,ceiling=0.5"`, `"linear:duration=2000"`.
+    Names are those of `SCHEDULES`; keys are the class' arguments. `defaults`
+    fill arguments the spec leaves out, where the class takes them (e.g. the
+    run's total steps as `duration`).
+
+    Raises:
+        ValueError: naming the spec and what is wrong with it.
+    """
+    name, _, arguments = spec.partition(":")
+    if name not in SCHEDULES:
+        raise ValueError(
+            f"Unknown sampling schedule {name!r} in {spec!r}; expected one of {tuple(SCHEDULES)}."
+        )
+    cls = SCHEDULES[name]
+    accepted = list(inspect.signature(cls).parameters)
+    kwargs = {}
+    for item in filter(None, (part.strip() for part in arguments.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or key.strip() not in accepted:
+            raise ValueError(
+                f"Bad setting {item!r} in {spec!r}: {name} takes key=value settings of {accepted}."
+            )
+        kwargs[key.strip()] = _value(value.strip())
+    for key, value in defaults.items():
+        if key in accepted:
+            kwargs.setdefault(key, value)
+    try:
+        return cls(**kwargs)
+    except TypeError as error:  # a required setting is missing
+        raise ValueError(f"{spec!r}: {error}; {name} takes {accepted}.") from None
+
+
+def _value(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

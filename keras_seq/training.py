@@ -1,5 +1,6 @@
-"""Training setup shared by the recipes: precision, optimizer, callbacks."""
+"""Training setup shared by the recipes: precision, distribution, optimizer, callbacks."""
 
+import json
 import os
 
 import keras
@@ -9,6 +10,7 @@ from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
+DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
 def cpu_has_bfloat16(cpuinfo="/proc/cpuinfo"):
@@ -46,6 +48,72 @@ def set_precision(precision="float32"):
     return precision
 
 
+def tf_config_workers():
+    """Number of workers `TF_CONFIG` describes (0 without a cluster)."""
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {error}") from None
+    return len(config.get("cluster", {}).get("worker", []))
+
+
+def distribution_strategy(name="auto", devices=None):
+    """A `tf.distribute` strategy by name.
+
+    - `"auto"`: `"tpu"` when `TPU_NAME` is set, `"multi_worker"` when `TF_CONFIG`
+      describes more than one worker, `"mirrored"` with more than one GPU, else
+      `"default"`.
+    - `"default"`: the default strategy (one device, no replication).
+    - `"mirrored"`: `MirroredStrategy` over `devices` (default: all GPUs, or the CPU).
+    - `"multi_worker"`: `MultiWorkerMirroredStrategy` from `TF_CONFIG`.
+    - `"tpu"`: `TPUStrategy` on the TPU `TPU_NAME` names.
+
+    Keras builds, compiles and fits under the strategy's scope; batches are
+    global (split across replicas) and `SequenceCrossentropy` averages over the
+    real tokens of the global batch, so a run gives the same losses on one
+    device or several.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    import tensorflow as tf
+
+    if name not in DISTRIBUTIONS:
+        raise ValueError(f"`name` must be one of {DISTRIBUTIONS}. Received: name={name!r}")
+    if name == "auto":
+        if os.environ.get("TPU_NAME"):
+            name = "tpu"
+        elif tf_config_workers() > 1:
+            name = "multi_worker"
+        elif len(tf.config.list_logical_devices("GPU")) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(os.environ.get("TPU_NAME"))
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    return tf.distribute.get_strategy()
+
+
+def setup(precision="float32", distribution="auto"):
+    """Sets a run up: the precision policy, then the distribution strategy.
+
+    Build, compile and fit the model inside `strategy.scope()`. Under
+    `mixed_float16`, Keras' optimizer scales the loss itself.
+
+    Returns:
+        `(strategy, precision)`: the `tf.distribute` strategy and the policy's name.
+    """
+    precision = set_precision(precision)
+    return distribution_strategy(distribution), precision
+
+
 def compile_seq2seq(
     model,
     learning_rate=2e-3,
@@ -54,10 +122,26 @@ def compile_seq2seq(
     clipnorm=1.0,
     label_smoothing=0.0,
     jit_compile=False,
+    clipvalue=None,
+    accumulate_steps=1,
 ):
     """Compiles a `build_seq2seq` model with Adam, warmup + cosine decay and clipping.
 
     Metrics: masked token accuracy and teacher-forced perplexity.
+
+    Args:
+        model: a `build_seq2seq` model (compile it in the strategy's scope).
+        learning_rate: peak learning rate.
+        warmup_steps, total_steps: linear warmup, then cosine decay to 5 % over
+            `total_steps` optimizer updates (batches / `accumulate_steps`); no
+            schedule without `total_steps`.
+        clipnorm: clip gradients by their global norm (0 or None: off).
+        label_smoothing: of `SequenceCrossentropy`.
+        jit_compile: compile the train step with XLA.
+        clipvalue: clip each gradient element into `[-clipvalue, clipvalue]`.
+        accumulate_steps: apply the summed gradients of this many batches at once
+            (the Keras optimizer's `gradient_accumulation_steps`): a batch this
+            many times larger in the same memory.
     """
     schedule = learning_rate
     if total_steps:
@@ -68,8 +152,23 @@ def compile_seq2seq(
             warmup_target=learning_rate if warmup_steps else None,
             warmup_steps=warmup_steps,
         )
+    if clipnorm and clipvalue:
+        raise ValueError(
+            "Clip gradients by global norm or by value, not both (Keras allows one). "
+            f"Received: clipnorm={clipnorm!r}, clipvalue={clipvalue!r}"
+        )
+    if not isinstance(accumulate_steps, int) or accumulate_steps < 1:
+        raise ValueError(
+            f"`accumulate_steps` must be an integer >= 1. Received: {accumulate_steps!r}"
+        )
+    optimizer = keras.optimizers.Adam(
+        schedule,
+        global_clipnorm=clipnorm or None,
+        clipvalue=clipvalue or None,
+        gradient_accumulation_steps=accumulate_steps if accumulate_steps > 1 else None,
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=clipnorm or None),
+        optimizer=optimizer,
         loss=SequenceCrossentropy(label_smoothing=label_smoothing),
         metrics=[MaskedAccuracy(), Perplexity()],
         jit_compile=jit_compile,

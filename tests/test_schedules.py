@@ -74,3 +74,19 @@ def test_get():
 def test_bad_settings_name_the_value(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_parse_command_line_specs():
+    assert schedules.parse("inverse_sigmoid:k=300,ceiling=0.5") == InverseSigmoid(300, ceiling=0.5)
+    assert schedules.parse("linear", duration=1200) == Linear(1200)
+    assert schedules.parse("linear:duration=10, per=epoch", duration=99) == Linear(10, per="epoch")
+    assert schedules.parse("constant:value=0.25", duration=5) == Constant(0.25)
+    for spec, message in [
+        ("sigmoid", "Unknown sampling schedule 'sigmoid'"),
+        ("linear:speed=3", "Bad setting 'speed=3'"),
+        ("linear:duration", "Bad setting 'duration'"),
+        ("exponential", "missing 1 required positional argument: 'rate'"),
+        ("exponential:rate=2", "rate=2"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            schedules.parse(spec)

@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -79,3 +81,53 @@ def test_callbacks_write_history_with_sampling_probability(tmp_path):
     assert len(lines) == 3 and "sampling_probability" in lines[0]
     assert lines[1].split(",")[lines[0].split(",").index("sampling_probability")] == "0.25"
     assert (tmp_path / "checkpoints" / "best.weights.h5").is_file()
+
+
+def equal_length_data(n=32):
+    rng = np.random.default_rng(1)
+    source = rng.integers(4, 10, size=(n, 5)).astype("int32")
+    target = np.concatenate([np.ones((n, 1), "int32"), source[:, ::-1]], axis=1)
+    labels = np.concatenate([source[:, ::-1], np.full((n, 1), 2, "int32")], axis=1)
+    return {"source_ids": source, "target_ids": target}, labels
+
+
+def test_gradient_accumulation_equals_the_larger_batch():
+    x, y = equal_length_data()
+    weights = []
+    for batch_size, accumulate_steps in ((8, 1), (4, 2)):
+        keras.utils.set_random_seed(0)
+        model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+        training.compile_seq2seq(model, learning_rate=1e-2, accumulate_steps=accumulate_steps)
+        model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
+        assert int(model.optimizer.iterations.numpy()) == 8  # updates, not batches
+        weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_clipping_settings():
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    training.compile_seq2seq(model, clipnorm=0.5)
+    assert model.optimizer.global_clipnorm == 0.5 and model.optimizer.clipvalue is None
+    training.compile_seq2seq(model, clipnorm=0, clipvalue=0.1)
+    assert model.optimizer.clipvalue == 0.1 and model.optimizer.global_clipnorm is None
+    with pytest.raises(ValueError, match="not both.*clipnorm=1.0, clipvalue=0.1"):
+        training.compile_seq2seq(model, clipnorm=1.0, clipvalue=0.1)
+    with pytest.raises(ValueError, match="accumulate_steps"):
+        training.compile_seq2seq(model, accumulate_steps=0)
+
+
+def test_distribution_strategy_by_name(monkeypatch):
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert training.distribution_strategy("auto") is tf.distribute.get_strategy()
+    strategy, precision = training.setup("float32", "default")
+    assert strategy.num_replicas_in_sync == 1 and precision == "float32"
+    with pytest.raises(ValueError, match="name='horovod'"):
+        training.distribution_strategy("horovod")
+    cluster = {"cluster": {"worker": ["a:1", "b:2", "c:3"]}, "task": {"type": "worker"}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+    assert training.tf_config_workers() == 3
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        training.tf_config_workers()
