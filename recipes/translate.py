@@ -50,12 +50,18 @@ DEFAULTS = {
     "learning_rate": 3e-3,
     "warmup_steps": 200,
     "clipnorm": 1.0,
+    "clipvalue": 0.0,
+    "accumulate_steps": 1,
     "label_smoothing": 0.0,
     "patience": 3,
     "beam_size": 5,
     "length_penalty": 0.6,
     "seed": 0,
     "precision": "float32",
+    "distribution": "auto",
+    "jit_compile": False,
+    "scheduled_sampling": "loop",
+    "sampling_schedule": None,
     "lowercase": False,
 }
 QUICK = {
@@ -148,13 +154,33 @@ def build_parser():
     add("--epochs", type=integer(1))
     add("--learning-rate", type=number(0, low_inclusive=False), help="peak, after warmup")
     add("--warmup-steps", type=integer(0))
-    add("--clipnorm", type=number(0), help="gradient clipping by norm (0 = off)")
+    add("--clipnorm", type=number(0), help="gradient clipping by global norm (0 = off)")
+    add("--clipvalue", type=number(0), help="clip each gradient value instead (0 = off)")
+    add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
     add("--label-smoothing", type=number(0, 1))
     add("--patience", type=integer(1), help="early stopping patience in epochs")
     add("--beam-size", type=integer(1))
     add("--length-penalty", type=number(0), help="GNMT alpha (0 = none)")
     add("--seed", type=integer(0))
     add("--precision", choices=ks.training.PRECISIONS)
+    add(
+        "--strategy",
+        dest="distribution",
+        choices=ks.training.DISTRIBUTIONS,
+        help="tf.distribute strategy (auto: TPU, TF_CONFIG workers, GPUs, else one device)",
+    )
+    add("--jit-compile", action="store_true", default=None, help="compile training with XLA")
+    add(
+        "--scheduled-sampling",
+        choices=ks.layers.SCHEDULED_SAMPLINGS,
+        help="feed the decoder its own tokens in a loop over steps, or in two parallel passes",
+    )
+    add(
+        "--sampling-schedule",
+        metavar="NAME[:KEY=VALUE,...]",
+        help=f"scheduled-sampling schedule, one of {', '.join(ks.schedules.SCHEDULES)}, e.g. "
+        "inverse_sigmoid:k=300,ceiling=0.5 or linear (duration: the whole run); default: none",
+    )
     add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
     return parser
 
@@ -178,10 +204,28 @@ def parse_args(argv):
         ks.data.check_spec(config["dataset"], config["valid_data"], config["test_data"])
     except ValueError as error:
         parser.error(f"argument --dataset: {error}")
+    if config["sampling_schedule"]:
+        try:
+            sampling_schedule(config, total_steps=1)
+        except ValueError as error:
+            parser.error(f"argument --sampling-schedule: {error}")
+    if config["clipvalue"]:
+        if args.clipnorm:
+            parser.error("argument --clipvalue: not allowed with --clipnorm (clip one way)")
+        config["clipnorm"] = 0.0
     if args.output_dir is not None and os.path.exists(args.output_dir):
         if not os.path.isdir(args.output_dir):
             parser.error(f"argument --output-dir: {args.output_dir!r} is a file, not a folder")
     return config, args.output_dir
+
+
+def sampling_schedule(config, total_steps):
+    """The run's scheduled-sampling schedule (None: none); its duration defaults to the run."""
+    spec = config["sampling_schedule"]
+    if not spec:
+        return None
+    per_epoch = "per=epoch" in spec.replace(" ", "")
+    return ks.schedules.parse(spec, duration=config["epochs"] if per_epoch else total_steps)
 
 
 def check_resumable(config, run):
@@ -281,7 +325,7 @@ def prepare_data(config, corpus, run):
 
 
 # ----------------------------------------------------------------------- steps
-def train(config, run, data):
+def train(config, run, data, strategy):
     """The trained model and the training summary; reuses a training that had finished."""
     import keras
 
@@ -292,45 +336,58 @@ def train(config, run, data):
         print(f"Training had finished; evaluating {run[RunFolder.MODEL]}.")
         with open(run[RunFolder.TRAINING_DONE]) as f:
             return keras.models.load_model(run[RunFolder.MODEL]), json.load(f)
-    model = ks.models.build_seq2seq(
-        data.source_tokenizer.vocab_size,
-        data.target_tokenizer.vocab_size,
-        embedding_dim=config["embedding_dim"],
-        units=config["units"],
-        encoder_layers=config["encoder_layers"],
-        decoder_layers=config["decoder_layers"],
-        cell=config["cell"],
-        attention=config["attention"],
-        dropout=config["dropout"],
-        input_feeding=config["input_feeding"],
-        bridge=config["bridge"],
-        seed=config["seed"],
-    )
-    training.compile_seq2seq(
-        model,
-        learning_rate=config["learning_rate"],
-        warmup_steps=config["warmup_steps"],
-        total_steps=len(data.train) * config["epochs"],
-        clipnorm=config["clipnorm"],
-        label_smoothing=config["label_smoothing"],
+    total_steps = -(-len(data.train) * config["epochs"] // config["accumulate_steps"])
+    with strategy.scope():
+        model = ks.models.build_seq2seq(
+            data.source_tokenizer.vocab_size,
+            data.target_tokenizer.vocab_size,
+            embedding_dim=config["embedding_dim"],
+            units=config["units"],
+            encoder_layers=config["encoder_layers"],
+            decoder_layers=config["decoder_layers"],
+            cell=config["cell"],
+            attention=config["attention"],
+            dropout=config["dropout"],
+            input_feeding=config["input_feeding"],
+            bridge=config["bridge"],
+            scheduled_sampling=config["scheduled_sampling"],
+            seed=config["seed"],
+        )
+        training.compile_seq2seq(
+            model,
+            learning_rate=config["learning_rate"],
+            warmup_steps=config["warmup_steps"],
+            total_steps=total_steps,
+            clipnorm=config["clipnorm"],
+            clipvalue=config["clipvalue"],
+            accumulate_steps=config["accumulate_steps"],
+            label_smoothing=config["label_smoothing"],
+            jit_compile=config["jit_compile"],
+        )
+    timer = ks.callbacks.TrainingTimer()
+    callbacks = training.standard_callbacks(
+        run.path,
+        patience=config["patience"],
+        sampling_schedule=sampling_schedule(config, total_steps),
     )
     start = time.perf_counter()
     history = model.fit(
         data.train,
         validation_data=data.valid,
         epochs=config["epochs"],
-        callbacks=training.standard_callbacks(run.path, patience=config["patience"]),
+        callbacks=[*callbacks, timer],
         verbose=2 if config["quick"] else "auto",
         shuffle=False,  # the pipeline shuffles (and buckets) itself
     )
-    train_seconds = time.perf_counter() - start
     epochs_run = len(history.history.get("loss", []))
     summary = {
-        "train_seconds": train_seconds,
+        "train_seconds": time.perf_counter() - start,  # fit: validation, checkpoints included
+        "train_step_seconds": timer.seconds,  # the training batches alone
         "epochs_run_this_session": epochs_run,
+        # Label tokens (end ids included) of the epochs run, per second of training steps.
         "target_tokens_per_second": data.train_report.target_tokens
         * epochs_run
-        / max(train_seconds, 1e-9),
+        / max(timer.seconds, 1e-9),
     }
     model.save(run[RunFolder.MODEL])
     run.write_json(RunFolder.TRAINING_DONE, summary)
@@ -474,7 +531,7 @@ def main(argv=None):
     import keras
 
     keras.utils.set_random_seed(config["seed"])
-    precision = ks.training.set_precision(config["precision"])
+    strategy, precision = ks.training.setup(config["precision"], config["distribution"])
     try:
         data = prepare_data(config, corpus, run)
     except ValueError as error:  # e.g. fewer usable pairs than the batch size
@@ -487,7 +544,7 @@ def main(argv=None):
         f"{data.source_tokenizer.vocab_size}/{data.target_tokenizer.vocab_size}; "
         f"precision {precision}"
     )
-    model, summary = train(config, run, data)
+    model, summary = train(config, run, data, strategy)
     test_results, scores = evaluate(config, run, model, data)
     exported = export(config, run, model, data) if config["export"] else {}
     metrics = collect_metrics(data, precision, summary, test_results, scores)

@@ -20,6 +20,8 @@ class PipelineReport:
         overlong: pairs whose source or target was over the limit (removed with
             `"filter"`, cut with `"truncate"`).
         policy: the over-long policy.
+        empty: pairs removed because their source has no token (a row of padding
+            only, which cuDNN's fused kernels reject).
         target_tokens: label tokens (end ids included) in one pass over the data.
         padding_fraction: fraction of pad positions in the batches (source and
             target together), None until `measure_padding` runs.
@@ -29,6 +31,7 @@ class PipelineReport:
     kept: int
     overlong: int
     policy: str
+    empty: int = 0
     target_tokens: int = 0
     padding_fraction: float | None = None
 
@@ -74,6 +77,8 @@ def make_dataset(
     longer than `max_source_length` or a target longer than `max_target_length`
     (end id included) is dropped (`"filter"`) or cut to the limit
     (`"truncate"`; a cut target keeps no end id, as the text did not end there).
+    A pair whose source has no token is always dropped (counted as `empty`):
+    every batch row holds at least one real source token.
 
     Args:
         pairs: list of `(source_text, target_text)`.
@@ -109,25 +114,26 @@ def make_dataset(
 
     dataset = dataset.batch(1024).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
 
-    def lengths_ok(source_ids, target_ids):
-        return tf.logical_and(
-            tf.size(source_ids) <= max_source_length,
-            tf.size(target_ids) + 1 <= max_target_length,
-        )
-
     lengths = _lengths(dataset)
-    overlong_count = int(
-        np.sum((lengths[:, 0] > max_source_length) | (lengths[:, 1] + 1 > max_target_length))
-    )
-    kept = len(pairs) - overlong_count if overlong == "filter" else len(pairs)
+    too_long = (lengths[:, 0] > max_source_length) | (lengths[:, 1] + 1 > max_target_length)
+    empty = lengths[:, 0] == 0  # no source token: an all-padding row (cuDNN rejects it)
+    keep = ~empty & (~too_long if overlong == "filter" else True)
+    kept = int(keep.sum())
     if kept < batch_size:
         raise ValueError(
-            f"The dataset has {kept} usable pairs ({len(pairs)} given, {overlong_count} over the "
-            f"length limits), fewer than batch_size={batch_size}. Use more data or a smaller "
-            "batch size."
+            f"The dataset has {kept} usable pairs ({len(pairs)} given, {int(too_long.sum())} "
+            f"over the length limits, {int(empty.sum())} with an empty source), fewer than "
+            f"batch_size={batch_size}. Use more data or a smaller batch size."
         )
-    if overlong == "filter":
-        dataset = dataset.filter(lengths_ok)
+
+    def usable(source_ids, target_ids):
+        ok = tf.size(source_ids) > 0
+        if overlong == "filter":
+            ok = ok & (tf.size(source_ids) <= max_source_length)
+            ok = ok & (tf.size(target_ids) + 1 <= max_target_length)
+        return ok
+
+    dataset = dataset.filter(usable)
 
     def to_example(source_ids, target_ids):
         source_ids = source_ids[:max_source_length]
@@ -151,11 +157,8 @@ def make_dataset(
         lambda x: ({"source_ids": x["source_ids"], "target_ids": x["target_ids"]}, x["labels"])
     )
     # The batch count is known from the lengths; stating it gives Keras a sized epoch.
-    source_sizes = np.minimum(lengths[:, 0], max_source_length)
-    target_sizes = np.minimum(lengths[:, 1] + 1, max_target_length)
-    if overlong == "filter":
-        keep = (lengths[:, 0] <= max_source_length) & (lengths[:, 1] + 1 <= max_target_length)
-        source_sizes, target_sizes = source_sizes[keep], target_sizes[keep]
+    source_sizes = np.minimum(lengths[:, 0], max_source_length)[keep]
+    target_sizes = np.minimum(lengths[:, 1] + 1, max_target_length)[keep]
     buckets = np.searchsorted(boundaries, np.maximum(source_sizes, target_sizes), side="right")
     counts = np.bincount(buckets)
     batches = int(np.sum(counts // batch_size if drop_remainder else -(-counts // batch_size)))
@@ -164,7 +167,8 @@ def make_dataset(
     report = PipelineReport(
         pairs=len(pairs),
         kept=kept,
-        overlong=overlong_count,
+        overlong=int(too_long.sum()),
+        empty=int(empty.sum()),
         policy=overlong,
         target_tokens=int(target_sizes.sum()),
     )

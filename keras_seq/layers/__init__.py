@@ -1,7 +1,7 @@
 """Public layers of keras_seq, and the names their string options accept."""
 
 from keras_seq.layers._common import CELLS
-from keras_seq.layers._scheduled_sampling import SAMPLINGS
+from keras_seq.layers._scheduled_sampling import SAMPLINGS, SCHEDULED_SAMPLINGS
 from keras_seq.layers.attention_decoder import ATTENTIONS, AttentionDecoder
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.bidirectional import Bidirectional
@@ -14,6 +14,7 @@ __all__ = [
     "BRIDGES",
     "CELLS",
     "SAMPLINGS",
+    "SCHEDULED_SAMPLINGS",
     "SCORES",
     "AttentionDecoder",
     "BahdanauAttention",

@@ -105,3 +105,17 @@ def test_source_batches_keep_order(tokenizers):
         for row, i in zip(indices, source_tok.detokenize(ids).numpy(), strict=True):
             rebuilt[row] = i.decode()
     assert rebuilt == texts
+
+
+def test_no_batch_row_without_a_real_source_token(tokenizers):
+    source_tok, target_tok = tokenizers
+    pairs = PAIRS[:200] + [("", "leer"), ("   ", "auch leer"), ("", "")]
+    for policy in ("filter", "truncate"):
+        dataset, report = make_dataset(pairs, source_tok, target_tok, 16, overlong=policy)
+        assert report.empty == 3 and report.kept == 200
+        rows = 0
+        for inputs, _ in dataset:
+            source = inputs["source_ids"].numpy()
+            assert np.all((source != 0).sum(axis=1) > 0)
+            rows += len(source)
+        assert rows == 200

@@ -57,12 +57,14 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
         "perplexity",
         "exact_match",
         "train_seconds",
+        "train_step_seconds",
         "target_tokens_per_second",
         "bleu_greedy",
         "padding_fraction",
     ):
         assert isinstance(metrics[key], float), key
     assert 0 <= metrics["bleu"] <= 100 and metrics["perplexity"] >= 1
+    assert 0 < metrics["train_step_seconds"] < metrics["train_seconds"]
     config = json.loads((run / "config.json").read_text())
     assert config["quick"] is True and config["num_pairs"] == 1500
 
@@ -78,8 +80,10 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     model = keras.models.load_model(run / "model.keras")
     assert {"encoder", "decoder"} <= {layer.name for layer in model.layers}
 
-    again = run_recipe([*SMALL, "--output-dir", str(run)], tmp_path, timeout=300)
+    config_text = (run / "config.json").read_text()
+    again = run_recipe([*SMALL, "--beam-size", "2", "--output-dir", str(run)], tmp_path, 300)
     assert again.returncode == 0 and "finished already" in again.stdout
+    assert (run / "config.json").read_text() == config_text  # still describes the run
 
 
 class Interrupt(keras.callbacks.Callback):

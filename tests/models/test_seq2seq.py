@@ -208,3 +208,24 @@ def test_xla_training_learns_with_scheduled_sampling(attention, scheduled_sampli
     history = model.fit(inputs, labels, batch_size=64, epochs=4, verbose=0)
     losses = history.history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < 0.7 * losses[0]
+
+
+def test_the_recurrent_layers_are_cudnn_eligible():
+    """Keras runs an LSTM/GRU with the fused cuDNN kernel only in its standard form."""
+    model = small_model(attention="luong_general", encoder_layers=2, cell="lstm", dropout=0.2)
+    gru = small_model(attention="luong_general", cell="gru")
+    rnns = [
+        layer
+        for m in (model, gru)
+        for layer in m._flatten_layers()
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))
+    ]
+    assert len(rnns) == 2 * 2 + 1 + 2 + 1  # both directions of each encoder layer, the decoder
+    for rnn in rnns:
+        cell = rnn.cell
+        assert cell.activation is keras.activations.tanh
+        assert cell.recurrent_activation is keras.activations.sigmoid
+        assert cell.recurrent_dropout == 0 and cell.use_bias and not rnn.unroll
+        assert rnn.use_cudnn in ("auto", True)
+        if isinstance(rnn, keras.layers.GRU):
+            assert cell.reset_after
