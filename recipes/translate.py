@@ -62,6 +62,7 @@ DEFAULTS = {
     "jit_compile": False,
     "scheduled_sampling": "loop",
     "sampling_schedule": None,
+    "curriculum_epochs": 0,
     "lowercase": False,
 }
 QUICK = {
@@ -181,6 +182,11 @@ def build_parser():
         help=f"scheduled-sampling schedule, one of {', '.join(ks.schedules.SCHEDULES)}, e.g. "
         "inverse_sigmoid:k=300,ceiling=0.5 or linear (duration: the whole run); default: none",
     )
+    add(
+        "--curriculum-epochs",
+        type=integer(0),
+        help="short pairs first: widen the length limit over this many epochs (0 = off)",
+    )
     add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
     return parser
 
@@ -265,6 +271,7 @@ class Data:
     test: object
     train_report: object
     test_report: object
+    curriculum: object = None
 
 
 def tokenizers(corpus, config, run):
@@ -299,12 +306,15 @@ def prepare_data(config, corpus, run):
     """Tokenizers and the train/valid/test pipelines of the run."""
     source_tokenizer, target_tokenizer = tokenizers(corpus, config, run)
     lengths = {k: config[k] for k in ("max_source_length", "max_target_length")}
+    epochs = config["curriculum_epochs"]
+    curriculum = ks.data.LengthCurriculum(epochs) if epochs else None
     train, train_report = ks.data.make_dataset(
         corpus.train,
         source_tokenizer,
         target_tokenizer,
         config["batch_size"],
         seed=config["seed"],
+        curriculum=curriculum,
         **lengths,
     )
     (valid, _), (test, test_report) = (
@@ -320,7 +330,15 @@ def prepare_data(config, corpus, run):
     )
     train_report.padding_fraction = ks.data.measure_padding(train)  # also fills the cache
     return Data(
-        corpus, source_tokenizer, target_tokenizer, train, valid, test, train_report, test_report
+        corpus,
+        source_tokenizer,
+        target_tokenizer,
+        train,
+        valid,
+        test,
+        train_report,
+        test_report,
+        curriculum,
     )
 
 
@@ -336,7 +354,7 @@ def train(config, run, data, strategy):
         print(f"Training had finished; evaluating {run[RunFolder.MODEL]}.")
         with open(run[RunFolder.TRAINING_DONE]) as f:
             return keras.models.load_model(run[RunFolder.MODEL]), json.load(f)
-    total_steps = -(-len(data.train) * config["epochs"] // config["accumulate_steps"])
+    total_steps = -(-data.train_report.batches * config["epochs"] // config["accumulate_steps"])
     with strategy.scope():
         model = ks.models.build_seq2seq(
             data.source_tokenizer.vocab_size,
@@ -375,7 +393,7 @@ def train(config, run, data, strategy):
         data.train,
         validation_data=data.valid,
         epochs=config["epochs"],
-        callbacks=[*callbacks, timer],
+        callbacks=[*callbacks, timer, *([data.curriculum] if data.curriculum else [])],
         verbose=2 if config["quick"] else "auto",
         shuffle=False,  # the pipeline shuffles (and buckets) itself
     )
@@ -539,8 +557,8 @@ def main(argv=None):
         return 2
     print(
         f"{len(corpus.train)} training pairs ({data.train_report.overlong} over the length "
-        f"limits, policy {data.train_report.policy}); {len(data.train)} batches per epoch, "
-        f"padding {data.train_report.padding_fraction:.1%}; vocabularies "
+        f"limits, policy {data.train_report.policy}); {data.train_report.batches} batches "
+        f"per epoch, padding {data.train_report.padding_fraction:.1%}; vocabularies "
         f"{data.source_tokenizer.vocab_size}/{data.target_tokenizer.vocab_size}; "
         f"precision {precision}"
     )

@@ -11,6 +11,7 @@ from keras_seq.data.loaders import (
     split_pairs,
 )
 from keras_seq.data.pipeline import (
+    LengthCurriculum,
     PipelineReport,
     make_dataset,
     make_source_batches,
@@ -21,6 +22,7 @@ from keras_seq.data.tokenizer import SubwordTokenizer
 __all__ = [
     "SPECS",
     "Corpus",
+    "LengthCurriculum",
     "PipelineReport",
     "SubwordTokenizer",
     "check_spec",

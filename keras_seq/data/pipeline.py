@@ -1,7 +1,9 @@
 """tf.data pipelines from text pairs to padded id batches."""
 
 import dataclasses
+import math
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -22,6 +24,7 @@ class PipelineReport:
         policy: the over-long policy.
         empty: pairs removed because their source has no token (a row of padding
             only, which cuDNN's fused kernels reject).
+        batches: batches in one pass over all kept pairs.
         target_tokens: label tokens (end ids included) in one pass over the data.
         padding_fraction: fraction of pad positions in the batches (source and
             target together), None until `measure_padding` runs.
@@ -32,8 +35,52 @@ class PipelineReport:
     overlong: int
     policy: str
     empty: int = 0
+    batches: int = 0
     target_tokens: int = 0
     padding_fraction: float | None = None
+
+
+class LengthCurriculum(keras.callbacks.Callback):
+    """Short pairs first, the length limit widening each epoch to the full one.
+
+    Pass it to `make_dataset(..., curriculum=...)` (the training set) and to
+    `model.fit(callbacks=[...])`: at the start of epoch `e` the dataset keeps the
+    pairs whose longer side has at most
+    `ceil(max_length * (start_fraction + (1 - start_fraction) * min(e / epochs, 1)))`
+    tokens; from epoch `epochs` on, all of them. The limit is a variable read by
+    the dataset, so nothing is rebuilt; a resumed run starts its epoch at the
+    right limit.
+
+    Args:
+        epochs: positive int, epochs until the full length limit.
+        start_fraction: float in (0, 1], the first epoch's share of the limit.
+    """
+
+    def __init__(self, epochs, start_fraction=0.25):
+        super().__init__()
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
+        if not isinstance(start_fraction, (int, float)) or not 0 < start_fraction <= 1:
+            raise ValueError(
+                f"`start_fraction` must be in (0, 1]. Received: start_fraction={start_fraction!r}"
+            )
+        self.epochs = epochs
+        self.start_fraction = float(start_fraction)
+        self.max_length = None
+        self.limit = tf.Variable(0, dtype=tf.int32, trainable=False, name="curriculum_limit")
+
+    def length_at(self, epoch):
+        """The length limit of `epoch` (tokens of the longer side, end id included)."""
+        share = self.start_fraction + (1 - self.start_fraction) * min(epoch / self.epochs, 1.0)
+        return max(1, math.ceil(self.max_length * share))
+
+    def attach(self, max_length):
+        """Called by `make_dataset`: the full limit, and the first epoch's."""
+        self.max_length = max_length
+        self.limit.assign(self.length_at(0))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.limit.assign(self.length_at(epoch))
 
 
 def _check_pairs(pairs):
@@ -64,6 +111,7 @@ def make_dataset(
     seed=0,
     bucket_width=2,
     drop_remainder=False,
+    curriculum=None,
 ):
     """Builds the training/evaluation `tf.data.Dataset` of a list of text pairs.
 
@@ -90,6 +138,9 @@ def make_dataset(
         seed: shuffle seed.
         bucket_width: bucket boundaries every this many tokens.
         drop_remainder: drop the last, smaller batch of each bucket.
+        curriculum: optional `LengthCurriculum` (training data only): the batches
+            of an epoch hold only the pairs within its length limit, and the
+            number of batches is then known only after an epoch.
 
     Returns:
         `(dataset, report)`: the dataset yields
@@ -142,6 +193,13 @@ def make_dataset(
         return {"source_ids": source_ids, "target_ids": decoder_in, "labels": ended}
 
     dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    if curriculum is not None:
+        curriculum.attach(max(max_source_length, max_target_length))
+        dataset = dataset.filter(
+            lambda x: (
+                tf.maximum(tf.size(x["source_ids"]), tf.size(x["target_ids"])) <= curriculum.limit
+            )
+        )
     if shuffle:
         dataset = dataset.shuffle(min(kept, 50_000), seed=seed, reshuffle_each_iteration=True)
     longest = max(max_source_length, max_target_length)
@@ -162,13 +220,15 @@ def make_dataset(
     buckets = np.searchsorted(boundaries, np.maximum(source_sizes, target_sizes), side="right")
     counts = np.bincount(buckets)
     batches = int(np.sum(counts // batch_size if drop_remainder else -(-counts // batch_size)))
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    if curriculum is None:
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     report = PipelineReport(
         pairs=len(pairs),
         kept=kept,
         overlong=int(too_long.sum()),
         empty=int(empty.sum()),
+        batches=batches,
         policy=overlong,
         target_tokens=int(target_sizes.sum()),
     )

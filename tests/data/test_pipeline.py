@@ -119,3 +119,32 @@ def test_no_batch_row_without_a_real_source_token(tokenizers):
             assert np.all((source != 0).sum(axis=1) > 0)
             rows += len(source)
         assert rows == 200
+
+
+def test_length_curriculum_widens_each_epoch(tokenizers):
+    import keras
+
+    from keras_seq.data import LengthCurriculum
+
+    source_tok, target_tok = tokenizers
+    curriculum = LengthCurriculum(epochs=2, start_fraction=0.25)
+    dataset, report = make_dataset(PAIRS, source_tok, target_tok, 32, 24, 24, curriculum=curriculum)
+    assert [curriculum.length_at(e) for e in range(4)] == [6, 15, 24, 24]
+
+    def longest_and_count():
+        longest = rows = 0
+        for inputs, _ in dataset:
+            longest = max(longest, inputs["source_ids"].shape[1], inputs["target_ids"].shape[1])
+            rows += len(inputs["source_ids"])
+        return longest, rows
+
+    seen = []
+    for epoch in range(3):
+        curriculum.on_epoch_begin(epoch)
+        seen.append(longest_and_count())
+    assert seen[0][0] <= 6 and seen[1][0] <= 15 and seen[2][0] <= 24
+    assert 0 < seen[0][1] < seen[1][1] <= seen[2][1] == report.kept
+    # It drives the dataset inside fit as a callback.
+    assert isinstance(curriculum, keras.callbacks.Callback)
+    with pytest.raises(ValueError, match="epochs=0"):
+        LengthCurriculum(epochs=0)
