@@ -22,19 +22,19 @@ STANDARD_CONFIG = {
 }
 
 
-def standard_model(attention):
+def standard_model(attention, **options):
     """An untrained `build_seq2seq` model of the standard configuration."""
     import keras_seq as ks
 
-    return ks.models.build_seq2seq(attention=attention, **STANDARD_CONFIG)
+    return ks.models.build_seq2seq(attention=attention, **STANDARD_CONFIG, **options)
 
 
-def matmul_gflops(size=2048, repeats=5):
-    """Median float32 `tf.matmul` rate of this machine, the ceiling figures are read against."""
+def matmul_gflops(size=2048, repeats=5, dtype="float32"):
+    """Median `tf.matmul` rate of this machine, the ceiling figures are read against."""
     import tensorflow as tf
 
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
+    a = tf.cast(tf.random.normal((size, size)), dtype)
+    b = tf.cast(tf.random.normal((size, size)), dtype)
     tf.matmul(a, b).numpy()
     rates = []
     for _ in range(repeats):

@@ -2,16 +2,20 @@
 
 Standard configuration (issue 2): vocabularies 8000/8000, embedding 256,
 bidirectional LSTM 2x256 encoder, LSTM 512 decoder, attention 512, batch 64,
-source and target lengths uniform in 8..24. Bahdanau-style (a `while_loop` over
-`step`) and Luong-style (fused RNN) teacher forcing are timed the same way:
-`model.train_on_batch` on the same pre-generated batches after a warm-up,
-median over repeats.
+source and target lengths uniform in 8..24. Every decoder feeding (Luong fused
+teacher forcing, Bahdanau loop, loop and parallel scheduled sampling at
+probability 0.25) in every precision, with and without XLA, is timed the same
+way: `model.train_on_batch` on the same pre-generated batches after a warm-up,
+median over repeats. The float32 and bfloat16 matmul ceilings are measured in
+the same run.
 
 Usage: python benchmarks/train_throughput.py [--steps 20] [--repeats 3] [--output out.json]
+       [--variants ...] [--precisions float32 mixed_bfloat16] [--jit-compile off on]
 """
 
 import argparse
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -36,16 +40,37 @@ def batches(count, batch_size, vocab_size, seed=0):
     return out
 
 
-def measure(attention, args, data):
+# The decoder feedings of the table: (build_seq2seq options, sampling probability).
+VARIANTS = {
+    "luong_fused_teacher_forcing": ({"attention": "luong_general"}, 0.0),
+    "bahdanau_loop": ({"attention": "bahdanau"}, 0.0),
+    "loop_scheduled_sampling": (
+        {"attention": "luong_general", "scheduled_sampling": "loop"},
+        0.25,
+    ),
+    "parallel_scheduled_sampling": (
+        {"attention": "luong_general", "scheduled_sampling": "parallel"},
+        0.25,
+    ),
+}
+
+
+def measure(variant, precision, jit_compile, args, data):
+    """Median target tokens per second of `model.train_on_batch` for one configuration."""
     import keras
 
     import keras_seq as ks
 
-    model = standard_model(attention)
+    keras.config.set_dtype_policy(precision)
+    options, probability = VARIANTS[variant]
+    model = standard_model(**options)
+    ks.models.seq2seq_parts(model).decoder.sampling_probability.assign(probability)
     model.compile(
-        keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=args.jit_compile
+        keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=jit_compile
     )
-    model.train_on_batch(*data[0])  # trace and warm up
+    start = time.perf_counter()
+    model.train_on_batch(*data[0])  # trace, compile and warm up
+    warm_up = time.perf_counter() - start
     tokens = sum(int((labels > 0).sum()) for _, labels in data)
     rates = []
     for _ in range(args.repeats):
@@ -53,10 +78,16 @@ def measure(attention, args, data):
         for inputs, labels in data:
             model.train_on_batch(inputs, labels)
         rates.append(tokens / (time.perf_counter() - start))
+    keras.config.set_dtype_policy("float32")
     return {
+        "variant": variant,
+        "precision": precision,
+        "jit_compile": jit_compile,
+        "sampling_probability": probability,
         "target_tokens_per_second": statistics.median(rates),
         "runs": rates,
         "steps_per_run": len(data),
+        "first_step_seconds": warm_up,
     }
 
 
@@ -64,30 +95,35 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--jit-compile", action="store_true")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument(
-        "--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"]
+        "--precisions",
+        nargs="+",
+        default=["float32", "mixed_bfloat16"],
+        choices=["float32", "mixed_bfloat16", "mixed_float16"],
     )
+    parser.add_argument("--jit-compile", nargs="+", default=["off", "on"], choices=["off", "on"])
     parser.add_argument("--output")
     args = parser.parse_args()
-    import keras
 
-    keras.config.set_dtype_policy(args.precision)
     data = batches(args.steps, 64, STANDARD_CONFIG["source_vocab_size"])
-    result = {
-        "benchmark": "train_throughput",
-        "config": {
-            **STANDARD_CONFIG,
-            "batch_size": 64,
-            "lengths": [8, 24],
-            "jit_compile": args.jit_compile,
-            "precision": args.precision,
+    results = []
+    for precision in args.precisions:
+        for jit in args.jit_compile:
+            for variant in args.variants:
+                print(f"{variant} {precision} jit={jit}", file=sys.stderr, flush=True)
+                results.append(measure(variant, precision, jit == "on", args, data))
+    write_json(
+        {
+            "benchmark": "train_throughput",
+            "config": {**STANDARD_CONFIG, "batch_size": 64, "lengths": [8, 24]},
+            "machine": machine(),
+            "matmul_gflops_float32": matmul_gflops(),
+            "matmul_gflops_bfloat16": matmul_gflops(dtype="bfloat16"),
+            "results": results,
         },
-        "machine": machine(),
-        "matmul_gflops_float32": matmul_gflops(),
-        "results": {name: measure(name, args, data) for name in ("bahdanau", "luong_general")},
-    }
-    write_json(result, args.output)
+        args.output,
+    )
 
 
 if __name__ == "__main__":
