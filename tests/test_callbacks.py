@@ -7,14 +7,11 @@ import pytest
 import keras_seq as ks
 from keras_seq.callbacks import ScheduledSampling
 from keras_seq.schedules import Linear
+from tests.reversal import reversal_batch
 
 
 def data(n=16):
-    rng = np.random.default_rng(0)
-    source = rng.integers(4, 10, size=(n, 4)).astype("int32")
-    target = np.concatenate([np.ones((n, 1), "int32"), source[:, ::-1]], axis=1)
-    labels = np.concatenate([source[:, ::-1], np.full((n, 1), 2, "int32")], axis=1)
-    return {"source_ids": source, "target_ids": target}, labels
+    return reversal_batch(n, length=4)
 
 
 def compiled_model(attention="luong_general"):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import keras_seq as ks
 from keras_seq import training
+from tests.reversal import reversal_batch
 
 
 def test_set_precision():
@@ -83,16 +84,8 @@ def test_callbacks_write_history_with_sampling_probability(tmp_path):
     assert (tmp_path / "checkpoints" / "best.weights.h5").is_file()
 
 
-def equal_length_data(n=32):
-    rng = np.random.default_rng(1)
-    source = rng.integers(4, 10, size=(n, 5)).astype("int32")
-    target = np.concatenate([np.ones((n, 1), "int32"), source[:, ::-1]], axis=1)
-    labels = np.concatenate([source[:, ::-1], np.full((n, 1), 2, "int32")], axis=1)
-    return {"source_ids": source, "target_ids": target}, labels
-
-
 def test_gradient_accumulation_equals_the_larger_batch():
-    x, y = equal_length_data()
+    x, y = reversal_batch(32, length=5, seed=1)  # equal lengths: equal token counts
     weights = []
     for batch_size, accumulate_steps in ((8, 1), (4, 2)):
         keras.utils.set_random_seed(0)
