@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import keras_seq as ks
 from keras_seq.data import SubwordTokenizer
+from keras_seq.evaluation import corpus_scores
 from tests.export.conftest import MAX_SOURCE, MAX_TARGET, padded_ids
 
 
@@ -108,8 +109,8 @@ def test_text_signature_translates_like_keras(moved):
     translations = target.detokenize(expected.ids[:, 0]).numpy()
     np.testing.assert_array_equal(out["translation"].numpy(), translations)
     np.testing.assert_allclose(out["score"], expected.scores[:, 0], rtol=1e-5)
-    references = [t.encode() for _, t in pairs]
-    assert np.mean(translations == np.array(references)) > 0.5  # it translates
+    hypotheses = [t.decode() for t in translations]
+    assert corpus_scores(hypotheses, [t for _, t in pairs])["bleu"] > 20  # it translates
 
 
 def test_decoding_strategies_are_recorded(moved):
