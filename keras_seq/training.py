@@ -124,6 +124,7 @@ def compile_seq2seq(
     jit_compile=False,
     clipvalue=None,
     accumulate_steps=1,
+    global_clipnorm=None,
 ):
     """Compiles a `build_seq2seq` model with Adam, warmup + cosine decay and clipping.
 
@@ -135,10 +136,12 @@ def compile_seq2seq(
         warmup_steps, total_steps: linear warmup, then cosine decay to 5 % over
             `total_steps` optimizer updates (batches / `accumulate_steps`); no
             schedule without `total_steps`.
-        clipnorm: clip gradients by their global norm (0 or None: off).
+        clipnorm: clip each variable's gradient to this norm (0 or None: off).
         label_smoothing: of `SequenceCrossentropy`.
         jit_compile: compile the train step with XLA.
         clipvalue: clip each gradient element into `[-clipvalue, clipvalue]`.
+        global_clipnorm: clip all gradients together to this global norm.
+            Keras takes one of `clipnorm`, `clipvalue`, `global_clipnorm`.
         accumulate_steps: apply the summed gradients of this many batches at once
             (the Keras optimizer's `gradient_accumulation_steps`): a batch this
             many times larger in the same memory.
@@ -152,10 +155,12 @@ def compile_seq2seq(
             warmup_target=learning_rate if warmup_steps else None,
             warmup_steps=warmup_steps,
         )
-    if clipnorm and clipvalue:
+    clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+    chosen = {k: v for k, v in clipping.items() if v}
+    if len(chosen) > 1:
         raise ValueError(
-            "Clip gradients by global norm or by value, not both (Keras allows one). "
-            f"Received: clipnorm={clipnorm!r}, clipvalue={clipvalue!r}"
+            "Clip gradients one way: by norm, by value or by global norm (Keras takes one). "
+            f"Received: {', '.join(f'{k}={v!r}' for k, v in chosen.items())}"
         )
     if not isinstance(accumulate_steps, int) or accumulate_steps < 1:
         raise ValueError(
@@ -163,8 +168,9 @@ def compile_seq2seq(
         )
     optimizer = keras.optimizers.Adam(
         schedule,
-        global_clipnorm=clipnorm or None,
+        clipnorm=clipnorm or None,
         clipvalue=clipvalue or None,
+        global_clipnorm=global_clipnorm or None,
         gradient_accumulation_steps=accumulate_steps if accumulate_steps > 1 else None,
     )
     model.compile(

@@ -51,6 +51,7 @@ DEFAULTS = {
     "warmup_steps": 200,
     "clipnorm": 1.0,
     "clipvalue": 0.0,
+    "global_clipnorm": 0.0,
     "accumulate_steps": 1,
     "label_smoothing": 0.0,
     "patience": 3,
@@ -155,8 +156,9 @@ def build_parser():
     add("--epochs", type=integer(1))
     add("--learning-rate", type=number(0, low_inclusive=False), help="peak, after warmup")
     add("--warmup-steps", type=integer(0))
-    add("--clipnorm", type=number(0), help="gradient clipping by global norm (0 = off)")
-    add("--clipvalue", type=number(0), help="clip each gradient value instead (0 = off)")
+    add("--clipnorm", type=number(0), help="clip each variable's gradient norm (0 = off)")
+    add("--global-clipnorm", type=number(0), help="clip the global gradient norm instead")
+    add("--clipvalue", type=number(0), help="clip each gradient value instead")
     add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
     add("--label-smoothing", type=number(0, 1))
     add("--patience", type=integer(1), help="early stopping patience in epochs")
@@ -215,10 +217,11 @@ def parse_args(argv):
             sampling_schedule(config, total_steps=1)
         except ValueError as error:
             parser.error(f"argument --sampling-schedule: {error}")
-    if config["clipvalue"]:
-        if args.clipnorm:
-            parser.error("argument --clipvalue: not allowed with --clipnorm (clip one way)")
-        config["clipnorm"] = 0.0
+    for flag in ("clipvalue", "global_clipnorm"):
+        if config[flag]:  # replaces the default per-variable clipping
+            if args.clipnorm or (flag == "global_clipnorm" and config["clipvalue"]):
+                parser.error(f"argument --{flag.replace('_', '-')}: clip one way only")
+            config["clipnorm"] = 0.0
     if args.output_dir is not None and os.path.exists(args.output_dir):
         if not os.path.isdir(args.output_dir):
             parser.error(f"argument --output-dir: {args.output_dir!r} is a file, not a folder")
@@ -378,6 +381,7 @@ def train(config, run, data, strategy):
             total_steps=total_steps,
             clipnorm=config["clipnorm"],
             clipvalue=config["clipvalue"],
+            global_clipnorm=config["global_clipnorm"],
             accumulate_steps=config["accumulate_steps"],
             label_smoothing=config["label_smoothing"],
             jit_compile=config["jit_compile"],

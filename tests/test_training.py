@@ -84,27 +84,32 @@ def test_callbacks_write_history_with_sampling_probability(tmp_path):
     assert (tmp_path / "checkpoints" / "best.weights.h5").is_file()
 
 
-def test_gradient_accumulation_equals_the_larger_batch():
-    x, y = reversal_batch(32, length=5, seed=1)  # equal lengths: equal token counts
-    weights = []
-    for batch_size, accumulate_steps in ((8, 1), (4, 2)):
-        keras.utils.set_random_seed(0)
-        model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
-        training.compile_seq2seq(model, learning_rate=1e-2, accumulate_steps=accumulate_steps)
-        model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
-        assert int(model.optimizer.iterations.numpy()) == 8  # updates, not batches
-        weights.append(model.get_weights())
-    for a, b in zip(*weights, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+def test_gradient_accumulation_updates_once_per_group_of_batches():
+    x, y = reversal_batch(32, length=5, seed=1)
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    training.compile_seq2seq(model, learning_rate=1e-2, accumulate_steps=2)
+    assert model.optimizer.gradient_accumulation_steps == 2
+    snapshots = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: snapshots.append(model.get_weights()[0].copy())
+    )
+    initial = model.get_weights()[0].copy()
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[record])
+    assert int(model.optimizer.iterations.numpy()) == 8  # 16 batches, 8 updates
+    before = [initial, *snapshots[:-1]]
+    changed = [not np.array_equal(a, b) for a, b in zip(before, snapshots, strict=True)]
+    assert changed == [False, True] * 8  # the weights move after every second batch
 
 
 def test_clipping_settings():
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
     training.compile_seq2seq(model, clipnorm=0.5)
-    assert model.optimizer.global_clipnorm == 0.5 and model.optimizer.clipvalue is None
+    assert model.optimizer.clipnorm == 0.5 and model.optimizer.global_clipnorm is None
+    training.compile_seq2seq(model, clipnorm=0, global_clipnorm=5.0)
+    assert model.optimizer.global_clipnorm == 5.0 and model.optimizer.clipnorm is None
     training.compile_seq2seq(model, clipnorm=0, clipvalue=0.1)
     assert model.optimizer.clipvalue == 0.1 and model.optimizer.global_clipnorm is None
-    with pytest.raises(ValueError, match="not both.*clipnorm=1.0, clipvalue=0.1"):
+    with pytest.raises(ValueError, match="one way.*clipnorm=1.0, clipvalue=0.1"):
         training.compile_seq2seq(model, clipnorm=1.0, clipvalue=0.1)
     with pytest.raises(ValueError, match="accumulate_steps"):
         training.compile_seq2seq(model, accumulate_steps=0)
