@@ -45,6 +45,7 @@ class ScheduledSampling(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.decoders = attention_decoders(self.model)
+        self.value = None  # a new fit (or model): assign whatever the value
         if not self.decoders:
             raise ValueError(
                 "ScheduledSampling needs a model with an AttentionDecoder layer. "
