@@ -180,9 +180,12 @@ def export_tflite(translator, directory, quantizations=QUANTIZATIONS):
 def write_atomically(path, content):
     """Writes bytes to `path` through a temporary file in the same folder; returns `path`."""
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         with os.fdopen(handle, "wb") as f:
             f.write(content)
+        os.chmod(temporary, 0o666 & ~umask)  # as `open` would make it, not mkstemp's 0o600
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

@@ -137,3 +137,21 @@ def test_quantized_variants_are_smaller(exported_run):
     for method in ("greedy", "beam"):
         assert size[f"{method}_float16.tflite"] < size[f"{method}.tflite"]
         assert size[f"{method}_int8.tflite"] < size[f"{method}.tflite"]
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_partial_one(tmp_path):
+    from keras_seq.export.tflite import write_atomically
+
+    path = tmp_path / "beam.tflite"
+    write_atomically(str(path), b"first")
+    with pytest.raises(TypeError):
+        write_atomically(str(path), object())  # fails while writing
+    assert path.read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == ["beam.tflite"]
+    assert oct(path.stat().st_mode & 0o077) == oct(0o644 & 0o077 & ~_umask())
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
