@@ -22,12 +22,15 @@ class ConfigObject:
         return f"{type(self).__name__}({arguments})"
 
 
-def from_identifier(identifier, base, registry):
-    """`identifier` if it is a `base`; the object a config dict describes; else None.
+def resolve(identifier, base, registry, kind, expected):
+    """`identifier` if it is a `base`, else the object its config dict describes.
 
     A config dict is `{"class_name": ..., "config": {...}}` as
     `keras.saving.serialize_keras_object` writes it; its class name may also be a
     short name from `registry` (`{name: class}`).
+
+    Raises:
+        ValueError: naming `identifier`, the `kind` of object and what is `expected`.
     """
     if isinstance(identifier, base):
         return identifier
@@ -37,4 +40,4 @@ def from_identifier(identifier, base, registry):
         cls = by_class.get(class_name) or registry.get(class_name)
         if cls is not None:
             return cls.from_config(dict(identifier.get("config") or {}))
-    return None
+    raise ValueError(f"Could not interpret the {kind} {identifier!r}. Expected {expected}.")

@@ -21,7 +21,7 @@ import math
 
 import keras
 
-from keras_seq._config import ConfigObject, from_identifier
+from keras_seq._config import ConfigObject, resolve
 from keras_seq.decoding.result import check_float, check_int
 
 PERS = ("step", "epoch")
@@ -199,13 +199,13 @@ def get(identifier):
     """
     if isinstance(identifier, (int, float)) and not isinstance(identifier, bool):
         return Constant(identifier)
-    schedule = from_identifier(identifier, SamplingSchedule, SCHEDULES)
-    if schedule is not None:
-        return schedule
-    raise ValueError(
-        f"Could not interpret the sampling schedule {identifier!r}. Expected a schedule "
-        f"object ({', '.join(c.__name__ for c in SCHEDULES.values())}), its config dict, "
-        "or a number (a constant probability)."
+    return resolve(
+        identifier,
+        SamplingSchedule,
+        SCHEDULES,
+        "sampling schedule",
+        f"a schedule object ({', '.join(c.__name__ for c in SCHEDULES.values())}), its config "
+        "dict, or a number (a constant probability)",
     )
 
 

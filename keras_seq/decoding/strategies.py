@@ -9,7 +9,7 @@ and read back, as Keras does with optimizers.
 
 import keras
 
-from keras_seq._config import ConfigObject, from_identifier
+from keras_seq._config import ConfigObject, resolve
 from keras_seq.decoding.beam import beam_search
 from keras_seq.decoding.greedy import greedy_search, sample
 from keras_seq.decoding.result import check_float, check_int
@@ -151,11 +151,12 @@ def get(identifier):
     """
     if isinstance(identifier, str) and identifier in STRATEGIES:
         return STRATEGIES[identifier]()
-    strategy = from_identifier(identifier, DecodingStrategy, STRATEGIES)
-    if strategy is not None:
-        return strategy
-    raise ValueError(
-        f"Could not interpret the decoding strategy {identifier!r}. Expected one of the names "
-        f"{tuple(STRATEGIES)}, a config dict such as {{'class_name': 'BeamSearch', "
-        "'config': {'beam_size': 5}}, or a GreedySearch / BeamSearch / Sampling object."
+    return resolve(
+        identifier,
+        DecodingStrategy,
+        STRATEGIES,
+        "decoding strategy",
+        f"one of the names {tuple(STRATEGIES)}, a config dict such as {{'class_name': "
+        "'BeamSearch', 'config': {'beam_size': 5}}, or a GreedySearch / BeamSearch / Sampling "
+        "object",
     )
