@@ -176,17 +176,12 @@ def run_variant(name, schedule, feeding, args, data, folder):
 def prepare(args, run_dir):
     """Corpus, tokenizers (saved in the run folder and reused) and pipelines."""
     corpus = ks.data.load_corpus(args.dataset, seed=args.seed, num_pairs=args.num_pairs)
-    tokenizers = []
-    for side, name in enumerate(("source", "target")):
-        prefix = os.path.join(run_dir, "vocab", name)
-        if os.path.exists(prefix + ".model"):
-            tokenizers.append(ks.data.SubwordTokenizer.load(prefix))
-            continue
-        os.makedirs(os.path.dirname(prefix), exist_ok=True)
-        tokenizer = ks.data.SubwordTokenizer.train([p[side] for p in corpus.train], args.vocab_size)
-        tokenizer.save(prefix)
-        tokenizers.append(tokenizer)
-    source, target = tokenizers
+    source, target = (
+        ks.data.SubwordTokenizer.load_or_train(
+            os.path.join(run_dir, "vocab", name), [p[side] for p in corpus.train], args.vocab_size
+        )
+        for side, name in enumerate(("source", "target"))
+    )
 
     def dataset(pairs, shuffle):
         batch_size = min(args.batch_size, len(pairs))

@@ -279,20 +279,15 @@ class Data:
 
 def tokenizers(corpus, config, run):
     """The run's tokenizers: reloaded from vocab/ when resuming, else learned and saved."""
-    prefixes = run.vocab_prefix("source"), run.vocab_prefix("target")
-    if all(os.path.exists(p + ".model") for p in prefixes):
-        return tuple(ks.data.SubwordTokenizer.load(p) for p in prefixes)
-    os.makedirs(os.path.dirname(prefixes[0]), exist_ok=True)
-    result = []
-    for side, prefix in enumerate(prefixes):
-        tokenizer = ks.data.SubwordTokenizer.train(
+    return tuple(
+        ks.data.SubwordTokenizer.load_or_train(
+            run.vocab_prefix(name),
             [pair[side] for pair in corpus.train],
             config["vocab_size"],
             lowercase=config["lowercase"],
         )
-        tokenizer.save(prefix)
-        result.append(tokenizer)
-    return tuple(result)
+        for side, name in enumerate(("source", "target"))
+    )
 
 
 def load_corpus(config):

@@ -1,6 +1,7 @@
 """Subword tokenizers learned from the training text (SentencePiece), usable in graphs."""
 
 import io
+import os
 import string
 
 import tensorflow as tf
@@ -127,6 +128,21 @@ class SubwordTokenizer:
             f.write(self.model_proto)
         with open(path_prefix + ".vocab", "w", encoding="utf-8") as f:
             f.write("".join(piece + "\n" for piece in self.pieces))
+
+    @classmethod
+    def load_or_train(cls, path_prefix, texts, vocab_size, **options):
+        """The tokenizer saved at `path_prefix`, or one learned from `texts` and saved there.
+
+        What a resumable run wants: the first session learns the vocabulary, the
+        next ones reuse it. `options` go to `train` (`lowercase`, ...).
+        """
+        path_prefix = str(path_prefix)
+        if os.path.exists(path_prefix + ".model"):
+            return cls.load(path_prefix)
+        tokenizer = cls.train(texts, vocab_size, **options)
+        os.makedirs(os.path.dirname(path_prefix) or ".", exist_ok=True)
+        tokenizer.save(path_prefix)
+        return tokenizer
 
     @classmethod
     def load(cls, path_prefix):

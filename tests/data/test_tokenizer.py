@@ -83,3 +83,12 @@ def test_bad_input():
         SubwordTokenizer.train(["", "  "], 100)
     with pytest.raises(FileNotFoundError, match="nowhere.model"):
         SubwordTokenizer.load("/nowhere")
+
+
+def test_load_or_train_learns_once_then_reuses(tmp_path):
+    prefix = tmp_path / "vocab" / "source"
+    texts = ["in 3 days", "5 minutes ago", "tuesday, may 23, 1978"] * 20
+    learned = SubwordTokenizer.load_or_train(prefix, texts, 100)
+    assert (tmp_path / "vocab" / "source.model").is_file()
+    again = SubwordTokenizer.load_or_train(prefix, ["other text entirely"], 100)
+    assert again.model_proto == learned.model_proto  # read back, not learned again
