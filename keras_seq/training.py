@@ -5,7 +5,7 @@ import os
 
 import keras
 
-from keras_seq.callbacks import SamplingProbabilityLogger, ScheduledSampling
+from keras_seq.callbacks import BackupAndRestore, SamplingProbabilityLogger, ScheduledSampling
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 
@@ -185,8 +185,12 @@ def compile_seq2seq(
 def standard_callbacks(run_dir, patience=3, tensorboard=True, sampling_schedule=None):
     """Resume, early stopping, best checkpoint, CSV history and TensorBoard for `run_dir`.
 
-    - `checkpoints/backup`: `BackupAndRestore`, so the same command resumes an
-      interrupted run from its last finished epoch.
+    - `checkpoints/backup`: keras_seq's `BackupAndRestore`, so the same command
+      resumes an interrupted run from its last finished epoch, with its random
+      state and its early-stopping and best-checkpoint progress (train on a
+      `make_dataset(shuffle=EpochShuffle(...))` and add that to the callbacks
+      too for the data order: the resumed run then ends as an uninterrupted
+      one would).
     - `checkpoints/best.weights.h5`: the best weights by validation loss.
     - early stopping on validation loss, restoring the best weights.
     - `history.csv` (appended on resume) and `logs/` for TensorBoard, with the
@@ -196,22 +200,25 @@ def standard_callbacks(run_dir, patience=3, tensorboard=True, sampling_schedule=
     """
     checkpoints = os.path.join(run_dir, "checkpoints")
     os.makedirs(checkpoints, exist_ok=True)
+    best = keras.callbacks.ModelCheckpoint(
+        os.path.join(checkpoints, "best.weights.h5"),
+        monitor="val_loss",
+        save_best_only=True,
+        save_weights_only=True,
+    )
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=patience, restore_best_weights=True
+    )
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(checkpoints, "backup")),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoints, "best.weights.h5"),
-            monitor="val_loss",
-            save_best_only=True,
-            save_weights_only=True,
-        ),
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True
-        ),
+        best,
+        early_stopping,
         # Before the CSV logger and TensorBoard, which write what it adds to the logs.
         SamplingProbabilityLogger()
         if sampling_schedule is None
         else ScheduledSampling(sampling_schedule),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
+        # After the callbacks it watches: it backs up their state after their epoch end.
+        BackupAndRestore(os.path.join(checkpoints, "backup"), watch=[best, early_stopping]),
     ]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")))

@@ -274,7 +274,8 @@ class Data:
     test: object
     train_report: object
     test_report: object
-    curriculum: object = None
+    # What the training data needs in `fit`'s callbacks: its epoch order, its curriculum.
+    callbacks: list = dataclasses.field(default_factory=list)
 
 
 def tokenizers(corpus, config, run):
@@ -306,12 +307,13 @@ def prepare_data(config, corpus, run):
     lengths = {k: config[k] for k in ("max_source_length", "max_target_length")}
     epochs = config["curriculum_epochs"]
     curriculum = ks.data.LengthCurriculum(epochs) if epochs else None
+    shuffle = ks.data.EpochShuffle(config["seed"])
     train, train_report = ks.data.make_dataset(
         corpus.train,
         source_tokenizer,
         target_tokenizer,
         config["batch_size"],
-        seed=config["seed"],
+        shuffle=shuffle,
         curriculum=curriculum,
         **lengths,
     )
@@ -336,7 +338,7 @@ def prepare_data(config, corpus, run):
         test,
         train_report,
         test_report,
-        curriculum,
+        [shuffle, *([curriculum] if curriculum else [])],
     )
 
 
@@ -392,7 +394,7 @@ def train(config, run, data, strategy):
         data.train,
         validation_data=data.valid,
         epochs=config["epochs"],
-        callbacks=[*callbacks, timer, *([data.curriculum] if data.curriculum else [])],
+        callbacks=[*callbacks, timer, *data.callbacks],
         verbose=2 if config["quick"] else "auto",
         shuffle=False,  # the pipeline shuffles (and buckets) itself
     )

@@ -11,6 +11,7 @@ from keras_seq.data.loaders import (
     split_pairs,
 )
 from keras_seq.data.pipeline import (
+    EpochShuffle,
     LengthCurriculum,
     PipelineReport,
     make_dataset,
@@ -22,6 +23,7 @@ from keras_seq.data.tokenizer import SubwordTokenizer
 __all__ = [
     "SPECS",
     "Corpus",
+    "EpochShuffle",
     "LengthCurriculum",
     "PipelineReport",
     "SubwordTokenizer",

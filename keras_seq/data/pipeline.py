@@ -83,6 +83,60 @@ class LengthCurriculum(keras.callbacks.Callback):
         self.limit.assign(self.length_at(epoch))
 
 
+class EpochShuffle(keras.callbacks.Callback):
+    """A shuffle whose order is a function of the seed and the epoch alone.
+
+    `tf.data`'s own reshuffling draws each pass's order from a generator that
+    lives in the process, so a resumed run would see the orders of a fresh run's
+    first epochs again and end with other weights. Here epoch `e` is a
+    stateless permutation keyed by `(seed, e)` of each window of consecutive
+    pairs (`make_dataset` uses windows of 100,000: the whole set below that).
+    Pass this object to `make_dataset(shuffle=...)`
+    and to `model.fit(callbacks=[...])`, which sets `e` at the start of each
+    epoch, and a run resumed by `BackupAndRestore` at epoch `e` sees the order
+    an uninterrupted run saw. Iterated outside `fit`, each pass moves on to the
+    next epoch's order by itself.
+
+    Args:
+        seed: int, the shuffle seed.
+    """
+
+    def __init__(self, seed=0):
+        super().__init__()
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
+        self.seed = seed
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="shuffle_epoch")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch.assign(epoch)
+
+    def apply(self, dataset, window):
+        """`dataset` in this epoch's order: each run of `window` elements permuted.
+
+        Stateless permutations keyed by `(seed, epoch, window index)`, so the
+        order does not depend on TensorFlow's global seed either.
+        """
+
+        def permute(epoch):
+            def one_window(index, elements):
+                key = tf.stack([tf.constant(self.seed, tf.int64), epoch * 1_000_003 + index])
+                count = tf.shape(tf.nest.flatten(elements)[0], out_type=tf.int64)[0]
+                order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
+                return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
+
+            def as_tensors(element):  # unbatched ragged rows, back to plain tensors
+                return tf.nest.map_structure(tf.identity, element)
+
+            windows = dataset.ragged_batch(window).enumerate().map(one_window)
+            return windows.unbatch().map(as_tensors)
+
+        def this_epochs_order(_):
+            return permute(self.epoch.assign_add(1) - 1)  # read, then move on for the next pass
+
+        return tf.data.Dataset.from_tensors(0).flat_map(this_epochs_order)
+
+
 def _check_pairs(pairs):
     if not pairs:
         raise ValueError("No text pairs were given: the dataset is empty.")
@@ -134,8 +188,10 @@ def make_dataset(
         batch_size: positive int.
         max_source_length, max_target_length: positive ints, in tokens.
         overlong: `"filter"` or `"truncate"`.
-        shuffle: shuffle each epoch (training).
-        seed: shuffle seed.
+        shuffle: shuffle each epoch (training): `True` (with `seed`), an
+            `EpochShuffle` (pass it to `fit`'s callbacks as well, for runs
+            that resume in the order they left off), or `False`.
+        seed: shuffle seed, when `shuffle=True`.
         bucket_width: bucket boundaries every this many tokens.
         drop_remainder: drop the last, smaller batch of each bucket.
         curriculum: optional `LengthCurriculum` (training data only): the batches
@@ -200,8 +256,14 @@ def make_dataset(
                 tf.maximum(tf.size(x["source_ids"]), tf.size(x["target_ids"])) <= curriculum.limit
             )
         )
+    if not isinstance(shuffle, (bool, EpochShuffle)):
+        raise ValueError(
+            f"`shuffle` must be True, False or an `EpochShuffle`. Received: shuffle={shuffle!r}"
+        )
+    if shuffle is True:
+        shuffle = EpochShuffle(seed)
     if shuffle:
-        dataset = dataset.shuffle(min(kept, 50_000), seed=seed, reshuffle_each_iteration=True)
+        dataset = shuffle.apply(dataset, min(kept, 100_000))
     longest = max(max_source_length, max_target_length)
     boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
     dataset = dataset.bucket_by_sequence_length(

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from keras_seq.data import SubwordTokenizer, generate_pairs, make_dataset, measure_padding
+from keras_seq.data import (
+    EpochShuffle,
+    SubwordTokenizer,
+    generate_pairs,
+    make_dataset,
+    measure_padding,
+)
 from keras_seq.data.pipeline import make_source_batches
 
 PAIRS = generate_pairs(1200, seed=3)
@@ -148,3 +154,33 @@ def test_length_curriculum_widens_each_epoch(tokenizers):
     assert isinstance(curriculum, keras.callbacks.Callback)
     with pytest.raises(ValueError, match="epochs=0"):
         LengthCurriculum(epochs=0)
+
+
+def _orders(dataset, passes):
+    return [
+        [tuple(row) for inputs, _ in dataset for row in inputs["source_ids"].numpy()[:, :3]]
+        for _ in range(passes)
+    ]
+
+
+def test_epoch_shuffle_order_depends_on_seed_and_epoch_only(tokenizers):
+    source_tok, target_tok = tokenizers
+    pairs = PAIRS[:200]
+    shuffle = EpochShuffle(seed=5)
+    dataset, _ = make_dataset(pairs, source_tok, target_tok, 16, shuffle=shuffle)
+    first, second = _orders(dataset, 2)
+    assert first != second and sorted(first) == sorted(second)  # a new order each pass
+    # A fresh pipeline (a resumed process) told it is at epoch 1 gives epoch 1's order.
+    fresh = EpochShuffle(seed=5)
+    again, _ = make_dataset(pairs, source_tok, target_tok, 16, shuffle=fresh)
+    fresh.on_epoch_begin(1)
+    assert _orders(again, 1) == [second]
+    other, _ = make_dataset(pairs, source_tok, target_tok, 16, shuffle=EpochShuffle(seed=6))
+    assert _orders(other, 1) != [first]
+
+
+def test_bad_shuffle_arguments_are_named(tokenizers):
+    with pytest.raises(ValueError, match="shuffle='yes'"):
+        make_dataset(PAIRS[:64], *tokenizers, 16, shuffle="yes")
+    with pytest.raises(ValueError, match="seed=-1"):
+        EpochShuffle(seed=-1)
