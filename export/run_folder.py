@@ -5,8 +5,11 @@ reads it through `RunFolder`: file names, the `vocab/` layout and the config
 keys that choose the decoding strategy are known here and nowhere else.
 """
 
+import contextlib
 import json
 import os
+import shutil
+import tempfile
 
 
 class NotARunFolder(ValueError):
@@ -55,12 +58,26 @@ class RunFolder:
         with open(self[self.CONFIG]) as f:
             return json.load(f)
 
+    @contextlib.contextmanager
+    def writing(self, name):
+        """A temporary path beside `name`, renamed to `name` when the block succeeds.
+
+        A file of the run is never half-written: a failure leaves the earlier
+        file, or none. The temporary name keeps the extension (Keras checks it).
+        """
+        root, extension = os.path.splitext(self[name])
+        temporary = f"{root}.tmp{extension}"
+        try:
+            yield temporary
+            os.replace(temporary, self[name])
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+
     def write_json(self, name, value):
-        """Writes `value` to `name` as JSON through a temporary file (never half-written)."""
-        temporary = self[name] + ".tmp"
-        with open(temporary, "w") as f:
+        """Writes `value` to `name` as JSON, atomically."""
+        with self.writing(name) as temporary, open(temporary, "w") as f:
             json.dump(value, f, indent=2)
-        os.replace(temporary, self[name])
 
     def check_trained(self):
         """Raises `NotARunFolder` naming what is missing unless training has finished here."""
@@ -122,7 +139,14 @@ class RunFolder:
             )
         }
         if tflite:
-            written["tflite"] = export_tflite(
-                translator, self[self.TFLITE], quantizations or QUANTIZATIONS
-            )
+            # Staged beside, then renamed: a failed conversion leaves no partial folder.
+            staging = tempfile.mkdtemp(dir=self.path, prefix=".tflite-")
+            try:
+                files = export_tflite(translator, staging, quantizations or QUANTIZATIONS)
+                if os.path.exists(self[self.TFLITE]):
+                    shutil.rmtree(self[self.TFLITE])
+                os.replace(staging, self[self.TFLITE])
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            written["tflite"] = {name: os.path.join(self[self.TFLITE], name) for name in files}
         return written

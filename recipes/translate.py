@@ -408,7 +408,8 @@ def train(config, run, data, strategy):
         * epochs_run
         / max(timer.seconds, 1e-9),
     }
-    model.save(run[RunFolder.MODEL])
+    with run.writing(RunFolder.MODEL) as path:
+        model.save(path)
     run.write_json(RunFolder.TRAINING_DONE, summary)
     return model, summary
 
@@ -441,7 +442,8 @@ def evaluate(config, run, model, data):
             **lengths,
         )
         scores[strategy.name] = evaluation.corpus_scores(hypotheses, references)
-    write_translations(run[RunFolder.TRANSLATIONS], sources, references, hypotheses)
+    with run.writing(RunFolder.TRANSLATIONS) as path:
+        write_translations(path, sources, references, hypotheses)
 
     attention_dir = run[RunFolder.ATTENTION]
     os.makedirs(attention_dir, exist_ok=True)
@@ -472,6 +474,19 @@ def export(config, run, model, data):
         strategy=RunFolder.strategy(config),
     )
     return run.export(translator)
+
+
+def finish_export(config, run):
+    """A run evaluated already: exports it if its export is missing, else says where it is."""
+    if config["export"] and not all(
+        os.path.exists(run[name]) for name in (RunFolder.SAVED_MODEL, RunFolder.TFLITE)
+    ):
+        print(f"{run.path} is trained and evaluated; exporting it.")
+        exported = run.export()
+        print(f"  {exported['saved_model']}\n  {run[RunFolder.TFLITE]}")
+        return 0
+    print(f"This run has finished already; its results are in {run.path}.")
+    return 0
 
 
 def collect_metrics(data, precision, summary, test_results, scores):
@@ -536,8 +551,7 @@ def report(config, run, metrics, scores, exported):
 def main(argv=None):
     config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
     if output_dir is not None and os.path.exists(RunFolder(output_dir)[RunFolder.METRICS]):
-        print(f"This run has finished already; its results are in {output_dir}.")
-        return 0
+        return finish_export(config, RunFolder(output_dir))
     if output_dir is not None:
         check_resumable(config, RunFolder(output_dir))
     try:
@@ -565,9 +579,9 @@ def main(argv=None):
     )
     model, summary = train(config, run, data, strategy)
     test_results, scores = evaluate(config, run, model, data)
-    exported = export(config, run, model, data) if config["export"] else {}
     metrics = collect_metrics(data, precision, summary, test_results, scores)
-    run.write_json(RunFolder.METRICS, metrics)
+    run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
+    exported = export(config, run, model, data) if config["export"] else {}
     report(config, run, metrics, scores, exported)
     return 0
 

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from keras_seq import decoding
-from keras_seq.models import generate, seq2seq_parts
+from keras_seq.models import as_float32, generate, seq2seq_parts
 from keras_seq.special_ids import PAD_ID, UNK_ID
 
 
@@ -25,7 +25,8 @@ class Translator(tf.Module):
     Id inputs out of `[0, vocab_size)` are clipped into range in the graph.
 
     Args:
-        model: a model from `build_seq2seq`.
+        model: a model from `build_seq2seq`, trained under any precision
+            policy; the translator computes in float32 (`as_float32`).
         source_tokenizer, target_tokenizer: `SubwordTokenizer`s, or None for an
             ids-only module (TFLite).
         max_source_length: int, the most source tokens.
@@ -45,7 +46,7 @@ class Translator(tf.Module):
         strategy="beam",
     ):
         super().__init__(name="translator")
-        self.model = model
+        self.model = as_float32(model)  # the inference graph is float32 whatever the training
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_source_length = max_source_length

@@ -2,6 +2,7 @@
 
 from keras_seq.models.seq2seq import (
     Seq2SeqParts,
+    as_float32,
     attention_of,
     build_seq2seq,
     encode,
@@ -9,4 +10,12 @@ from keras_seq.models.seq2seq import (
     seq2seq_parts,
 )
 
-__all__ = ["Seq2SeqParts", "attention_of", "build_seq2seq", "encode", "generate", "seq2seq_parts"]
+__all__ = [
+    "Seq2SeqParts",
+    "as_float32",
+    "attention_of",
+    "build_seq2seq",
+    "encode",
+    "generate",
+    "seq2seq_parts",
+]

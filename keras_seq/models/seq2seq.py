@@ -146,6 +146,37 @@ def seq2seq_parts(model):
     return Seq2SeqParts(*(layers[name] for name in PART_TYPES))
 
 
+def as_float32(model):
+    """`model` computing in float32, for inference and export.
+
+    A model trained under `mixed_bfloat16` or `mixed_float16` keeps float32
+    weights but computes in half precision, and builtins-only TFLite cannot
+    convert its half-precision RNN loops. This returns the model itself when
+    every layer already computes in float32; otherwise a copy rebuilt from its
+    config with every dtype policy float32, holding the same weights.
+    """
+    if all(layer.compute_dtype == "float32" for layer in model._flatten_layers()):
+        return model
+
+    def float32_policies(config):
+        if isinstance(config, dict):
+            if config.get("class_name") == "DTypePolicy":
+                return {**config, "config": {**config["config"], "name": "float32"}}
+            return {key: float32_policies(value) for key, value in config.items()}
+        if isinstance(config, list):
+            return [float32_policies(value) for value in config]
+        return config
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")  # for layers built inside others
+    try:
+        copy = model.__class__.from_config(float32_policies(model.get_config()))
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def encode(model, source_ids, training=False):
     """Runs the encoder and bridge of a `build_seq2seq` model once.
 

@@ -121,6 +121,38 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     assert metrics["epochs_run_this_session"] == 1
 
 
+@pytest.mark.slow
+def test_a_failed_export_keeps_the_metrics_and_the_same_command_finishes_it(
+    tmp_path, monkeypatch, capsys
+):
+    recipe = load_recipe()
+    from keras_seq.export import tflite
+
+    convert = tflite.convert
+
+    def failing(translator, strategy, quantization="float32"):
+        if quantization == "int8":
+            raise RuntimeError("simulated converter crash")
+        return convert(translator, strategy, quantization)
+
+    run = tmp_path / "run"
+    args = [*SMALL[:-1], "1", "--output-dir", str(run)]
+    monkeypatch.setattr(tflite, "convert", failing)
+    with pytest.raises(RuntimeError, match="simulated"):
+        recipe.main(args)
+    assert (run / "metrics.json").is_file()  # written when evaluation ended
+    assert not (run / "tflite").exists()  # and no half-written export
+    assert not [name for name in os.listdir(run) if name.startswith((".tflite-", "."))]
+    monkeypatch.setattr(tflite, "convert", convert)
+    assert recipe.main(args) == 0
+    assert "exporting it" in capsys.readouterr().out
+    assert sorted(os.listdir(run / "tflite")) == sorted(
+        f"{method}{suffix}.tflite"
+        for method in ("greedy", "beam")
+        for suffix in ("", "_float16", "_int8")
+    )
+
+
 def test_resuming_with_other_model_settings_is_refused(tmp_path):
     recipe = load_recipe()
     run = tmp_path / "run"
