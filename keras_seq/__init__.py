@@ -10,6 +10,7 @@ from keras_seq import (
     losses,
     metrics,
     models,
+    presets,
     schedules,
     training,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "presets",
     "schedules",
     "training",
     "PAD_ID",

@@ -1,0 +1,129 @@
+"""Settings that follow the data: named presets, and the rule that picks one for a corpus.
+
+The rule (also in the README), from the training pairs split on whitespace:
+
+- preset: `tiny` when the larger side has fewer than 2,000 distinct words (a
+  narrow or generated language, like the built-in data); else `small` below
+  2 million words (both sides together: Multi30k, Tatoeba, Ding); else `base`.
+- subword vocabulary (each language): a third of the larger side's distinct
+  words, rounded to a thousand, within [1,000, 32,000].
+- maximum lengths (`length_limits`, once the tokenizers exist): the 99.5th
+  percentile of the training pairs' subword counts (end token included on the
+  target side), within [16, 256], so that about 0.5 % of pairs are over-long.
+
+Every setting a user gives explicitly wins over the rule.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+# Model size, regularisation and the training budget of each preset.
+PRESETS = {
+    "tiny": {
+        "embedding_dim": 96,
+        "units": 128,
+        "encoder_layers": 1,
+        "decoder_layers": 1,
+        "dropout": 0.1,
+        "batch_size": 128,
+        "epochs": 5,
+        "learning_rate": 3e-3,
+        "label_smoothing": 0.0,
+    },
+    "small": {
+        "embedding_dim": 256,
+        "units": 256,
+        "encoder_layers": 1,
+        "decoder_layers": 1,
+        "dropout": 0.3,
+        "batch_size": 64,
+        "epochs": 15,
+        "learning_rate": 2e-3,
+        "label_smoothing": 0.1,
+    },
+    "base": {
+        "embedding_dim": 512,
+        "units": 512,
+        "encoder_layers": 2,
+        "decoder_layers": 1,
+        "dropout": 0.2,
+        "batch_size": 128,
+        "epochs": 10,
+        "learning_rate": 1e-3,
+        "label_smoothing": 0.1,
+    },
+}
+TINY_BELOW_TYPES = 2_000
+SMALL_BELOW_WORDS = 2_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusStats:
+    """Size of a parallel corpus in whitespace-separated words."""
+
+    pairs: int
+    source_words: int
+    target_words: int
+    source_types: int
+    target_types: int
+
+    @classmethod
+    def of(cls, pairs):
+        """The statistics of a list of `(source, target)` texts."""
+        if not pairs:
+            raise ValueError("No training pairs: the corpus is empty.")
+        counts = []
+        for side in (0, 1):
+            words = [pair[side].split() for pair in pairs]
+            counts += [sum(map(len, words)), len({w for ws in words for w in ws})]
+        return cls(len(pairs), counts[0], counts[2], counts[1], counts[3])
+
+    @property
+    def words(self):
+        return self.source_words + self.target_words
+
+    @property
+    def types(self):
+        return max(self.source_types, self.target_types)
+
+    def describe(self):
+        return (
+            f"{self.pairs:,} pairs, {self.words:,} words, "
+            f"{self.source_types:,}/{self.target_types:,} distinct source/target words"
+        )
+
+
+def choose_preset(stats):
+    """The preset the rule picks for `stats` (a `CorpusStats`)."""
+    if stats.types < TINY_BELOW_TYPES:
+        return "tiny"
+    return "small" if stats.words < SMALL_BELOW_WORDS else "base"
+
+
+def vocab_size_for(stats):
+    """Subword vocabulary size of each language for `stats`."""
+    return int(min(max(round(stats.types / 3, -3), 1_000), 32_000))
+
+
+def auto_settings(stats, preset=None):
+    """`(settings, preset)`: the preset's settings plus `vocab_size` for a corpus.
+
+    Args:
+        stats: a `CorpusStats`.
+        preset: a name of `PRESETS`, or None for the rule's choice.
+
+    Raises:
+        ValueError: for an unknown preset.
+    """
+    if preset is None:
+        preset = choose_preset(stats)
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}. Expected one of {sorted(PRESETS)}.")
+    return {**PRESETS[preset], "vocab_size": vocab_size_for(stats)}, preset
+
+
+def length_limit(lengths, low=16, high=256):
+    """The 99.5th percentile of token counts `lengths`, within `[low, high]`."""
+    return int(min(max(math.ceil(np.percentile(lengths, 99.5)), low), high))
