@@ -26,6 +26,7 @@ class RunFolder:
     CONFIG = "config.json"
     METRICS = "metrics.json"
     HISTORY = "history.csv"
+    CURVES = "curves.png"
     MODEL = "model.keras"
     VOCAB = "vocab"
     CHECKPOINTS = "checkpoints"
@@ -92,10 +93,15 @@ class RunFolder:
 
     @staticmethod
     def strategy(config):
-        """The beam search a run's config asks for (`beam_size`, `length_penalty`)."""
+        """The beam search a run's config asks for (`beam_size`, `length_penalty`).
+
+        Settings not chosen yet (None: the run stopped before its validation
+        grid) take `BeamSearch`'s defaults.
+        """
         from keras_seq.decoding import BeamSearch
 
-        return BeamSearch(config["beam_size"], config["length_penalty"])
+        keys = ("beam_size", "length_penalty")
+        return BeamSearch(**{k: config[k] for k in keys if config.get(k) is not None})
 
     def load_translator(self):
         """A `keras_seq.export.Translator` of the run's model, vocabularies and settings."""

@@ -23,6 +23,52 @@ def make_translate_fn(model, max_length, strategy="greedy"):
     return translate
 
 
+class TextTranslator:
+    """Translates a fixed list of texts, as often as asked, with one traced function.
+
+    The texts are tokenized once into length-sorted batches; each call decodes
+    them with the model's current weights (the function reads its variables),
+    so a callback can score the same sentences every epoch without retracing.
+
+    Args:
+        model: a `build_seq2seq` model.
+        texts: source texts.
+        source_tokenizer, target_tokenizer: `SubwordTokenizer`s.
+        max_source_length: sources are cut to this many tokens.
+        max_length: the most target tokens.
+        strategy: decoding strategy (object, name or config).
+        batch_size: sentences per decoded batch.
+    """
+
+    def __init__(
+        self,
+        model,
+        texts,
+        source_tokenizer,
+        target_tokenizer,
+        max_source_length,
+        max_length,
+        strategy="greedy",
+        batch_size=128,
+    ):
+        self.translate = make_translate_fn(model, max_length, strategy)
+        self.target_tokenizer = target_tokenizer
+        self.count = len(texts)
+        self.batches = make_source_batches(texts, source_tokenizer, batch_size, max_source_length)
+
+    def __call__(self):
+        """`(translations, scores)` in the order of the texts."""
+        translations = [""] * self.count
+        scores = np.zeros(self.count, np.float32)
+        for indices, source_ids in self.batches:
+            result = self.translate(tf.constant(source_ids))
+            decoded = self.target_tokenizer.detokenize(result.ids[:, 0]).numpy()
+            for row, i in enumerate(indices):
+                translations[i] = decoded[row].decode("utf-8")
+                scores[i] = float(result.scores[row, 0])
+        return translations, scores
+
+
 def translate_texts(
     model,
     texts,
@@ -34,18 +80,16 @@ def translate_texts(
     batch_size=128,
 ):
     """Translates `texts` by `strategy`; returns `(translations, scores)` in the order given."""
-    translate = make_translate_fn(model, max_length, strategy)
-    translations = [""] * len(texts)
-    scores = np.zeros(len(texts), np.float32)
-    for indices, source_ids in make_source_batches(
-        texts, source_tokenizer, batch_size, max_source_length
-    ):
-        result = translate(tf.constant(source_ids))
-        decoded = target_tokenizer.detokenize(result.ids[:, 0]).numpy()
-        for row, i in enumerate(indices):
-            translations[i] = decoded[row].decode("utf-8")
-            scores[i] = float(result.scores[row, 0])
-    return translations, scores
+    return TextTranslator(
+        model,
+        texts,
+        source_tokenizer,
+        target_tokenizer,
+        max_source_length,
+        max_length,
+        strategy,
+        batch_size,
+    )()
 
 
 def corpus_scores(hypotheses, references):

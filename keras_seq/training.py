@@ -182,7 +182,17 @@ def compile_seq2seq(
     return model
 
 
-def standard_callbacks(run_dir, patience=3, tensorboard=True, sampling_schedule=None):
+MONITORS = {"val_loss": "min", "val_bleu": "max"}
+
+
+def standard_callbacks(
+    run_dir,
+    patience=3,
+    tensorboard=True,
+    sampling_schedule=None,
+    monitor="val_loss",
+    validation_bleu=None,
+):
     """Resume, early stopping, best checkpoint, CSV history and TensorBoard for `run_dir`.
 
     - `checkpoints/backup`: keras_seq's `BackupAndRestore`, so the same command
@@ -191,25 +201,34 @@ def standard_callbacks(run_dir, patience=3, tensorboard=True, sampling_schedule=
       `make_dataset(shuffle=EpochShuffle(...))` and add that to the callbacks
       too for the data order: the resumed run then ends as an uninterrupted
       one would).
-    - `checkpoints/best.weights.h5`: the best weights by validation loss.
-    - early stopping on validation loss, restoring the best weights.
+    - `checkpoints/best.weights.h5`: the best weights by `monitor`.
+    - early stopping on `monitor`, restoring the best weights.
     - `history.csv` (appended on resume) and `logs/` for TensorBoard, with the
-      scheduled-sampling probability of each epoch.
+      scheduled-sampling probability of each epoch (and `val_bleu`).
     - with `sampling_schedule` (a `keras_seq.schedules` object or config), the
       `ScheduledSampling` callback that drives the decoders by it.
+    - with `validation_bleu` (a `ValidationBLEU`), the validation BLEU of each
+      epoch; `monitor="val_bleu"` needs it.
     """
+    if monitor not in MONITORS:
+        raise ValueError(f"`monitor` must be one of {list(MONITORS)}. Received: {monitor!r}")
+    if monitor == "val_bleu" and validation_bleu is None:
+        raise ValueError('`monitor="val_bleu"` needs a `validation_bleu` callback.')
     checkpoints = os.path.join(run_dir, "checkpoints")
     os.makedirs(checkpoints, exist_ok=True)
     best = keras.callbacks.ModelCheckpoint(
         os.path.join(checkpoints, "best.weights.h5"),
-        monitor="val_loss",
+        monitor=monitor,
+        mode=MONITORS[monitor],
         save_best_only=True,
         save_weights_only=True,
     )
     early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=patience, restore_best_weights=True
+        monitor=monitor, mode=MONITORS[monitor], patience=patience, restore_best_weights=True
     )
     callbacks = [
+        # First: the others read what it adds to the logs.
+        *([validation_bleu] if validation_bleu is not None else []),
         best,
         early_stopping,
         # Before the CSV logger and TensorBoard, which write what it adds to the logs.

@@ -15,6 +15,7 @@ from its last finished epoch; a finished run says so and stops.
 import argparse
 import csv
 import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -57,8 +58,10 @@ DEFAULTS = {
     "accumulate_steps": 1,
     "label_smoothing": None,
     "patience": 3,
-    "beam_size": 5,
-    "length_penalty": 0.6,
+    "monitor": "val_bleu",
+    "val_bleu_pairs": 500,
+    "beam_size": None,
+    "length_penalty": None,
     "seed": 0,
     "precision": "float32",
     "distribution": "auto",
@@ -76,7 +79,11 @@ QUICK = {
     "batch_size": 64,
     "vocab_size": 300,
     "warmup_steps": 10,
+    "beam_size": 5,
+    "length_penalty": 0.6,
 }
+# Beam settings left to the data are the best of this grid by validation BLEU.
+BEAM_GRID = {"beam_size": (3, 5, 8), "length_penalty": (0.0, 0.6, 1.0)}
 # Settings that define the model and its data: a resumed run must keep them.
 MODEL_SETTINGS = (
     "dataset",
@@ -169,6 +176,16 @@ def build_parser():
     add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
     add("--label-smoothing", type=number(0, 1))
     add("--patience", type=integer(1), help="early stopping patience in epochs")
+    add(
+        "--monitor",
+        choices=list(ks.training.MONITORS),
+        help="what early stopping and the best checkpoint follow (default: val_bleu)",
+    )
+    add(
+        "--val-bleu-pairs",
+        type=integer(0),
+        help="validation pairs decoded each epoch for val_bleu (default 500; 0 = off)",
+    )
     add("--beam-size", type=integer(1))
     add("--length-penalty", type=number(0), help="GNMT alpha (0 = none)")
     add("--seed", type=integer(0))
@@ -197,6 +214,11 @@ def build_parser():
         help="short pairs first: widen the length limit over this many epochs (0 = off)",
     )
     add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
+    add(
+        "--evaluate",
+        metavar="RUN",
+        help="score the finished run RUN (model, SavedModel, TFLite) on --test-data FILE",
+    )
     return parser
 
 
@@ -215,6 +237,11 @@ def parse_args(argv):
     config["valid_data"] = args.valid_data
     config["test_data"] = args.test_data
     config["export"] = not args.no_export
+    config["evaluate"] = args.evaluate
+    if args.evaluate is not None:
+        if args.test_data is None or not os.path.isfile(args.test_data):
+            parser.error(f"argument --evaluate: needs --test-data FILE (got {args.test_data!r})")
+        return config, args.evaluate
     try:
         ks.data.check_spec(config["dataset"], config["valid_data"], config["test_data"])
     except ValueError as error:
@@ -229,6 +256,8 @@ def parse_args(argv):
             if args.clipnorm or (flag == "global_clipnorm" and config["clipvalue"]):
                 parser.error(f"argument --{flag.replace('_', '-')}: clip one way only")
             config["clipnorm"] = 0.0
+    if config["monitor"] == "val_bleu" and not config["val_bleu_pairs"]:
+        parser.error("argument --monitor: val_bleu needs --val-bleu-pairs above 0")
     if args.output_dir is not None and os.path.exists(args.output_dir):
         if not os.path.isdir(args.output_dir):
             parser.error(f"argument --output-dir: {args.output_dir!r} is a file, not a folder")
@@ -427,10 +456,22 @@ def train(config, run, data, strategy):
             jit_compile=config["jit_compile"],
         )
     timer = ks.callbacks.TrainingTimer()
+    validation_bleu = None
+    if config["val_bleu_pairs"]:
+        validation_bleu = ks.callbacks.ValidationBLEU(
+            data.corpus.valid,
+            data.source_tokenizer,
+            data.target_tokenizer,
+            config["max_source_length"],
+            config["max_target_length"],
+            num_pairs=config["val_bleu_pairs"],
+        )
     callbacks = training.standard_callbacks(
         run.path,
         patience=config["patience"],
         sampling_schedule=sampling_schedule(config, total_steps),
+        monitor=config["monitor"],
+        validation_bleu=validation_bleu,
     )
     start = time.perf_counter()
     history = model.fit(
@@ -455,6 +496,69 @@ def train(config, run, data, strategy):
         model.save(path)
     run.write_json(RunFolder.TRAINING_DONE, summary)
     return model, summary
+
+
+def choose_beam(config, run, model, data):
+    """Beam size and length penalty left to the data: the grid's best on validation pairs.
+
+    Returns:
+        The grid's results (`beam_size`, `length_penalty`, `bleu` each), or None
+        when the flags set both.
+    """
+    from keras_seq import evaluation
+
+    if all(config[key] is not None for key in BEAM_GRID):
+        return None
+    pairs = data.corpus.valid[: config["val_bleu_pairs"] or 500]
+    sources, references = [s for s, _ in pairs], [t for _, t in pairs]
+    options = itertools.product(
+        *(BEAM_GRID[key] if config[key] is None else (config[key],) for key in BEAM_GRID)
+    )
+    results = []
+    for beam_size, length_penalty in options:
+        hypotheses, _ = evaluation.translate_texts(
+            model,
+            sources,
+            data.source_tokenizer,
+            data.target_tokenizer,
+            config["max_source_length"],
+            config["max_target_length"],
+            strategy=ks.decoding.BeamSearch(beam_size, length_penalty),
+        )
+        bleu = evaluation.corpus_scores(hypotheses, references)["bleu"]
+        results.append({"beam_size": beam_size, "length_penalty": length_penalty, "bleu": bleu})
+        print(f"  beam {beam_size}, length penalty {length_penalty}: validation BLEU {bleu:.2f}")
+    best = max(results, key=lambda r: r["bleu"])  # ties: the first, the smaller beam
+    config.update(beam_size=best["beam_size"], length_penalty=best["length_penalty"])
+    run.write_json(RunFolder.CONFIG, config)
+    print(f"Beam search: size {best['beam_size']}, length penalty {best['length_penalty']}.")
+    return results
+
+
+def plot_curves(run):
+    """curves.png: training and validation loss, and validation BLEU, per epoch."""
+    from keras_seq._optional import optional_import
+
+    matplotlib = optional_import("matplotlib", "matplotlib", "Learning curves")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(run[RunFolder.HISTORY]) as f:
+        rows = list(csv.DictReader(f))
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    panels = [("loss", ("loss", "val_loss")), ("BLEU (greedy, validation subset)", ("val_bleu",))]
+    panels = [(title, keys) for title, keys in panels if keys[-1] in rows[0]]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for axis, (title, keys) in zip(axes[0], panels, strict=True):
+        for key in keys:
+            axis.plot(epochs, [float(row[key]) for row in rows], marker="o", label=key)
+        axis.set_xlabel("epoch")
+        axis.set_title(title)
+        axis.legend()
+    figure.tight_layout()
+    with run.writing(RunFolder.CURVES) as path:
+        figure.savefig(path, dpi=100, format="png")
+    plt.close(figure)
 
 
 def evaluate(config, run, model, data):
@@ -579,6 +683,7 @@ def report(config, run, metrics, scores, exported):
         RunFolder.CONFIG,
         RunFolder.METRICS,
         RunFolder.HISTORY,
+        RunFolder.CURVES,
         RunFolder.MODEL,
         RunFolder.VOCAB,
         RunFolder.CHECKPOINTS,
@@ -591,8 +696,30 @@ def report(config, run, metrics, scores, exported):
         print(f"  {run[RunFolder.TFLITE]}  ({', '.join(exported['tflite'])})")
 
 
+def evaluate_run(run_dir, test_data):
+    """`--evaluate`: scores a finished run's model and exports on `test_data` (TSV)."""
+    from export.evaluate import evaluate_run
+    from export.run_folder import NotARunFolder
+
+    try:
+        pairs, _ = ks.data.read_tsv(test_data)
+        print(f"Scoring {run_dir} on {len(pairs)} pairs of {test_data}:")
+        results = evaluate_run(run_dir, pairs)
+    except (NotARunFolder, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    run = RunFolder(run_dir)
+    os.makedirs(run["evaluations"], exist_ok=True)
+    name = os.path.join("evaluations", os.path.basename(test_data) + ".json")
+    run.write_json(name, {"test_data": os.path.abspath(test_data), "results": results})
+    print(f"Written to {run[name]}")
+    return 0
+
+
 def main(argv=None):
     config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
+    if config["evaluate"] is not None:
+        return evaluate_run(config["evaluate"], config["test_data"])
     if output_dir is not None and os.path.exists(RunFolder(output_dir)[RunFolder.METRICS]):
         return finish_export(config, RunFolder(output_dir))
     try:
@@ -620,8 +747,12 @@ def main(argv=None):
         f"precision {precision}"
     )
     model, summary = train(config, run, data, strategy)
+    plot_curves(run)
+    beam_grid = choose_beam(config, run, model, data)  # on validation pairs, before the test
     test_results, scores = evaluate(config, run, model, data)
     metrics = collect_metrics(data, precision, summary, test_results, scores)
+    if beam_grid:
+        metrics["beam_grid"] = beam_grid
     run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
     exported = export(config, run, model, data) if config["export"] else {}
     report(config, run, metrics, scores, exported)

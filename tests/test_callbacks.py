@@ -114,3 +114,40 @@ def test_a_model_without_a_decoder_is_refused():
     model.compile("adam", "mse")
     with pytest.raises(ValueError, match="needs a model with an AttentionDecoder"):
         model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0, callbacks=[ScheduledSampling(0.5)])
+
+
+def test_validation_bleu_scores_the_same_pairs_every_epoch_with_one_trace():
+    from keras_seq import evaluation
+    from keras_seq.callbacks import ValidationBLEU
+    from keras_seq.data import SubwordTokenizer, generate_pairs, make_dataset
+
+    pairs = generate_pairs(600, seed=4)
+    source = SubwordTokenizer.train([s for s, _ in pairs], 120)
+    target = SubwordTokenizer.train([t for _, t in pairs], 120)
+    train, _ = make_dataset(pairs[:500], source, target, 50, 24, 24)
+    model = ks.models.build_seq2seq(120, 120, embedding_dim=16, units=32)
+    model.compile("adam", ks.losses.SequenceCrossentropy())
+    callback = ValidationBLEU(pairs[500:], source, target, 24, 24, num_pairs=40)
+    history = model.fit(train, epochs=3, verbose=0, callbacks=[callback])
+    logged = history.history["val_bleu"]
+    assert len(logged) == 3 and all(0 <= b <= 100 for b in logged)
+    assert callback._translator.translate.experimental_get_tracing_count() == 1
+    hypotheses, _ = evaluation.translate_texts(
+        model, [s for s, _ in pairs[500:540]], source, target, 24, 24
+    )
+    expected = evaluation.corpus_scores(hypotheses, [t for _, t in pairs[500:540]])["bleu"]
+    assert logged[-1] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="empty"):
+        ValidationBLEU([], source, target, 24, 24)
+
+
+def test_standard_callbacks_check_the_monitor(tmp_path):
+    from keras_seq.training import standard_callbacks
+
+    with pytest.raises(ValueError, match="'val_acc'"):
+        standard_callbacks(str(tmp_path), monitor="val_acc")
+    with pytest.raises(ValueError, match="needs a `validation_bleu`"):
+        standard_callbacks(str(tmp_path), monitor="val_bleu")
+    made = standard_callbacks(str(tmp_path), monitor="val_loss", tensorboard=False)
+    early = next(c for c in made if isinstance(c, keras.callbacks.EarlyStopping))
+    assert early.monitor == "val_loss" and early.mode == "min"

@@ -80,6 +80,25 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     model = keras.models.load_model(run / "model.keras")
     assert {"encoder", "decoder"} <= {layer.name for layer in model.layers}
 
+    assert "preset tiny" in completed.stdout and (run / "curves.png").is_file()
+    assert "val_bleu" in history[0]
+
+    # --evaluate: every variant of the run scored on a test file of the user's.
+    test_file = tmp_path / "mine.tsv"
+    test_file.write_text("".join(f"{r[0]}\t{r[1]}\n" for r in rows[1:21]), encoding="utf-8")
+    scored = run_recipe(["--evaluate", str(run), "--test-data", str(test_file)], tmp_path, 600)
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    results = json.loads((run / "evaluations" / "mine.tsv.json").read_text())["results"]
+    assert sorted(results) == sorted(
+        [f"keras {m}" for m in ("greedy", "beam")]
+        + [f"saved_model {m}" for m in ("greedy", "beam")]
+        + [f"tflite {m}" for m in ("greedy", "beam", "greedy_int8", "beam_int8")]
+    )
+    for method in ("greedy", "beam"):  # float32 exports translate as the model does
+        assert results[f"tflite {method}"]["bleu"] == results[f"saved_model {method}"]["bleu"]
+        assert results[f"saved_model {method}"]["bleu"] == results[f"keras {method}"]["bleu"]
+    assert results["tflite beam_int8"]["bytes"] < results["tflite beam"]["bytes"]
+
     config_text = (run / "config.json").read_text()
     again = run_recipe([*SMALL, "--beam-size", "2", "--output-dir", str(run)], tmp_path, 300)
     assert again.returncode == 0 and "finished already" in again.stdout
@@ -253,3 +272,37 @@ def test_export_command_line_refuses_a_folder_that_is_not_a_run(tmp_path):
     assert completed.returncode == 2
     assert "error: " in completed.stderr and "config.json, model.keras" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_beam_settings_left_to_the_data_are_chosen_on_validation_pairs(tmp_path, capsys):
+    recipe = load_recipe()
+    config, _ = recipe.parse_args(["--quick", "--num-pairs", "400", "--val-bleu-pairs", "20"])
+    config.update(beam_size=None, length_penalty=3.0 / 4)  # the beam size is left to the data
+    corpus = recipe.load_corpus(config)
+    recipe.auto_settings(config, corpus)
+    run = recipe.RunFolder(recipe.prepare_run_dir(config, str(tmp_path / "run")))
+    data = recipe.prepare_data(config, corpus, run)
+    model = keras_seq.models.build_seq2seq(
+        data.source_tokenizer.vocab_size, data.target_tokenizer.vocab_size, 8, 8
+    )
+    grid = recipe.choose_beam(config, run, model, data)
+    assert [(r["beam_size"], r["length_penalty"]) for r in grid] == [
+        (3, 0.75),
+        (5, 0.75),
+        (8, 0.75),
+    ]
+    best = max(grid, key=lambda r: r["bleu"])
+    assert config["beam_size"] == best["beam_size"]
+    assert run.read_config()["beam_size"] == best["beam_size"]  # the export will use it
+    assert "validation BLEU" in capsys.readouterr().out
+
+
+def test_evaluate_needs_a_test_file_and_a_finished_run(tmp_path):
+    recipe = load_recipe()
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--evaluate", str(tmp_path)])
+    test_file = tmp_path / "t.tsv"
+    test_file.write_text("a\tb\n")
+    assert (
+        recipe.main(["--evaluate", str(tmp_path / "nothing"), "--test-data", str(test_file)]) == 2
+    )

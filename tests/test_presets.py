@@ -1,0 +1,54 @@
+import pytest
+
+from keras_seq.data import generate_pairs
+from keras_seq.presets import (
+    PRESETS,
+    CorpusStats,
+    auto_settings,
+    choose_preset,
+    length_limit,
+    vocab_size_for,
+)
+
+
+def stats(pairs=10_000, words=200_000, types=10_000):
+    return CorpusStats(pairs, words // 2, words - words // 2, types, types // 2)
+
+
+def test_stats_count_words_and_distinct_words():
+    counted = CorpusStats.of([("a b a", "x"), ("b c", "y y z")])
+    assert counted == CorpusStats(2, 5, 4, 3, 3)
+    assert counted.words == 9 and counted.types == 3
+    with pytest.raises(ValueError, match="empty"):
+        CorpusStats.of([])
+
+
+def test_the_rule_picks_the_preset_by_distinct_words_then_size():
+    assert choose_preset(CorpusStats.of(generate_pairs(3000, seed=0))) == "tiny"
+    assert choose_preset(stats(types=1_999)) == "tiny"
+    assert choose_preset(stats(types=2_000)) == "small"
+    assert choose_preset(stats(words=1_999_999)) == "small"
+    assert choose_preset(stats(words=2_000_000)) == "base"
+
+
+def test_vocabulary_is_a_third_of_the_distinct_words_within_bounds():
+    assert vocab_size_for(stats(types=300)) == 1_000
+    assert vocab_size_for(stats(types=25_949)) == 9_000
+    assert vocab_size_for(stats(types=10_000_000)) == 32_000
+
+
+def test_auto_settings_take_the_preset_asked_for_or_the_rules():
+    settings, preset = auto_settings(stats(types=20_000))
+    assert preset == "small" and settings == {**PRESETS["small"], "vocab_size": 7_000}
+    settings, preset = auto_settings(stats(types=20_000), preset="base")
+    assert preset == "base" and settings["units"] == PRESETS["base"]["units"]
+    with pytest.raises(ValueError, match="'huge'"):
+        auto_settings(stats(), preset="huge")
+
+
+def test_length_limit_is_the_995th_percentile_within_bounds():
+    lengths = list(range(1, 201))  # 1..200
+    assert length_limit(lengths) == 200  # ceil(199.005)
+    assert length_limit([3] * 100) == 16
+    assert length_limit([1000] * 10) == 256
+    assert length_limit(list(range(1, 1001)), low=1, high=2000) == 996
