@@ -185,19 +185,17 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
 @pytest.mark.slow
 def test_stop_after_training_does_not_train_again(tmp_path, monkeypatch, capsys):
     recipe = load_recipe()
-    from keras_seq import evaluation
-
     run = str(tmp_path / "run")
     args = [*SMALL, "--output-dir", run, "--no-export"]
-    original = evaluation.corpus_scores
+    original = recipe.evaluate
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt("stopped while evaluating")
 
-    monkeypatch.setattr(evaluation, "corpus_scores", interrupted)
+    monkeypatch.setattr(recipe, "evaluate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         recipe.main(args)
-    monkeypatch.setattr(evaluation, "corpus_scores", original)
+    monkeypatch.setattr(recipe, "evaluate", original)
     capsys.readouterr()
     assert recipe.main(args) == 0
     assert "Training had finished" in capsys.readouterr().out
