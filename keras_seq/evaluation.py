@@ -69,27 +69,13 @@ class TextTranslator:
         return translations, scores
 
 
-def translate_texts(
-    model,
-    texts,
-    source_tokenizer,
-    target_tokenizer,
-    max_source_length,
-    max_length,
-    strategy="greedy",
-    batch_size=128,
-):
-    """Translates `texts` by `strategy`; returns `(translations, scores)` in the order given."""
-    return TextTranslator(
-        model,
-        texts,
-        source_tokenizer,
-        target_tokenizer,
-        max_source_length,
-        max_length,
-        strategy,
-        batch_size,
-    )()
+def translate_texts(model, texts, *args, **kwargs):
+    """Translates `texts` once; returns `(translations, scores)` in the order given.
+
+    Takes the arguments of `TextTranslator` (tokenizers, length limits, `strategy`,
+    `batch_size`).
+    """
+    return TextTranslator(model, texts, *args, **kwargs)()
 
 
 def corpus_scores(hypotheses, references):
