@@ -5,8 +5,11 @@ The rule (also in the README), from the training pairs split on whitespace:
 - preset: `tiny` when the larger side has fewer than 2,000 distinct words (a
   narrow or generated language, like the built-in data); else `small` below
   2 million words (both sides together: Multi30k, Tatoeba, Ding); else `base`.
-- subword vocabulary (each language): a third of the larger side's distinct
-  words, rounded to a thousand, within [1,000, 32,000].
+- subword vocabulary (each language): 1,000 for `tiny`; else a third of the
+  larger side's distinct words, rounded to a thousand, within [1,000, 32,000].
+- the built-in generated data (`recipes/translate.py --dataset generated`) is
+  `tiny` by definition: its numbers and dates make tens of thousands of distinct
+  "words" from a few hundred subwords, which the word counts above misread.
 - maximum lengths (`length_limits`, once the tokenizers exist): the 99.5th
   percentile of the training pairs' subword counts (end token included on the
   target side), within [16, 256], so that about 0.5 % of pairs are over-long.
@@ -22,6 +25,7 @@ import numpy as np
 # Model size, regularisation and the training budget of each preset.
 PRESETS = {
     "tiny": {
+        "vocab_size": 1_000,
         "embedding_dim": 96,
         "units": 128,
         "encoder_layers": 1,
@@ -108,7 +112,7 @@ def vocab_size_for(stats):
 
 
 def auto_settings(stats, preset=None):
-    """`(settings, preset)`: the preset's settings plus `vocab_size` for a corpus.
+    """`(settings, preset)`: the preset's settings, with the rule's `vocab_size` if it has none.
 
     Args:
         stats: a `CorpusStats`.
@@ -121,7 +125,7 @@ def auto_settings(stats, preset=None):
         preset = choose_preset(stats)
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}. Expected one of {sorted(PRESETS)}.")
-    return {**PRESETS[preset], "vocab_size": vocab_size_for(stats)}, preset
+    return {"vocab_size": vocab_size_for(stats), **PRESETS[preset]}, preset
 
 
 def length_limit(lengths, low=16, high=256):

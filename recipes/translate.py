@@ -277,9 +277,12 @@ def sampling_schedule(config, total_steps):
 def auto_settings(config, corpus):
     """Fills the settings left to the data (None) from the corpus; prints what it chose."""
     stats = ks.presets.CorpusStats.of(corpus.train)
-    settings, preset = ks.presets.auto_settings(stats, config["preset"])
+    asked = config["preset"]
+    if asked is None and config["dataset"] == "generated":
+        asked = "tiny"  # the built-in data's (see keras_seq.presets)
+    settings, preset = ks.presets.auto_settings(stats, asked)
     chosen = {k: v for k, v in settings.items() if config[k] is None}
-    how = "as asked" if config["preset"] else "by the rule"
+    how = "as asked" if config["preset"] else "the built-in data's" if asked else "by the rule"
     config.update(chosen, preset=preset)
     print(f"Corpus: {stats.describe()} -> preset {preset} ({how}).")
     print(

@@ -40,6 +40,8 @@ def test_vocabulary_is_a_third_of_the_distinct_words_within_bounds():
 def test_auto_settings_take_the_preset_asked_for_or_the_rules():
     settings, preset = auto_settings(stats(types=20_000))
     assert preset == "small" and settings == {**PRESETS["small"], "vocab_size": 7_000}
+    settings, _ = auto_settings(stats(types=20_000), preset="tiny")
+    assert settings["vocab_size"] == 1_000  # tiny's own
     settings, preset = auto_settings(stats(types=20_000), preset="base")
     assert preset == "base" and settings["units"] == PRESETS["base"]["units"]
     with pytest.raises(ValueError, match="'huge'"):
