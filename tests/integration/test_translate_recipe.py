@@ -80,7 +80,8 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     model = keras.models.load_model(run / "model.keras")
     assert {"encoder", "decoder"} <= {layer.name for layer in model.layers}
 
-    assert "preset tiny (the built-in data's)" in completed.stdout and (run / "curves.png").is_file()
+    assert "preset tiny (the built-in data's)" in completed.stdout
+    assert (run / "curves.png").is_file()
     assert "val_bleu" in history[0]
 
     # --evaluate: every variant of the run scored on a test file of the user's.
