@@ -1,4 +1,4 @@
-"""The run folder of `recipes/translate.py`: its layout, and its export.
+"""The run folders of `recipes/translate.py` and `recipes/tag.py`: layout and export.
 
 The recipe writes a run folder through `RunFolder` and `python -m export`
 reads it through `RunFolder`: file names, the `vocab/` layout and the config
@@ -145,14 +145,46 @@ class RunFolder:
             )
         }
         if tflite:
-            # Staged beside, then renamed: a failed conversion leaves no partial folder.
-            staging = tempfile.mkdtemp(dir=self.path, prefix=".tflite-")
-            try:
-                files = export_tflite(translator, staging, quantizations or QUANTIZATIONS)
-                if os.path.exists(self[self.TFLITE]):
-                    shutil.rmtree(self[self.TFLITE])
-                os.replace(staging, self[self.TFLITE])
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-            written["tflite"] = {name: os.path.join(self[self.TFLITE], name) for name in files}
+            written["tflite"] = self.write_tflite(
+                lambda folder: export_tflite(translator, folder, quantizations or QUANTIZATIONS)
+            )
         return written
+
+    def write_tflite(self, write):
+        """Runs `write(folder)` in a staging folder renamed to `tflite/` when it succeeds.
+
+        A failed conversion leaves no partial folder. `write` returns the file names
+        it wrote; returns `{name: path}` in `tflite/`.
+        """
+        staging = tempfile.mkdtemp(dir=self.path, prefix=".tflite-")
+        try:
+            files = write(staging)
+            if os.path.exists(self[self.TFLITE]):
+                shutil.rmtree(self[self.TFLITE])
+            os.replace(staging, self[self.TFLITE])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return {name: os.path.join(self[self.TFLITE], name) for name in files}
+
+
+class TagRunFolder(RunFolder):
+    """The run folder of `recipes/tag.py`: the translation layout's files, and its own."""
+
+    PREDICTIONS = "predictions.conll"
+    CONFUSION = "confusion.png"
+    TRAINED = (
+        RunFolder.CONFIG,
+        RunFolder.MODEL,
+        os.path.join(RunFolder.VOCAB, "words.txt"),
+        os.path.join(RunFolder.VOCAB, "tags.txt"),
+    )
+
+    def export(self, model, vocabularies, max_words):
+        """Writes `saved_model/` and `tflite/tagger*.tflite` (staged, then renamed)."""
+        from keras_seq.export import TaggerModule, export_tagger_saved_model, export_tagger_tflite
+
+        module = TaggerModule(model, vocabularies, max_words=max_words)
+        return {
+            "saved_model": export_tagger_saved_model(module, self[self.SAVED_MODEL]),
+            "tflite": self.write_tflite(lambda folder: export_tagger_tflite(module, folder)),
+        }

@@ -1,4 +1,5 @@
-"""Translating text with a trained model and scoring it (sacreBLEU, exact match)."""
+"""Running trained models on text and scoring them: sacreBLEU for translation, seqeval
+for tagging."""
 
 import numpy as np
 import tensorflow as tf
@@ -141,6 +142,135 @@ def plot_attention(source_pieces, target_pieces, weights, path, title=None):
     axes.set_ylabel("translation")
     if title:
         axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+class SentenceTagger:
+    """Tags a fixed list of tokenized sentences, as often as asked, with one traced function.
+
+    The sentences are encoded once into length-sorted batches; each call tags them
+    with the model's current weights, so a callback can score the same sentences
+    every epoch without retracing.
+
+    Args:
+        model: a `build_tagger` model.
+        sentences: lists of words.
+        vocabularies: the model's `TagVocabularies`.
+        batch_size: sentences per batch.
+    """
+
+    def __init__(self, model, sentences, vocabularies, batch_size=256):
+        self.vocabularies = vocabularies
+        self.count = len(sentences)
+        self.lengths = [len(words) for words in sentences]
+        uses_chars = "chars" in model.input
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([None, None, vocabularies.max_chars], tf.int32),
+            ]
+        )
+        def tag(words, chars):
+            inputs = {"words": words, "chars": chars} if uses_chars else {"words": words}
+            return model.tag_scores(inputs)
+
+        self.tag = tag
+        order = sorted(range(self.count), key=lambda i: self.lengths[i])
+        self.batches = []
+        for start in range(0, self.count, batch_size):
+            indices = [i for i in order[start : start + batch_size] if self.lengths[i]]
+            if not indices:
+                continue
+            width = max(self.lengths[i] for i in indices)
+            words = np.zeros((len(indices), width), np.int32)
+            chars = np.zeros((len(indices), width, vocabularies.max_chars), np.int32)
+            for row, i in enumerate(indices):
+                words[row, : self.lengths[i]], chars[row, : self.lengths[i]] = vocabularies.encode(
+                    sentences[i]
+                )
+            self.batches.append((indices, words, chars))
+
+    def __call__(self):
+        """`(tags, scores)`: per sentence, its tag strings and their probabilities."""
+        tags = [[] for _ in range(self.count)]
+        scores = [[] for _ in range(self.count)]
+        for indices, words, chars in self.batches:
+            ids, probabilities = (np.asarray(x) for x in self.tag(words, chars))
+            for row, i in enumerate(indices):
+                n = self.lengths[i]
+                tags[i] = [self.vocabularies.tags[k] for k in ids[row, :n]]
+                scores[i] = probabilities[row, :n].tolist()
+        return tags, scores
+
+
+def entity_scores(gold, predicted):
+    """seqeval's entity-level precision, recall and F1 (in %), overall and per type.
+
+    Scored as the CoNLL evaluation script `conlleval` does (seqeval's default mode):
+    an entity counts when its type and its exact span match.
+
+    Args:
+        gold, predicted: lists of sentences' tag lists (IOB2 strings), pairing up.
+
+    Returns:
+        `{"f1", "precision", "recall", "accuracy", "per_type": {type: {"f1",
+        "precision", "recall", "support"}}}`.
+    """
+    seqeval = optional_import("seqeval.metrics", "seqeval", "Entity-level F1 scoring")
+    if len(gold) != len(predicted) or any(
+        len(g) != len(p) for g, p in zip(gold, predicted, strict=False)
+    ):
+        raise ValueError("Gold and predicted tags must pair up sentence by sentence, word by word.")
+    report = seqeval.classification_report(gold, predicted, output_dict=True, zero_division=0)
+    per_type = {
+        name: {
+            "f1": 100 * row["f1-score"],
+            "precision": 100 * row["precision"],
+            "recall": 100 * row["recall"],
+            "support": int(row["support"]),
+        }
+        for name, row in report.items()
+        if not name.endswith(" avg")
+    }
+    return {
+        "f1": 100 * seqeval.f1_score(gold, predicted, zero_division=0),
+        "precision": 100 * seqeval.precision_score(gold, predicted, zero_division=0),
+        "recall": 100 * seqeval.recall_score(gold, predicted, zero_division=0),
+        "accuracy": 100 * seqeval.accuracy_score(gold, predicted),
+        "per_type": per_type,
+    }
+
+
+def plot_tag_confusion(gold, predicted, tags, path):
+    """Writes a PNG of the word-level tag confusion matrix (rows gold, columns predicted).
+
+    Each row is normalised to the fraction of its gold words; the counts are printed
+    in the cells.
+    """
+    matplotlib = optional_import("matplotlib", "matplotlib", "The tag confusion matrix")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    index = {tag: i for i, tag in enumerate(tags)}
+    counts = np.zeros((len(tags), len(tags)), np.int64)
+    for gold_tags, predicted_tags in zip(gold, predicted, strict=True):
+        for g, p in zip(gold_tags, predicted_tags, strict=True):
+            counts[index[g], index[p]] += 1
+    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 1.5 + 0.55 * len(tags)
+    figure, axes = plt.subplots(figsize=(size + 1, size))
+    image = axes.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i, j in zip(*np.nonzero(counts), strict=True):
+        color = "white" if fractions[i, j] > 0.5 else "black"
+        axes.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7, color=color)
+    axes.set_xticks(range(len(tags)), tags, rotation=90)
+    axes.set_yticks(range(len(tags)), tags)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("gold")
+    figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -5,7 +5,13 @@ import os
 
 import keras
 
-from keras_seq.callbacks import BackupAndRestore, SamplingProbabilityLogger, ScheduledSampling
+from keras_seq.callbacks import (
+    BackupAndRestore,
+    SamplingProbabilityLogger,
+    ScheduledSampling,
+    ValidationBLEU,
+    ValidationF1,
+)
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 
@@ -182,7 +188,7 @@ def compile_seq2seq(
     return model
 
 
-MONITORS = {"val_loss": "min", "val_bleu": "max"}
+MONITORS = {"val_loss": "min", "val_bleu": "max", "val_f1": "max"}
 
 
 def standard_callbacks(
@@ -191,7 +197,7 @@ def standard_callbacks(
     tensorboard=True,
     sampling_schedule=None,
     monitor="val_loss",
-    validation_bleu=None,
+    validation_scores=None,
 ):
     """Resume, early stopping, best checkpoint, CSV history and TensorBoard for `run_dir`.
 
@@ -207,13 +213,18 @@ def standard_callbacks(
       scheduled-sampling probability of each epoch (and `val_bleu`).
     - with `sampling_schedule` (a `keras_seq.schedules` object or config), the
       `ScheduledSampling` callback that drives the decoders by it.
-    - with `validation_bleu` (a `ValidationBLEU`), the validation BLEU of each
-      epoch; `monitor="val_bleu"` needs it.
+    - with `validation_scores` (a `ValidationBLEU` or a `ValidationF1`), the
+      validation BLEU or entity F1 of each epoch; `monitor="val_bleu"` and
+      `monitor="val_f1"` need the callback that logs them.
     """
     if monitor not in MONITORS:
         raise ValueError(f"`monitor` must be one of {list(MONITORS)}. Received: {monitor!r}")
-    if monitor == "val_bleu" and validation_bleu is None:
-        raise ValueError('`monitor="val_bleu"` needs a `validation_bleu` callback.')
+    scorer = {"val_bleu": ValidationBLEU, "val_f1": ValidationF1}.get(monitor)
+    if scorer is not None and not isinstance(validation_scores, scorer):
+        raise ValueError(
+            f'`monitor="{monitor}"` needs a `{scorer.__name__}` as `validation_scores`. '
+            f"Received: validation_scores={validation_scores!r}"
+        )
     checkpoints = os.path.join(run_dir, "checkpoints")
     os.makedirs(checkpoints, exist_ok=True)
     best = keras.callbacks.ModelCheckpoint(
@@ -228,7 +239,7 @@ def standard_callbacks(
     )
     callbacks = [
         # First: the others read what it adds to the logs.
-        *([validation_bleu] if validation_bleu is not None else []),
+        *([validation_scores] if validation_scores is not None else []),
         best,
         early_stopping,
         # Before the CSV logger and TensorBoard, which write what it adds to the logs.

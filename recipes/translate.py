@@ -474,7 +474,7 @@ def train(config, run, data, strategy):
         patience=config["patience"],
         sampling_schedule=sampling_schedule(config, total_steps),
         monitor=config["monitor"],
-        validation_bleu=validation_bleu,
+        validation_scores=validation_bleu,
     )
     start = time.perf_counter()
     history = model.fit(

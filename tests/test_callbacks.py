@@ -146,8 +146,10 @@ def test_standard_callbacks_check_the_monitor(tmp_path):
 
     with pytest.raises(ValueError, match="'val_acc'"):
         standard_callbacks(str(tmp_path), monitor="val_acc")
-    with pytest.raises(ValueError, match="needs a `validation_bleu`"):
+    with pytest.raises(ValueError, match="needs a `ValidationBLEU`"):
         standard_callbacks(str(tmp_path), monitor="val_bleu")
+    with pytest.raises(ValueError, match="needs a `ValidationF1`"):
+        standard_callbacks(str(tmp_path), monitor="val_f1")
     made = standard_callbacks(str(tmp_path), monitor="val_loss", tensorboard=False)
     early = next(c for c in made if isinstance(c, keras.callbacks.EarlyStopping))
     assert early.monitor == "val_loss" and early.mode == "min"

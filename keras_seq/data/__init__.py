@@ -1,4 +1,4 @@
-"""Data: tokenizers, tf.data pipelines and parallel-text loaders (TensorFlow only)."""
+"""Data: tokenizers, tf.data pipelines, parallel-text and tagged-text loaders (TensorFlow only)."""
 
 from keras_seq.data.generated import generate_pairs
 from keras_seq.data.loaders import (
@@ -19,6 +19,13 @@ from keras_seq.data.pipeline import (
     make_source_batches,
     measure_padding,
 )
+from keras_seq.data.tagging import (
+    TaggedCorpus,
+    TagVocabularies,
+    load_tagged_corpus,
+    make_tagging_dataset,
+    read_conll,
+)
 from keras_seq.data.tokenizer import SubwordTokenizer
 
 __all__ = [
@@ -28,13 +35,18 @@ __all__ = [
     "LengthCurriculum",
     "PipelineReport",
     "SubwordTokenizer",
+    "TagVocabularies",
+    "TaggedCorpus",
     "check_spec",
     "encode_texts",
     "generate_pairs",
     "load_corpus",
+    "load_tagged_corpus",
     "make_dataset",
     "make_source_batches",
+    "make_tagging_dataset",
     "measure_padding",
+    "read_conll",
     "read_ding",
     "read_tsv",
     "split_pairs",

@@ -125,8 +125,10 @@ class EpochShuffle(keras.callbacks.Callback):
                 order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
                 return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
 
-            def as_tensors(element):  # unbatched ragged rows, back to plain tensors
-                return tf.nest.map_structure(tf.identity, element)
+            def as_tensors(*element):  # unbatched ragged rows, back to plain tensors
+                return tf.nest.map_structure(
+                    tf.identity, element[0] if len(element) == 1 else element
+                )
 
             windows = dataset.ragged_batch(window).enumerate().map(one_window)
             return windows.unbatch().map(as_tensors)

@@ -1,4 +1,4 @@
-"""Export of trained models: SavedModel for TF Serving, builtins-only TFLite (TensorFlow only).
+"""Export of trained translators and taggers: SavedModel for TF Serving, builtins-only TFLite.
 
 The deployment tools around these (the `python -m export RUN` command line, the
 TF Serving config, the clients) live in the repository's top-level `export/`.
@@ -6,6 +6,12 @@ TF Serving config, the clients) live in the repository's top-level `export/`.
 
 from keras_seq.export.inference import Translator
 from keras_seq.export.saved_model import export_saved_model, saved_model_strategies
+from keras_seq.export.tagger import (
+    TaggerModule,
+    convert_tagger,
+    export_tagger_saved_model,
+    export_tagger_tflite,
+)
 from keras_seq.export.tflite import (
     check_builtins_only,
     convert,
@@ -15,9 +21,13 @@ from keras_seq.export.tflite import (
 )
 
 __all__ = [
+    "TaggerModule",
     "Translator",
     "check_builtins_only",
     "convert",
+    "convert_tagger",
+    "export_tagger_saved_model",
+    "export_tagger_tflite",
     "export_saved_model",
     "export_tflite",
     "op_names",

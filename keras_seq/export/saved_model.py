@@ -56,25 +56,38 @@ def export_saved_model(translator, path, with_attention=False):
             input_signature=[ids_spec],
         )
         strategies[name] = strategy
+
+    def write_assets(assets_dir):
+        files = []
+        for name, tokenizer in (
+            ("source", translator.source_tokenizer),
+            ("target", translator.target_tokenizer),
+        ):
+            tokenizer.save(os.path.join(assets_dir, name))
+            files += [os.path.join(assets_dir, f"{name}.{ext}") for ext in ("model", "vocab")]
+        with open(os.path.join(assets_dir, STRATEGIES_ASSET), "w") as f:
+            json.dump({k: decoding.serialize(v) for k, v in strategies.items()}, f, indent=2)
+        return [*files, os.path.join(assets_dir, STRATEGIES_ASSET)]
+
+    return save_atomically(translator, path, signatures, write_assets)
+
+
+def save_atomically(module, path, signatures, write_assets):
+    """`tf.saved_model.save(module, path, signatures)` with assets, replacing `path` at once.
+
+    `write_assets(assets_dir)` writes the asset files and returns their paths; they
+    are packaged in the SavedModel's `assets/`. The folder is written beside `path`
+    and renamed into place, so a failed export leaves any earlier export as it was.
+    """
     path = os.path.abspath(path)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=parent, prefix=".saved_model-") as staging:
         assets_dir = os.path.join(staging, "assets")
         os.makedirs(assets_dir)
-        assets = []
-        for name, tokenizer in (
-            ("source", translator.source_tokenizer),
-            ("target", translator.target_tokenizer),
-        ):
-            tokenizer.save(os.path.join(assets_dir, name))
-            assets += [os.path.join(assets_dir, f"{name}.{ext}") for ext in ("model", "vocab")]
-        with open(os.path.join(assets_dir, STRATEGIES_ASSET), "w") as f:
-            json.dump({k: decoding.serialize(v) for k, v in strategies.items()}, f, indent=2)
-        assets.append(os.path.join(assets_dir, STRATEGIES_ASSET))
-        translator.assets = [tf.saved_model.Asset(a) for a in assets]
+        module.assets = [tf.saved_model.Asset(a) for a in write_assets(assets_dir)]
         written = os.path.join(staging, "saved_model")
-        tf.saved_model.save(translator, written, signatures=signatures)
+        tf.saved_model.save(module, written, signatures=signatures)
         if os.path.exists(path):
             shutil.rmtree(path)
         os.replace(written, path)

@@ -21,30 +21,60 @@ def tflite_function(translator, strategy):
     """The function converted for `strategy`, with its variables frozen into constants.
 
     Input: `source_ids` int32 `(1, max_source_length)`, right-padded. Outputs:
-    `ids`, `lengths`, `scores`. A variable read inside the decoding `WHILE` body
-    would convert to `VAR_HANDLE`/`READ_VARIABLE` ops that fail at invoke, so the
-    graph is frozen first; the frozen graph is wrapped again so that the
-    signature keeps its output names.
+    `ids`, `lengths`, `scores`.
+    """
+    spec = tf.TensorSpec([1, translator.max_source_length], tf.int32, name="source_ids")
+    return frozen_function(
+        lambda source_ids: result_outputs(translator.decode_ids(source_ids, strategy)), [spec]
+    )
+
+
+def frozen_function(function, input_signature):
+    """A concrete function of `function` (returning a dict) with its variables as constants.
+
+    A variable read inside a converted `WHILE` body would become `VAR_HANDLE` /
+    `READ_VARIABLE` ops that fail at invoke, so the graph is frozen first; the
+    frozen graph is wrapped again so that the signature keeps its output names.
     """
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
     )
 
-    spec = tf.TensorSpec([1, translator.max_source_length], tf.int32, name="source_ids")
-
-    @tf.function(input_signature=[spec])
-    def decode(source_ids):
-        return result_outputs(translator.decode_ids(source_ids, strategy))
-
-    concrete = decode.get_concrete_function()
+    concrete = tf.function(function, input_signature=input_signature).get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=False)
     keys = sorted(concrete.structured_outputs)  # the frozen outputs come in this order
 
-    @tf.function(input_signature=[spec])
-    def named(source_ids):
-        return dict(zip(keys, frozen(source_ids), strict=True))
+    @tf.function(input_signature=input_signature)
+    def named(*inputs):
+        return dict(zip(keys, frozen(*inputs), strict=True))
 
     return named.get_concrete_function()
+
+
+def check_quantization(quantization):
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(
+            f"`quantization` must be one of {QUANTIZATIONS}. Received: {quantization!r}"
+        )
+
+
+def convert_concrete(concrete, quantization="float32"):
+    """A concrete function as a TFLite flatbuffer with builtin ops only, checked op by op.
+
+    `quantization`: `"float32"`, `"float16"` (float16 weights) or `"int8"`
+    (dynamic-range int8 weights).
+    """
+    check_quantization(quantization)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], tf.Module())
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.allow_custom_ops = False
+    if quantization != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    content = converter.convert()
+    check_builtins_only(content)
+    return content
 
 
 def convert(translator, strategy, quantization="float32"):
@@ -75,21 +105,8 @@ def convert(translator, strategy, quantization="float32"):
         raise ValueError(
             f"TFLite export supports GreedySearch and BeamSearch. Received: strategy={strategy!r}"
         )
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(
-            f"`quantization` must be one of {QUANTIZATIONS}. Received: {quantization!r}"
-        )
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [tflite_function(translator, strategy)], tf.Module()
-    )
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    converter.allow_custom_ops = False
-    if quantization != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantization == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    content = converter.convert()
-    check_builtins_only(content)
+    check_quantization(quantization)
+    content = convert_concrete(tflite_function(translator, strategy), quantization)
     return add_metadata(content, STRATEGY_METADATA, json.dumps(decoding.serialize(strategy)))
 
 

@@ -6,12 +6,15 @@ from keras_seq.layers.attention_decoder import ATTENTIONS, AttentionDecoder
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.bidirectional import Bidirectional
 from keras_seq.layers.bridge import BRIDGES, Bridge
+from keras_seq.layers.character_encoder import CHARACTER_ENCODERS, CharacterEncoder
+from keras_seq.layers.crf import CRF
 from keras_seq.layers.luong_attention import SCORES, LuongAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
 
 __all__ = [
     "ATTENTIONS",
     "BRIDGES",
+    "CHARACTER_ENCODERS",
     "CELLS",
     "SAMPLINGS",
     "SCHEDULED_SAMPLINGS",
@@ -20,6 +23,8 @@ __all__ = [
     "BahdanauAttention",
     "Bidirectional",
     "Bridge",
+    "CharacterEncoder",
+    "CRF",
     "LuongAttention",
     "RNNEncoder",
 ]

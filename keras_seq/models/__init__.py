@@ -9,8 +9,13 @@ from keras_seq.models.seq2seq import (
     generate,
     seq2seq_parts,
 )
+from keras_seq.models.tagger import HEADS, Tagger, build_tagger, embedding_matrix
 
 __all__ = [
+    "HEADS",
+    "Tagger",
+    "build_tagger",
+    "embedding_matrix",
     "Seq2SeqParts",
     "as_float32",
     "attention_of",

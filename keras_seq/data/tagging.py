@@ -1,0 +1,331 @@
+"""Tagged text for sequence taggers: CoNLL files, TFDS, vocabularies, tf.data batches.
+
+A sentence is a `(words, tags)` pair of equal-length lists of strings. Tags are
+IOB2 (`B-X` starts an entity, `I-X` continues it); readers convert IOB1 input.
+"""
+
+import collections
+import dataclasses
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from keras_seq.data.loaders import _tfds, _tfds_builder, _unprepared
+from keras_seq.special_ids import UNK_ID
+
+# The usual names of the three CoNLL-2003 files, by split.
+CONLL_FILES = {
+    "train": ("train.txt", "eng.train"),
+    "valid": ("valid.txt", "dev.txt", "eng.testa"),
+    "test": ("test.txt", "eng.testb"),
+}
+# Ids 0-3 as in every keras_seq vocabulary (PAD_ID, START_ID, END_ID, UNK_ID).
+SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
+
+
+def to_iob2(tags):
+    """IOB1 (or IOB2) tags as IOB2: an `I-X` that starts an entity becomes `B-X`.
+
+    An entity starts at an `I-X` that follows `O`, the sentence start, or a tag of
+    another type; IOB2 input is returned unchanged.
+    """
+    converted = []
+    for i, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            previous = converted[i - 1] if i else "O"
+            if previous == "O" or previous[2:] != tag[2:]:
+                tag = "B-" + tag[2:]
+        converted.append(tag)
+    return converted
+
+
+def read_conll(path):
+    """Sentences of a CoNLL-format file, tags converted to IOB2.
+
+    One token per line, the word in the first column and the tag in the last
+    (2-column and 4-column CoNLL-2003 files both work); blank lines end sentences;
+    `-DOCSTART-` lines are skipped.
+
+    Returns:
+        A list of `(words, tags)`.
+
+    Raises:
+        ValueError: naming `FILE:LINE` for a line with one column.
+    """
+    sentences, words, tags = [], [], []
+
+    def flush():
+        if words:
+            sentences.append((list(words), to_iob2(tags)))
+        words.clear()
+        tags.clear()
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line_number, line in enumerate(f, 1):
+            columns = line.split()
+            if not columns:
+                flush()
+            elif columns[0] == "-DOCSTART-":
+                flush()
+            elif len(columns) < 2:
+                raise ValueError(
+                    f"{path}:{line_number}: one column ({line.strip()!r}); CoNLL lines hold "
+                    "a word, optional columns, and the tag last, separated by spaces."
+                )
+            else:
+                words.append(columns[0])
+                tags.append(columns[-1])
+    flush()
+    return sentences
+
+
+def find_conll_files(directory):
+    """`{"train": path, "valid": path, "test": path}` of a CoNLL-2003 directory.
+
+    Raises:
+        ValueError: naming the directory and the names looked for when a split's
+            file is missing.
+    """
+    if not os.path.isdir(directory):
+        raise ValueError(f"No such directory: {directory!r} (expected CoNLL-2003 files).")
+    found = {}
+    for split, names in CONLL_FILES.items():
+        path = next(
+            (
+                os.path.join(directory, n)
+                for n in names
+                if os.path.isfile(os.path.join(directory, n))
+            ),
+            None,
+        )
+        if path is None:
+            raise ValueError(f"{directory!r} has no {split} file: expected one of {list(names)}.")
+        found[split] = path
+    return found
+
+
+def read_tfds_tagging(name, split, data_dir=None, tag_feature="ner"):
+    """Sentences of a prepared TFDS tagging dataset (e.g. `conll2003`), tags as IOB2."""
+    tfds = _tfds()
+    builder = _tfds_builder(name, data_dir)
+    names = builder.info.features[tag_feature].feature.names
+    try:
+        dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
+    except (AssertionError, tfds.core.DatasetNotFoundError) as error:
+        raise ValueError(_unprepared(name, builder.data_dir)) from error
+    return [
+        (
+            [w.decode("utf-8") for w in example["tokens"]],
+            to_iob2([names[i] for i in example[tag_feature]]),
+        )
+        for example in tfds.as_numpy(dataset)
+    ]
+
+
+@dataclasses.dataclass
+class TaggedCorpus:
+    """Train/valid/test sentences (`(words, tags)` lists) and where they came from."""
+
+    name: str
+    train: list
+    valid: list
+    test: list
+
+
+def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None):
+    """A `TaggedCorpus` from `"generated"`, `"conll:DIR"` or `"tfds:NAME"`.
+
+    Raises:
+        ValueError: for an unknown spec, a missing directory or file, or an
+            unprepared TFDS dataset (nothing is downloaded at run time).
+    """
+    if spec == "generated":
+        from keras_seq.data.generated_ner import generate_ner_corpus
+
+        return generate_ner_corpus(num_sentences or 12_000, seed=seed)
+    if isinstance(spec, str) and spec.startswith("conll:"):
+        files = find_conll_files(spec[6:])
+        return TaggedCorpus(spec, *(read_conll(files[s]) for s in ("train", "valid", "test")))
+    if isinstance(spec, str) and spec.startswith("tfds:"):
+        name = spec[5:]
+        # Without recorded metadata (an unprepared builder), CoNLL-2003's split names.
+        valid = "validation" if "validation" in _tfds_builder(name, data_dir).info.splits else "dev"
+        return TaggedCorpus(
+            spec, *(read_tfds_tagging(name, s, data_dir) for s in ("train", valid, "test"))
+        )
+    raise ValueError(
+        "Unknown tagging dataset. Expected 'generated', 'conll:DIR' or 'tfds:NAME'. "
+        f"Received: {spec!r}"
+    )
+
+
+_DIGITS = re.compile("[0-9]")
+
+
+@dataclasses.dataclass
+class TagVocabularies:
+    """Word, character and tag vocabularies of a tagger, and how words are looked up.
+
+    Ids: `words` and `chars` start with the keras_seq special ids (0 padding,
+    3 `UNK_ID`); `tags` has `"O"` first. Unknown-word policy: a word is looked up as written, then
+    lower-cased; digits are mapped to `0` first when `normalize_digits` (so that
+    unseen numbers share the vectors of seen ones); a word still not found is
+    unknown. Characters are looked up as written, so capitalisation reaches the
+    character features even when `lowercase` folds the word vocabulary.
+
+    Attributes:
+        words, chars, tags: lists of strings by id.
+        lowercase: whether the word vocabulary is lower-cased.
+        normalize_digits: whether digits are mapped to 0 before lookup.
+        max_chars: characters kept per word (longer words are cut).
+    """
+
+    words: list
+    chars: list
+    tags: list
+    lowercase: bool = False
+    normalize_digits: bool = True
+    max_chars: int = 20
+
+    @classmethod
+    def build(
+        cls,
+        sentences,
+        min_count=1,
+        lowercase=False,
+        normalize_digits=True,
+        max_chars=20,
+        extra_words=(),
+    ):
+        """Vocabularies of training `sentences` (words seen `min_count` times or more).
+
+        `extra_words` (for example the vocabulary of pretrained vectors restricted to
+        the dev/test words) are added after the training words.
+        """
+        vocabulary = cls(list(SPECIALS), list(SPECIALS), [], lowercase, normalize_digits, max_chars)
+        counts = collections.Counter(vocabulary.normal(w) for words, _ in sentences for w in words)
+        words = sorted(
+            (w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w)
+        )
+        seen = set(words)
+        words += [w for w in dict.fromkeys(map(vocabulary.normal, extra_words)) if w not in seen]
+        chars = collections.Counter(c for words_, _ in sentences for w in words_ for c in w)
+        tags = {t for _, sentence_tags in sentences for t in sentence_tags}
+        vocabulary.words += words
+        vocabulary.chars += sorted(chars, key=lambda c: (-chars[c], c))
+        vocabulary.tags = ["O"] + sorted(tags - {"O"}, key=lambda t: (t[2:], t))
+        return vocabulary
+
+    def normal(self, word):
+        word = _DIGITS.sub("0", word) if self.normalize_digits else word
+        return word.lower() if self.lowercase else word
+
+    def __post_init__(self):
+        self._index()
+
+    def _index(self):
+        self._word_ids = {w: i for i, w in enumerate(self.words)}
+        self._char_ids = {c: i for i, c in enumerate(self.chars)}
+        self._tag_ids = {t: i for i, t in enumerate(self.tags)}
+
+    def word_id(self, word):
+        word = self.normal(word)
+        return self._word_ids.get(word, self._word_ids.get(word.lower(), UNK_ID))
+
+    def encode(self, words, tags=None):
+        """Ids of one sentence: `(word_ids (T,), char_ids (T, max_chars)[, tag_ids (T,)])`.
+
+        Raises:
+            ValueError: for a tag the vocabulary does not have.
+        """
+        if not self._word_ids or len(self._word_ids) != len(self.words):
+            self._index()
+        word_ids = np.array([self.word_id(w) for w in words], dtype="int32")
+        char_ids = np.zeros((len(words), self.max_chars), dtype="int32")
+        for i, word in enumerate(words):
+            ids = [self._char_ids.get(c, UNK_ID) for c in word[: self.max_chars]]
+            char_ids[i, : len(ids)] = ids
+        if tags is None:
+            return word_ids, char_ids
+        unknown = sorted(set(tags) - set(self._tag_ids))
+        if unknown:
+            raise ValueError(
+                f"Tags {unknown} are not in the training tags {self.tags} (sentence: "
+                f"{' '.join(words)!r})."
+            )
+        return word_ids, char_ids, np.array([self._tag_ids[t] for t in tags], dtype="int32")
+
+    def save(self, directory):
+        """Writes `words.txt`, `chars.txt`, `tags.txt` and `settings.txt` in `directory`."""
+        os.makedirs(directory, exist_ok=True)
+        for name in ("words", "chars", "tags"):
+            with open(os.path.join(directory, f"{name}.txt"), "w", encoding="utf-8") as f:
+                f.writelines(f"{item}\n" for item in getattr(self, name))
+        with open(os.path.join(directory, "settings.txt"), "w", encoding="utf-8") as f:
+            f.write(
+                f"lowercase={int(self.lowercase)}\nnormalize_digits={int(self.normalize_digits)}\n"
+                f"max_chars={self.max_chars}\n"
+            )
+
+    @classmethod
+    def load(cls, directory):
+        def lines(name):
+            with open(os.path.join(directory, f"{name}.txt"), encoding="utf-8") as f:
+                return [line.rstrip("\n") for line in f]
+
+        settings = dict(line.split("=") for line in lines("settings"))
+        return cls(
+            lines("words"),
+            lines("chars"),
+            lines("tags"),
+            lowercase=settings["lowercase"] == "1",
+            normalize_digits=settings["normalize_digits"] == "1",
+            max_chars=int(settings["max_chars"]),
+        )
+
+
+def make_tagging_dataset(sentences, vocabularies, batch_size, shuffle=None, bucket_width=4):
+    """Batches `({"words", "chars"}, tags)` for `Tagger.fit`, bucketed by length.
+
+    Sentences of similar length share a batch (buckets `bucket_width` words wide),
+    padded on the right with 0.
+
+    Args:
+        sentences: list of `(words, tags)`.
+        vocabularies: a `TagVocabularies`.
+        batch_size: sentences per batch.
+        shuffle: None, or an `EpochShuffle` (or True): the order of sentences
+            and of batches changes every epoch, reproducibly.
+        bucket_width: words per length bucket.
+    """
+    from keras_seq.data.pipeline import EpochShuffle
+
+    encoded = [vocabularies.encode(words, tags) for words, tags in sentences if words]
+    max_length = max(len(w) for w, _, _ in encoded)
+
+    def rows():
+        for words, chars, tags in encoded:
+            yield {"words": words, "chars": chars}, tags
+
+    signature = (
+        {
+            "words": tf.TensorSpec((None,), tf.int32),
+            "chars": tf.TensorSpec((None, vocabularies.max_chars), tf.int32),
+        },
+        tf.TensorSpec((None,), tf.int32),
+    )
+    dataset = tf.data.Dataset.from_generator(rows, output_signature=signature).cache()
+    if shuffle is True:
+        shuffle = EpochShuffle()
+    if shuffle:
+        dataset = shuffle.apply(dataset, window=min(len(encoded), 100_000))
+    boundaries = list(range(bucket_width + 1, max_length + 1, bucket_width))
+    dataset = dataset.bucket_by_sequence_length(
+        lambda inputs, tags: tf.shape(tags)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        pad_to_bucket_boundary=False,
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,186 @@
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from keras_seq.data.generated_ner import generate_ner_corpus, tokenize
+from keras_seq.data.tagging import (
+    TagVocabularies,
+    find_conll_files,
+    load_tagged_corpus,
+    make_tagging_dataset,
+    read_conll,
+    to_iob2,
+)
+from keras_seq.special_ids import PAD_ID, UNK_ID
+
+CONLL_IOB1 = """-DOCSTART- -X- -X- O
+
+EU NNP B-NP I-ORG
+rejects VBZ B-VP O
+German JJ B-NP I-MISC
+call NN I-NP O
+. . O O
+
+Peter NNP B-NP I-PER
+Blackburn NNP I-NP I-PER
+
+-DOCSTART- -X- -X- O
+
+Hapoel NNP I-NP I-ORG
+Haifa NNP I-NP I-ORG
+Hapoel NNP I-NP B-ORG
+"""
+
+
+def test_read_conll_splits_sentences_skips_docstart_and_converts_iob1(tmp_path):
+    path = tmp_path / "eng.train"
+    path.write_text(CONLL_IOB1, encoding="utf-8")
+    sentences = read_conll(path)
+    assert sentences == [
+        (["EU", "rejects", "German", "call", "."], ["B-ORG", "O", "B-MISC", "O", "O"]),
+        (["Peter", "Blackburn"], ["B-PER", "I-PER"]),
+        (["Hapoel", "Haifa", "Hapoel"], ["B-ORG", "I-ORG", "B-ORG"]),
+    ]
+
+
+def test_two_column_files_read_the_same(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("Peter B-PER\nBlackburn I-PER\nsaid O\n\n", encoding="utf-8")
+    assert read_conll(path) == [(["Peter", "Blackburn", "said"], ["B-PER", "I-PER", "O"])]
+
+
+def test_a_line_with_one_column_is_named(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("Peter B-PER\nBlackburn\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="train.txt:2: one column"):
+        read_conll(path)
+
+
+def test_to_iob2_leaves_iob2_alone():
+    tags = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC"]
+    assert to_iob2(tags) == tags
+    assert to_iob2(["I-LOC", "I-PER", "O", "I-PER"]) == ["B-LOC", "B-PER", "O", "B-PER"]
+
+
+@pytest.mark.parametrize(
+    "names", [("train.txt", "valid.txt", "test.txt"), ("eng.train", "eng.testa", "eng.testb")]
+)
+def test_conll_directories_under_either_naming(tmp_path, names):
+    for name in names:
+        (tmp_path / name).write_text("Paris B-LOC\n\n", encoding="utf-8")
+    corpus = load_tagged_corpus(f"conll:{tmp_path}")
+    assert corpus.train == corpus.valid == corpus.test == [(["Paris"], ["B-LOC"])]
+
+
+def test_a_missing_split_file_is_named(tmp_path):
+    (tmp_path / "train.txt").write_text("Paris B-LOC\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no valid file: expected one of"):
+        find_conll_files(tmp_path)
+    with pytest.raises(ValueError, match="Unknown tagging dataset"):
+        load_tagged_corpus("conll2003")
+
+
+def test_tfds_conll2003_loads_offline_through_the_real_loader():
+    examples = [
+        {
+            "tokens": [b"EU", b"rejects", b"German"],
+            "ner": [3, 0, 7],
+            "pos": [0] * 3,
+            "chunks": [0] * 3,
+        }
+    ]
+    with tfds.testing.mock_data(as_dataset_fn=lambda *_, **__: _as_dataset(examples)):
+        corpus = load_tagged_corpus("tfds:conll2003")
+    names = tfds.builder("conll2003").info.features["ner"].feature.names
+    expected = to_iob2([names[i] for i in (3, 0, 7)])
+    assert corpus.train == [(["EU", "rejects", "German"], expected)]
+    assert corpus.test == corpus.train
+
+
+def _as_dataset(examples):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_generator(
+        lambda: iter(examples),
+        output_signature={
+            "tokens": tf.TensorSpec([None], tf.string),
+            "ner": tf.TensorSpec([None], tf.int64),
+            "pos": tf.TensorSpec([None], tf.int64),
+            "chunks": tf.TensorSpec([None], tf.int64),
+        },
+    )
+
+
+def test_vocabularies_encode_with_the_stated_unknown_word_policy(tmp_path):
+    sentences = [(["Paris", "is", "big", "in", "2024"], ["B-LOC", "O", "O", "O", "O"])]
+    vocabularies = TagVocabularies.build(sentences, lowercase=True, max_chars=4)
+    words, chars, tags = vocabularies.encode(["PARIS", "Rome", "1999"], ["B-LOC", "B-LOC", "O"])
+    # Lower-cased lookup; unseen words are unknown; digits map to 0, so unseen years are known.
+    assert words[0] == vocabularies.words.index("paris") and words[1] == UNK_ID
+    assert words[2] == vocabularies.words.index("0000")
+    assert chars.shape == (3, 4) and chars[1, 0] == UNK_ID  # 'R' never seen as written
+    assert vocabularies.tags[0] == "O" and list(tags) == [1, 1, 0]
+    with pytest.raises(ValueError, match=r"Tags \['B-PER'\] are not in the training tags"):
+        vocabularies.encode(["Ann"], ["B-PER"])
+
+    vocabularies.save(tmp_path)
+    loaded = TagVocabularies.load(tmp_path)
+    assert loaded == vocabularies
+    for a, b in zip(
+        loaded.encode(["PARIS", "x"]), vocabularies.encode(["PARIS", "x"]), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dataset_batches_are_right_padded_and_bucketed():
+    corpus = generate_ner_corpus(300, seed=1)
+    vocabularies = TagVocabularies.build(corpus.train)
+    dataset = make_tagging_dataset(corpus.train, vocabularies, batch_size=16, shuffle=True)
+    count = 0
+    for inputs, tags in dataset:
+        words = inputs["words"].numpy()
+        real = words != PAD_ID
+        lengths = real.sum(1)
+        assert np.all(real == (np.arange(words.shape[1]) < lengths[:, None]))  # right-padded
+        assert lengths.max() - lengths.min() < 4  # one bucket
+        assert inputs["chars"].shape[:2] == words.shape and tags.shape == words.shape
+        count += len(words)
+    assert count == len(corpus.train)
+
+
+def test_generated_corpus_is_deterministic_and_its_splits_share_no_entity():
+    corpus = generate_ner_corpus(2000, seed=3)
+    assert generate_ner_corpus(2000, seed=3) == corpus
+    assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (1600, 200, 200)
+
+    def entities(sentences):
+        found = set()
+        for words, tags in sentences:
+            current = None
+            for word, tag in zip(words, tags, strict=True):
+                if tag.startswith("B-"):
+                    current = [tag[2:], word]
+                    found.add(tuple(current))
+                elif tag.startswith("I-"):
+                    found.discard(tuple(current))
+                    current.append(word)
+                    found.add(tuple(current))
+        return found
+
+    train, test = entities(corpus.train), entities(corpus.test)
+    assert {kind for kind, *_ in train} == {"PER", "ORG", "LOC", "MISC"}
+    assert not {tuple(e[1:]) for e in train} & {tuple(e[1:]) for e in test}
+    assert len(test) > 100
+
+
+def test_tokenize_splits_punctuation():
+    assert tokenize('Smith, Jones and Brown "Ltd"') == [
+        "Smith",
+        ",",
+        "Jones",
+        "and",
+        "Brown",
+        '"',
+        "Ltd",
+        '"',
+    ]
