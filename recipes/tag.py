@@ -49,7 +49,13 @@ DEFAULTS = {
     "export": True,
     "max_words": 128,
 }
-QUICK = {"num_sentences": 1500, "epochs": 2, "embedding_dim": 32, "units": 32}
+QUICK = {
+    "num_sentences": 1500,
+    "epochs": 3,
+    "embedding_dim": 32,
+    "units": 32,
+    "learning_rate": 1e-2,
+}
 # Settings that define the model and its data: a resumed run must keep them.
 MODEL_SETTINGS = (
     "dataset",

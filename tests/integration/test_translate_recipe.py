@@ -1,7 +1,6 @@
 """recipes/translate.py end to end, as a user runs it."""
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,24 +10,19 @@ import keras
 import pytest
 
 import keras_seq  # noqa: F401  (registers the layers for load_model)
+from tests.integration import recipe_runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RECIPE = os.path.join(ROOT, "recipes", "translate.py")
 SMALL = ["--quick", "--num-pairs", "1500", "--epochs", "2"]
 
 
 def run_recipe(args, cwd, timeout):
     """Runs recipes/translate.py as a user would, in a child process."""
-    return subprocess.run(
-        [sys.executable, RECIPE, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
-    )
+    return recipe_runner.run_recipe("translate", args, cwd, timeout)
 
 
 def load_recipe():
-    spec = importlib.util.spec_from_file_location("translate_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return recipe_runner.load_recipe("translate")
 
 
 @pytest.mark.slow

@@ -1,0 +1,106 @@
+"""recipes/tag.py end to end, as a user runs it."""
+
+import csv
+import json
+import os
+
+import keras
+import pytest
+import tensorflow as tf
+
+from tests.integration import recipe_runner
+from tests.integration.recipe_runner import load_recipe
+
+
+def run_recipe(args, cwd, timeout=900):
+    """Runs recipes/tag.py as a user would, in a child process."""
+    return recipe_runner.run_recipe("tag", args, cwd, timeout)
+
+
+def read_predictions(path):
+    sentences, current = [], []
+    for line in open(path, encoding="utf-8"):
+        if line.strip():
+            current.append(line.split())
+        else:
+            sentences.append(current)
+            current = []
+    return sentences
+
+
+@pytest.mark.slow
+def test_quick_run_learns_and_writes_every_file(tmp_path):
+    run = tmp_path / "run"
+    completed = run_recipe(["--quick", "--output-dir", str(run)], tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Test entity F1" in completed.stdout and str(run) in completed.stdout
+    for name in ("config.json", "metrics.json", "history.csv", "model.keras", "confusion.png"):
+        assert (run / name).is_file(), name
+    for name in ("words.txt", "chars.txt", "tags.txt", "settings.txt"):
+        assert (run / "vocab" / name).is_file(), name
+    for suffix in ("", "_float16", "_int8"):
+        assert (run / "tflite" / f"tagger{suffix}.tflite").is_file()
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["f1"] > 30, metrics  # a minute of training already finds most entities
+    assert set(metrics["per_type"]) == {"PER", "ORG", "LOC", "MISC"}
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == json.loads((run / "config.json").read_text())["epochs"]
+    assert all(float(row["val_f1"]) >= 0 for row in rows)
+
+    # predictions.conll: word, gold, predicted per line (conlleval's input), one block each.
+    predictions = read_predictions(run / "predictions.conll")
+    assert len(predictions) == metrics["test_sentences"]
+    assert all(len(columns) == 3 for sentence in predictions for columns in sentence)
+
+    # The SavedModel tags raw text as the run's predictions say.
+    served = tf.saved_model.load(str(run / "saved_model")).signatures["serving_default"]
+    texts = [" ".join(columns[0] for columns in sentence) for sentence in predictions[:20]]
+    out = served(text=tf.constant(texts))
+    for row, sentence in enumerate(predictions[:20]):
+        tags = [t.decode() for t in out["tags"][row, : len(sentence)].numpy()]
+        assert tags == [columns[2] for columns in sentence]
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
+    recipe = load_recipe("tag")
+    from keras_seq import training
+
+    original = training.standard_callbacks
+    run = str(tmp_path / "run")
+    args = ["--quick", "--epochs", "3", "--patience", "10", "--output-dir", run, "--no-export"]
+    monkeypatch.setattr(
+        training, "standard_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()]
+    )
+    with pytest.raises(KeyboardInterrupt):
+        recipe.main(args)
+    assert not os.path.exists(os.path.join(run, "metrics.json"))
+    monkeypatch.setattr(training, "standard_callbacks", original)
+    assert recipe.main(args) == 0
+    with open(os.path.join(run, "history.csv")) as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == [0, 1, 2]
+    assert recipe.main([*args[:-3], "--units", "64", "--output-dir", run]) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
+        (["--embeddings", "missing.txt"], "no such file: 'missing.txt'"),
+        (["--dataset", "conll:no_such_dir"], "No such directory: 'no_such_dir'"),
+        (["--dataset", "conll2003"], "Unknown tagging dataset"),
+    ],
+)
+def test_bad_input_ends_in_one_error_line(tmp_path, args, message):
+    completed = run_recipe([*args, "--output-dir", str(tmp_path / "run")], tmp_path, timeout=120)
+    assert completed.returncode == 2
+    assert message in completed.stderr and "Traceback" not in completed.stderr
+    assert not (tmp_path / "run").exists()
