@@ -222,10 +222,13 @@ def train(config, run, corpus, vocabularies):
         optimizer=keras.optimizers.Adam(config["learning_rate"], clipnorm=config["clipnorm"])
     )
     shuffle = ks.data.EpochShuffle(config["seed"])
+    with_chars = config["char_encoder"] != "none"
     train_data = ks.data.make_tagging_dataset(
-        corpus.train, vocabularies, config["batch_size"], shuffle=shuffle
+        corpus.train, vocabularies, config["batch_size"], shuffle=shuffle, with_chars=with_chars
     )
-    valid_data = ks.data.make_tagging_dataset(corpus.valid, vocabularies, config["batch_size"])
+    valid_data = ks.data.make_tagging_dataset(
+        corpus.valid, vocabularies, config["batch_size"], with_chars=with_chars
+    )
     callbacks = ks.training.standard_callbacks(
         run.path,
         patience=config["patience"],

@@ -286,7 +286,9 @@ class TagVocabularies:
         )
 
 
-def make_tagging_dataset(sentences, vocabularies, batch_size, shuffle=None, bucket_width=4):
+def make_tagging_dataset(
+    sentences, vocabularies, batch_size, shuffle=None, bucket_width=4, with_chars=True
+):
     """Batches `({"words", "chars"}, tags)` for `Tagger.fit`, bucketed by length.
 
     Sentences of similar length share a batch (buckets `bucket_width` words wide),
@@ -299,6 +301,7 @@ def make_tagging_dataset(sentences, vocabularies, batch_size, shuffle=None, buck
         shuffle: None, or an `EpochShuffle` (or True): the order of sentences
             and of batches changes every epoch, reproducibly.
         bucket_width: words per length bucket.
+        with_chars: include `"chars"` (for a model with character features).
     """
     from keras_seq.data.pipeline import EpochShuffle
 
@@ -307,15 +310,12 @@ def make_tagging_dataset(sentences, vocabularies, batch_size, shuffle=None, buck
 
     def rows():
         for words, chars, tags in encoded:
-            yield {"words": words, "chars": chars}, tags
+            yield ({"words": words, "chars": chars} if with_chars else {"words": words}), tags
 
-    signature = (
-        {
-            "words": tf.TensorSpec((None,), tf.int32),
-            "chars": tf.TensorSpec((None, vocabularies.max_chars), tf.int32),
-        },
-        tf.TensorSpec((None,), tf.int32),
-    )
+    inputs_signature = {"words": tf.TensorSpec((None,), tf.int32)}
+    if with_chars:
+        inputs_signature["chars"] = tf.TensorSpec((None, vocabularies.max_chars), tf.int32)
+    signature = (inputs_signature, tf.TensorSpec((None,), tf.int32))
     dataset = tf.data.Dataset.from_generator(rows, output_signature=signature).cache()
     if shuffle is True:
         shuffle = EpochShuffle()

@@ -38,7 +38,8 @@ def trained(request):
         constraints="iob2",
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01))
-    model.fit(make_tagging_dataset(corpus.train, vocabularies, 32), epochs=2, verbose=0)
+    data = make_tagging_dataset(corpus.train, vocabularies, 32, with_chars=request.param == "chars")
+    model.fit(data, epochs=2, verbose=0)
     return model, vocabularies
 
 
