@@ -204,28 +204,29 @@ class TagVocabularies:
         `extra_words` (for example the vocabulary of pretrained vectors restricted to
         the dev/test words) are added after the training words.
         """
-        vocabulary = cls(list(SPECIALS), list(SPECIALS), [], lowercase, normalize_digits, max_chars)
-        counts = collections.Counter(vocabulary.normal(w) for words, _ in sentences for w in words)
+        normal = cls([], [], [], lowercase, normalize_digits, max_chars).normal
+        counts = collections.Counter(normal(w) for words, _ in sentences for w in words)
         words = sorted(
             (w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w)
         )
         seen = set(words)
-        words += [w for w in dict.fromkeys(map(vocabulary.normal, extra_words)) if w not in seen]
+        words += [w for w in dict.fromkeys(map(normal, extra_words)) if w not in seen]
         chars = collections.Counter(c for words_, _ in sentences for w in words_ for c in w)
         tags = {t for _, sentence_tags in sentences for t in sentence_tags}
-        vocabulary.words += words
-        vocabulary.chars += sorted(chars, key=lambda c: (-chars[c], c))
-        vocabulary.tags = ["O"] + sorted(tags - {"O"}, key=lambda t: (t[2:], t))
-        return vocabulary
+        return cls(
+            [*SPECIALS, *words],
+            [*SPECIALS, *sorted(chars, key=lambda c: (-chars[c], c))],
+            ["O", *sorted(tags - {"O"}, key=lambda t: (t[2:], t))],
+            lowercase,
+            normalize_digits,
+            max_chars,
+        )
 
     def normal(self, word):
         word = _DIGITS.sub("0", word) if self.normalize_digits else word
         return word.lower() if self.lowercase else word
 
     def __post_init__(self):
-        self._index()
-
-    def _index(self):
         self._word_ids = {w: i for i, w in enumerate(self.words)}
         self._char_ids = {c: i for i, c in enumerate(self.chars)}
         self._tag_ids = {t: i for i, t in enumerate(self.tags)}
@@ -240,8 +241,6 @@ class TagVocabularies:
         Raises:
             ValueError: for a tag the vocabulary does not have.
         """
-        if not self._word_ids or len(self._word_ids) != len(self.words):
-            self._index()
         word_ids = np.array([self.word_id(w) for w in words], dtype="int32")
         char_ids = np.zeros((len(words), self.max_chars), dtype="int32")
         for i, word in enumerate(words):

@@ -133,10 +133,17 @@ def test_training_learns_transitions_that_emissions_cannot_show():
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_likelihood_is_float32_under_mixed_policies(policy):
-    crf = CRF(NUM_TAGS, dtype=policy)
-    nll = crf.negative_log_likelihood(ops.cast(POTENTIALS, "float16"), TAGS, MASK)
+    # The -1e4 penalties of forbidden transitions are added in float32; MASK's last row is
+    # fully masked. Nothing overflows to inf, nothing turns NaN.
+    crf = CRF(NUM_TAGS, tags=["O", "B-X", "I-X"], constraints="iob2", dtype=policy)
+    half = ops.cast(POTENTIALS, "float16" if policy == "mixed_float16" else "bfloat16")
+    nll = crf.negative_log_likelihood(half, TAGS, MASK)
     assert nll.dtype == "float32" and crf.transitions.dtype == "float32"
-    assert crf(ops.cast(POTENTIALS, "bfloat16"), mask=MASK).dtype == "int32"
+    assert np.all(np.isfinite(nll)) and nll[-1] == 0
+    marginals = crf.marginals(half, MASK)
+    assert marginals.dtype == "float32" and np.all(np.isfinite(marginals))
+    np.testing.assert_allclose(np.sum(marginals, -1), MASK.astype("float32"), atol=1e-5)
+    assert crf(half, mask=MASK).dtype == "int32"
 
 
 def test_iob2_constraints_forbid_inside_tags_without_their_begin():
