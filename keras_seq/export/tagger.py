@@ -53,7 +53,13 @@ class TaggerModule(tf.Module):
         self.tag_names = tf.constant(vocabularies.tags)
 
     def encode(self, words):
-        """Word ids `(B, T)` and char ids `(B, T, max_chars)` of a ragged `(B, None)` of words."""
+        """Word ids `(B, T)` and char ids `(B, T, max_chars)` of a ragged `(B, None)` of words.
+
+        `T` is at least 1, so that a batch of empty sentences still gives the model one
+        (padding) position: the RNNs cannot run over zero steps.
+        """
+        batch_size = tf.shape(words.row_lengths())[0]
+        width = tf.maximum(tf.cast(words.bounding_shape()[1], tf.int32), 1)
         normal = words
         if self.vocabularies.normalize_digits:
             normal = tf.strings.regex_replace(normal, "[0-9]", "0")
@@ -65,12 +71,12 @@ class TaggerModule(tf.Module):
         ids = tf.ragged.map_flat_values(
             lambda ids, lowered: tf.where(tf.equal(ids, UNK_ID), lookup(lowered), ids), ids, lowered
         )
-        word_ids = tf.cast(ids.to_tensor(default_value=PAD_ID), tf.int32)
+        word_ids = ids.to_tensor(default_value=PAD_ID, shape=tf.stack([batch_size, width]))
         chars = tf.strings.unicode_split(words, "UTF-8")[:, :, : self.max_chars]
         char_ids = tf.ragged.map_flat_values(self.char_table.lookup, chars).to_tensor(
-            default_value=PAD_ID, shape=[None, None, self.max_chars]
+            default_value=PAD_ID, shape=tf.stack([batch_size, width, self.max_chars])
         )
-        return word_ids, tf.cast(char_ids, tf.int32)
+        return tf.cast(word_ids, tf.int32), tf.cast(char_ids, tf.int32)
 
     def tag_ids(self, word_ids, char_ids):
         """`{"tags", "scores"}`: tag ids `(B, T)` and their probabilities, of right-padded ids."""
@@ -95,7 +101,7 @@ class TaggerModule(tf.Module):
         lengths = tf.cast(words.row_lengths(), tf.int32)
         real = tf.sequence_mask(lengths, tf.shape(word_ids)[1])
         return {
-            "words": words.to_tensor(default_value=""),
+            "words": words.to_tensor(default_value="", shape=tf.shape(word_ids)),
             "tags": tf.where(real, tf.gather(self.tag_names, result["tags"]), ""),
             "scores": result["scores"],
             "lengths": lengths,

@@ -69,6 +69,11 @@ def test_saved_model_tags_text_as_the_python_pipeline_does(trained, tmp_path):
         assert [t.decode() for t in out["tags"][row, :n].numpy()] == expected_tags[row]
         assert all(t == b"" for t in out["tags"][row, n:].numpy())
         np.testing.assert_allclose(out["scores"][row, :n], expected_scores[row], atol=1e-5)
+    # Empty sentences, alone or beside others, tag as nothing.
+    for texts in ([""], ["", "  "], ["", SENTENCES[0]]):
+        out = serve(text=tf.constant(texts))
+        assert out["lengths"].numpy().tolist() == [len(t.split()) for t in texts]
+        assert all(t == b"" for t in out["tags"][0].numpy())
 
 
 def test_tflite_is_builtins_only_and_equals_the_saved_model(trained, tmp_path):
