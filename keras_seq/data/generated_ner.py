@@ -158,9 +158,10 @@ def _fill(template, pools, rng):
             entity = tokenize(rng.choice(pools[slot]))
             words += entity
             tags += [f"B-{slot}"] + [f"I-{slot}"] * (len(entity) - 1)
-        elif slot in FILLERS:
-            words.append(rng.choice(FILLERS[slot]))
-            tags.append("O")
+        elif slot in FILLERS:  # a filler may be several words ("6-4 6-3")
+            filler = rng.choice(FILLERS[slot]).split()
+            words += filler
+            tags += ["O"] * len(filler)
         else:
             words.append(token)
             tags.append("O")

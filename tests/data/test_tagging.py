@@ -167,6 +167,8 @@ def test_generated_corpus_is_deterministic_and_its_splits_share_no_entity():
                     found.add(tuple(current))
         return found
 
+    # Every word is one whitespace token, as CoNLL files and the SavedModel split text.
+    assert all(len(w.split()) == 1 for words, _ in corpus.train for w in words)
     train, test = entities(corpus.train), entities(corpus.test)
     assert {kind for kind, *_ in train} == {"PER", "ORG", "LOC", "MISC"}
     assert not {tuple(e[1:]) for e in train} & {tuple(e[1:]) for e in test}

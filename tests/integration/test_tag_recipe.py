@@ -21,7 +21,7 @@ def read_predictions(path):
     sentences, current = [], []
     for line in open(path, encoding="utf-8"):
         if line.strip():
-            current.append(line.rstrip("\n").rsplit(" ", 2))
+            current.append(line.split())
         else:
             sentences.append(current)
             current = []
