@@ -1,7 +1,8 @@
 """Export a trained run folder for deployment: `python -m export RUN_DIR`.
 
 Writes RUN_DIR/saved_model (TF Serving: text in, text out) and RUN_DIR/tflite
-(greedy and beam search, builtin ops only, float32/float16/int8).
+(builtin ops only, float32/float16/int8): greedy and beam search for a
+recipes/translate.py run, the tagger for a recipes/tag.py run.
 """
 
 import argparse
@@ -14,13 +15,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from export.run_folder import NotARunFolder, RunFolder  # noqa: E402
+from export.run_folder import NotARunFolder, open_run_folder  # noqa: E402
 from keras_seq.export.tflite import QUANTIZATIONS  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.split("\n")[0])
-    parser.add_argument("run_dir", help="a finished recipes/translate.py run folder")
+    parser.add_argument(
+        "run_dir", help="a finished recipes/translate.py or recipes/tag.py run folder"
+    )
     parser.add_argument("--no-tflite", action="store_true", help="write the SavedModel only")
     parser.add_argument(
         "--quantizations",
@@ -30,7 +33,7 @@ def main(argv=None):
         help="TFLite variants",
     )
     args = parser.parse_args(argv)
-    run = RunFolder(args.run_dir)
+    run = open_run_folder(args.run_dir)
     try:
         run.check_trained()
     except NotARunFolder as error:

@@ -23,6 +23,7 @@ class RunFolder:
         path: the run folder.
     """
 
+    RECIPE = "recipes/translate.py"
     CONFIG = "config.json"
     METRICS = "metrics.json"
     HISTORY = "history.csv"
@@ -87,7 +88,7 @@ class RunFolder:
         missing = [name for name in self.TRAINED if not os.path.exists(self[name])]
         if missing:
             raise NotARunFolder(
-                f"{self.path} is not a finished run folder of recipes/translate.py: "
+                f"{self.path} is not a finished run folder of {self.RECIPE}: "
                 f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing."
             )
 
@@ -170,6 +171,7 @@ class RunFolder:
 class TagRunFolder(RunFolder):
     """The run folder of `recipes/tag.py`: the translation layout's files, and its own."""
 
+    RECIPE = "recipes/tag.py"
     PREDICTIONS = "predictions.conll"
     CONFUSION = "confusion.png"
     TRAINED = (
@@ -179,12 +181,40 @@ class TagRunFolder(RunFolder):
         os.path.join(RunFolder.VOCAB, "tags.txt"),
     )
 
-    def export(self, model, vocabularies, max_words):
-        """Writes `saved_model/` and `tflite/tagger*.tflite` (staged, then renamed)."""
-        from keras_seq.export import TaggerModule, export_tagger_saved_model, export_tagger_tflite
+    def export(self, model=None, vocabularies=None, tflite=True, quantizations=None):
+        """Writes `saved_model/` and (with `tflite`) `tflite/tagger*.tflite`.
 
-        module = TaggerModule(model, vocabularies, max_words=max_words)
-        return {
-            "saved_model": export_tagger_saved_model(module, self[self.SAVED_MODEL]),
-            "tflite": self.write_tflite(lambda folder: export_tagger_tflite(module, folder)),
-        }
+        Args:
+            model, vocabularies: the trained `Tagger` and its `TagVocabularies`; by
+                default loaded from the run.
+            tflite: also write the TFLite models, `max_words` (config) words long.
+            quantizations: TFLite variants; default all.
+
+        Returns:
+            dict of what was written: `saved_model` (path) and `tflite` (name -> path).
+        """
+        import keras
+
+        import keras_seq  # noqa: F401  (registers the layers for load_model)
+        from keras_seq.data import TagVocabularies
+        from keras_seq.export import TaggerModule, export_tagger_saved_model, export_tagger_tflite
+        from keras_seq.export.tflite import QUANTIZATIONS
+
+        self.check_trained()
+        model = model or keras.models.load_model(self[self.MODEL])
+        vocabularies = vocabularies or TagVocabularies.load(self[self.VOCAB])
+        module = TaggerModule(model, vocabularies, max_words=self.read_config()["max_words"])
+        written = {"saved_model": export_tagger_saved_model(module, self[self.SAVED_MODEL])}
+        if tflite:
+            written["tflite"] = self.write_tflite(
+                lambda folder: export_tagger_tflite(module, folder, quantizations or QUANTIZATIONS)
+            )
+        return written
+
+
+def open_run_folder(path):
+    """The `TagRunFolder` of a `recipes/tag.py` run, else the `RunFolder` of a translation run."""
+    tag_run = TagRunFolder(path)
+    if os.path.exists(tag_run[os.path.join(TagRunFolder.VOCAB, "tags.txt")]):
+        return tag_run
+    return RunFolder(path)

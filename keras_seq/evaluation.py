@@ -248,12 +248,15 @@ def plot_tag_confusion(gold, predicted, tags, path):
     """Writes a PNG of the word-level tag confusion matrix (rows gold, columns predicted).
 
     Each row is normalised to the fraction of its gold words; the counts are printed
-    in the cells.
+    in the cells. Tags missing from `tags` (gold tags unseen in training) are added
+    at the end.
     """
     matplotlib = optional_import("matplotlib", "matplotlib", "The tag confusion matrix")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    seen = {t for sentence in (*gold, *predicted) for t in sentence}
+    tags = [*tags, *sorted(seen - set(tags))]  # gold tags the model never learned, too
     index = {tag: i for i, tag in enumerate(tags)}
     counts = np.zeros((len(tags), len(tags)), np.int64)
     for gold_tags, predicted_tags in zip(gold, predicted, strict=True):

@@ -108,7 +108,15 @@ def parse_args(argv):
         config.update(QUICK)
     config.update({k: v for k, v in vars(args).items() if v is not None and k in DEFAULTS})
     config["quick"] = args.quick
-    for key in ("num_sentences", "embedding_dim", "units", "layers", "batch_size", "max_chars"):
+    for key in (
+        "num_sentences",
+        "embedding_dim",
+        "units",
+        "layers",
+        "batch_size",
+        "max_chars",
+        "max_words",
+    ):
         if config[key] <= 0:
             parser.error(f"--{key.replace('_', '-')} must be positive. Received: {config[key]}")
     if config["epochs"] is not None and config["epochs"] <= 0:
@@ -226,8 +234,13 @@ def train(config, run, corpus, vocabularies):
     train_data = ks.data.make_tagging_dataset(
         corpus.train, vocabularies, config["batch_size"], shuffle=shuffle, with_chars=with_chars
     )
+    # The validation loss needs tag ids: sentences with tags unseen in training are left
+    # out of it (and only of it: val_f1 and the test scores count every sentence).
     valid_data = ks.data.make_tagging_dataset(
-        corpus.valid, vocabularies, config["batch_size"], with_chars=with_chars
+        [s for s in corpus.valid if set(s[1]) <= set(vocabularies.tags)],
+        vocabularies,
+        config["batch_size"],
+        with_chars=with_chars,
     )
     callbacks = ks.training.standard_callbacks(
         run.path,
@@ -286,11 +299,19 @@ def main(argv=None):
         f"{len(corpus.test):,} test sentences from {config['dataset']!r}; run folder {run.path}"
     )
     vocabularies = vocabularies_of(config, corpus, run)
+    unseen = sorted(
+        {t for _, tags in corpus.valid + corpus.test for t in tags} - {*vocabularies.tags}
+    )
+    if unseen:
+        print(
+            f"note: tags {unseen} of the validation/test sentences never occur in training; "
+            "the model cannot predict them, so their entities count as missed."
+        )
     model, summary = train(config, run, corpus, vocabularies)
     scores = evaluate(run, model, corpus, vocabularies)
     metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
     run.write_json(run.METRICS, metrics)  # before the export, which may fail
-    exported = run.export(model, vocabularies, config["max_words"]) if config["export"] else {}
+    exported = run.export(model, vocabularies) if config["export"] else {}
     print(
         f"\nTest entity F1 {scores['f1']:.2f} (precision {scores['precision']:.2f}, recall "
         f"{scores['recall']:.2f}); per type: "

@@ -45,16 +45,19 @@ def read_conll(path):
     """Sentences of a CoNLL-format file, tags converted to IOB2.
 
     One token per line, the word in the first column and the tag in the last
-    (2-column and 4-column CoNLL-2003 files both work); blank lines end sentences;
-    `-DOCSTART-` lines are skipped.
+    (2-column and 4-column CoNLL-2003 files both work, but every line of one file
+    has the same number of columns); blank lines end sentences; `-DOCSTART-` lines
+    are skipped.
 
     Returns:
         A list of `(words, tags)`.
 
     Raises:
-        ValueError: naming `FILE:LINE` for a line with one column.
+        ValueError: naming `FILE:LINE` for a line with one column, or with another
+            number of columns than the file's first token line.
     """
     sentences, words, tags = [], [], []
+    expected = None  # (columns, line number) of the first token line
 
     def flush():
         if words:
@@ -74,7 +77,14 @@ def read_conll(path):
                     f"{path}:{line_number}: one column ({line.strip()!r}); CoNLL lines hold "
                     "a word, optional columns, and the tag last, separated by spaces."
                 )
+            elif expected and len(columns) != expected[0]:
+                raise ValueError(
+                    f"{path}:{line_number}: {len(columns)} columns ({line.strip()!r}), but "
+                    f"line {expected[1]} has {expected[0]}; every token line of a CoNLL file "
+                    "has the same columns (a word with a space in it splits into two)."
+                )
             else:
+                expected = expected or (len(columns), line_number)
                 words.append(columns[0])
                 tags.append(columns[-1])
     flush()

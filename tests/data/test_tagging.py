@@ -56,6 +56,13 @@ def test_a_line_with_one_column_is_named(tmp_path):
         read_conll(path)
 
 
+def test_a_line_with_other_columns_than_the_first_is_named(tmp_path):
+    path = tmp_path / "eng.testa"
+    path.write_text("EU NNP I-NP I-ORG\n\nNew York I-LOC\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"eng.testa:3: 3 columns .* line 1 has 4"):
+        read_conll(path)
+
+
 def test_to_iob2_leaves_iob2_alone():
     tags = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC"]
     assert to_iob2(tags) == tags

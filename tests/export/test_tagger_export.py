@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import keras
@@ -15,6 +16,7 @@ from keras_seq.export import (
     export_tagger_tflite,
 )
 from keras_seq.models import build_tagger
+from tests.export.test_clients import client
 
 SENTENCES = [
     "Anna Schmidt joined Müller GmbH in Berlin on Monday .",
@@ -103,3 +105,45 @@ def test_tflite_is_builtins_only_and_equals_the_saved_model(trained, tmp_path):
                 np.testing.assert_allclose(out["scores"][0, :n], expected_scores[row], atol=1e-5)
             agree += tags == expected_tags[row]
         assert agree >= len(SENTENCES) - 1, name  # int8 weights may flip a close call
+
+
+def test_export_command_and_litert_client_on_a_tag_run(trained, tmp_path):
+    from export.__main__ import main
+
+    model, vocabularies = trained
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(run / "model.keras")
+    vocabularies.save(run / "vocab")
+    (run / "config.json").write_text(json.dumps({"max_words": 16}))
+    assert main([str(run), "--quantizations", "float32"]) == 0
+    assert (run / "saved_model" / "saved_model.pb").is_file()
+    assert sorted(p.name for p in (run / "tflite").iterdir()) == ["tagger.tflite"]
+
+    tagger = client("litert_tagger").LiteRTTagger(
+        str(run / "tflite" / "tagger.tflite"), run / "vocab"
+    )
+    assert tagger.max_words == 16 and tagger.context == 2
+    for length in range(60):  # windows cover every word once, within the model's input
+        spans = tagger.windows(length)
+        assert [i for _, a, b in spans for i in range(a, b)] == list(range(length))
+        assert all(s <= a and b <= s + 16 for s, a, b in spans)
+        assert all(a - s >= 2 for s, a, _ in spans if s > 0)  # context before the kept words
+
+    # Sentences that fit the input tag exactly as the model does.
+    expected, _ = python_tags(model, vocabularies, SENTENCES)
+    assert [tagger.tag(text.split())[0] for text in SENTENCES] == expected
+    # A 62-word sentence, four windows: context-limited tags still mostly agree.
+    long_text = " ".join(SENTENCES * 2)
+    (full,), _ = python_tags(model, vocabularies, [long_text])
+    tags, scores = tagger.tag(long_text.split())
+    assert len(tags) == len(scores) == 62
+    assert np.mean([a == b for a, b in zip(tags, full, strict=True)]) >= 0.9
+
+    entities = tagger.entities(SENTENCES[0])
+    words = SENTENCES[0].split()
+    for entity in entities:
+        assert entity.text == " ".join(words[entity.start : entity.end])
+        assert expected[0][entity.start] in (f"B-{entity.type}", f"I-{entity.type}")
+        assert 0 < entity.score <= 1
+    assert tagger.entities("") == [] and tagger.entities("   ") == []

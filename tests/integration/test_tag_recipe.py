@@ -90,6 +90,38 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     assert recipe.main([*args[:-3], "--units", "64", "--output-dir", run]) == 2
 
 
+def write_conll(path, sentences):
+    """A 4-column CoNLL-2003 file (word, POS, chunk, tag) of `(words, tags)` sentences."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("-DOCSTART- -X- -X- O\n\n")
+        for words, tags in sentences:
+            f.writelines(f"{w} NN I-NP {t}\n" for w, t in zip(words, tags, strict=True))
+            f.write("\n")
+
+
+def test_conll_files_with_a_tag_unseen_in_training(tmp_path):
+    from keras_seq.data.generated_ner import generate_ner_corpus
+
+    corpus = generate_ner_corpus(400, seed=3)
+    event = (["The", "Berlin", "Marathon", "starts", "today"], ["O", "B-EVT", "I-EVT", "O", "O"])
+    data = tmp_path / "conll"
+    data.mkdir()
+    write_conll(data / "eng.train", corpus.train)
+    write_conll(data / "eng.testa", [*corpus.valid, event])
+    write_conll(data / "eng.testb", [*corpus.test, event])
+    run = tmp_path / "run"
+    args = ["--dataset", f"conll:{data}", "--quick", "--epochs", "1", "--no-export"]
+    completed = run_recipe([*args, "--output-dir", str(run)], tmp_path, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "tags ['B-EVT', 'I-EVT'] of the validation/test sentences never occur" in (
+        completed.stdout
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["per_type"]["EVT"]["f1"] == 0  # counted, and missed
+    assert metrics["test_sentences"] == len(corpus.test) + 1
+    assert (run / "confusion.png").is_file()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
