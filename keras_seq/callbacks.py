@@ -218,6 +218,48 @@ _PROGRESS = {
 }
 
 
+class EpochCheckpoints(keras.callbacks.Callback):
+    """Keeps the weights of the last `keep` epochs, for checkpoint averaging.
+
+    Writes `directory/epoch-NNN.weights.h5` (NNN counts from 1) at the end of
+    each epoch, atomically, and removes older ones; an interrupted run resumed
+    with `BackupAndRestore` finds the files of its earlier epochs where it left
+    them. `keras_seq.training.average_checkpoints` averages them.
+
+    Args:
+        directory: the folder of the files.
+        keep: how many epochs to keep (at least 1).
+    """
+
+    PATTERN = "epoch-{:03d}.weights.h5"
+
+    def __init__(self, directory, keep):
+        super().__init__()
+        if not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"`keep` must be a positive integer. Received: {keep!r}")
+        self.directory = directory
+        self.keep = keep
+
+    @classmethod
+    def paths(cls, directory):
+        """The checkpoint files in `directory`, oldest first."""
+        if not os.path.isdir(directory):
+            return []
+        names = sorted(
+            n for n in os.listdir(directory) if n.startswith("epoch-") and ".tmp" not in n
+        )
+        return [os.path.join(directory, n) for n in names]
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, self.PATTERN.format(epoch + 1))
+        temporary = path.replace(".weights.h5", ".tmp.weights.h5")
+        self.model.save_weights(temporary)
+        os.replace(temporary, path)
+        for old in self.paths(self.directory)[: -self.keep]:
+            os.remove(old)
+
+
 class BackupAndRestore(keras.callbacks.BackupAndRestore):
     """Keras' `BackupAndRestore`, with what an exact resume also needs.
 

@@ -35,6 +35,7 @@ PRESETS = {
         "epochs": 5,
         "learning_rate": 3e-3,
         "label_smoothing": 0.0,
+        "average_checkpoints": 0,
     },
     "small": {
         "embedding_dim": 256,
@@ -46,6 +47,7 @@ PRESETS = {
         "epochs": 15,
         "learning_rate": 2e-3,
         "label_smoothing": 0.1,
+        "average_checkpoints": 5,
     },
     "base": {
         "embedding_dim": 512,
@@ -57,6 +59,7 @@ PRESETS = {
         "epochs": 10,
         "learning_rate": 1e-3,
         "label_smoothing": 0.1,
+        "average_checkpoints": 5,
     },
 }
 TINY_BELOW_TYPES = 2_000

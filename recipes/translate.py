@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -57,6 +58,7 @@ DEFAULTS = {
     "global_clipnorm": 0.0,
     "accumulate_steps": 1,
     "label_smoothing": None,
+    "average_checkpoints": None,
     "patience": 3,
     "monitor": "val_bleu",
     "val_bleu_pairs": 500,
@@ -175,6 +177,12 @@ def build_parser():
     add("--clipvalue", type=number(0), help="clip each gradient value instead")
     add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
     add("--label-smoothing", type=number(0, 1))
+    add(
+        "--average-checkpoints",
+        type=integer(0),
+        metavar="N",
+        help="average the last N epochs' weights, kept if better on validation (0 = off)",
+    )
     add("--patience", type=integer(1), help="early stopping patience in epochs")
     add(
         "--monitor",
@@ -475,6 +483,7 @@ def train(config, run, data, strategy):
         sampling_schedule=sampling_schedule(config, total_steps),
         monitor=config["monitor"],
         validation_scores=validation_bleu,
+        keep_epochs=config["average_checkpoints"],
     )
     start = time.perf_counter()
     history = model.fit(
@@ -495,10 +504,60 @@ def train(config, run, data, strategy):
         * epochs_run
         / max(timer.seconds, 1e-9),
     }
+    averaged = average_if_better(config, run, model, data)
+    if averaged:
+        summary["checkpoint_average"] = averaged
     with run.writing(RunFolder.MODEL) as path:
         model.save(path)
     run.write_json(RunFolder.TRAINING_DONE, summary)
     return model, summary
+
+
+def validation_bleu(config, model, data, strategy="greedy"):
+    """Corpus BLEU of `model` on the first validation pairs (`--val-bleu-pairs`, else 500)."""
+    from keras_seq import evaluation
+
+    pairs = data.corpus.valid[: config["val_bleu_pairs"] or 500]
+    hypotheses, _ = evaluation.translate_texts(
+        model,
+        [s for s, _ in pairs],
+        data.source_tokenizer,
+        data.target_tokenizer,
+        config["max_source_length"],
+        config["max_target_length"],
+        strategy=strategy,
+    )
+    return evaluation.corpus_scores(hypotheses, [t for _, t in pairs])["bleu"]
+
+
+def average_if_better(config, run, model, data):
+    """Checkpoint averaging: the mean of the last epochs' weights replaces the best epoch's
+    when its greedy validation BLEU is higher. Returns what was compared (None: nothing).
+    """
+    folder = os.path.join(run["checkpoints"], "epochs")
+    paths = ks.callbacks.EpochCheckpoints.paths(folder)
+    if config["average_checkpoints"] < 2 or len(paths) < 2:
+        return None
+    best_weights = model.get_weights()
+    scores = {"best": validation_bleu(config, model, data)}
+    ks.training.average_checkpoints(model, paths)
+    scores["average"] = validation_bleu(config, model, data)
+    kept = "average" if scores["average"] > scores["best"] else "best"
+    if kept == "best":
+        model.set_weights(best_weights)
+    shutil.rmtree(folder)
+    epochs = [int(os.path.basename(p)[6:9]) for p in paths]
+    print(
+        f"Checkpoint average of epochs {epochs[0]}-{epochs[-1]}: validation BLEU "
+        f"{scores['average']:.2f} against {scores['best']:.2f} for the best epoch; "
+        f"keeping the {kept}."
+    )
+    return {
+        "epochs": epochs,
+        "val_bleu_average": scores["average"],
+        "val_bleu_best_epoch": scores["best"],
+        "kept": kept,
+    }
 
 
 def choose_beam(config, run, model, data):
@@ -508,27 +567,16 @@ def choose_beam(config, run, model, data):
         The grid's results (`beam_size`, `length_penalty`, `bleu` each), or None
         when the flags set both.
     """
-    from keras_seq import evaluation
-
     if all(config[key] is not None for key in BEAM_GRID):
         return None
-    pairs = data.corpus.valid[: config["val_bleu_pairs"] or 500]
-    sources, references = [s for s, _ in pairs], [t for _, t in pairs]
     options = itertools.product(
         *(BEAM_GRID[key] if config[key] is None else (config[key],) for key in BEAM_GRID)
     )
     results = []
     for beam_size, length_penalty in options:
-        hypotheses, _ = evaluation.translate_texts(
-            model,
-            sources,
-            data.source_tokenizer,
-            data.target_tokenizer,
-            config["max_source_length"],
-            config["max_target_length"],
-            strategy=ks.decoding.BeamSearch(beam_size, length_penalty),
+        bleu = validation_bleu(
+            config, model, data, ks.decoding.BeamSearch(beam_size, length_penalty)
         )
-        bleu = evaluation.corpus_scores(hypotheses, references)["bleu"]
         results.append({"beam_size": beam_size, "length_penalty": length_penalty, "bleu": bleu})
         print(f"  beam {beam_size}, length penalty {length_penalty}: validation BLEU {bleu:.2f}")
     best = max(results, key=lambda r: r["bleu"])  # ties: the first, the smaller beam

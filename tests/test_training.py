@@ -84,6 +84,30 @@ def test_callbacks_write_history_with_sampling_probability(tmp_path):
     assert (tmp_path / "checkpoints" / "best.weights.h5").is_file()
 
 
+def test_last_epochs_are_kept_and_averaged(tmp_path):
+    x, y = reversal_batch(32, length=5, seed=1)
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    training.compile_seq2seq(model, learning_rate=1e-2)
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(model.get_weights())
+    )
+    callbacks = training.standard_callbacks(str(tmp_path), tensorboard=False, keep_epochs=2)
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[*callbacks, record])
+    folder = tmp_path / "checkpoints" / "epochs"
+    paths = ks.callbacks.EpochCheckpoints.paths(str(folder))
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["epoch-003.weights.h5", "epoch-004.weights.h5"]
+
+    training.average_checkpoints(model, paths)
+    for got, a, b in zip(model.get_weights(), seen[2], seen[3], strict=True):
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(seen[2][0], seen[3][0])  # the epochs differ: a real mean
+    with pytest.raises(ValueError, match="no checkpoints to average"):
+        training.average_checkpoints(model, [])
+    with pytest.raises(ValueError, match="`keep` must be a positive integer. Received: 0"):
+        ks.callbacks.EpochCheckpoints(str(folder), keep=0)
+
+
 def test_gradient_accumulation_updates_once_per_group_of_batches():
     x, y = reversal_batch(32, length=5, seed=1)
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)

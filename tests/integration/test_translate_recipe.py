@@ -118,6 +118,7 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     original = training.standard_callbacks
     run = str(tmp_path / "run")
     args = [*SMALL[:-1], "3", "--output-dir", run, "--patience", "10", "--no-export"]
+    args += ["--average-checkpoints", "3"]  # its epoch files survive the interruption
     monkeypatch.setattr(
         training,
         "standard_callbacks",
@@ -133,6 +134,9 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     assert epochs == [0, 1, 2]  # two epochs before the interruption, one after
     metrics = json.loads(open(os.path.join(run, "metrics.json")).read())
     assert metrics["epochs_run_this_session"] == 1
+    average = metrics["checkpoint_average"]
+    assert average["epochs"] == [1, 2, 3] and average["kept"] in ("average", "best")
+    assert not os.path.exists(os.path.join(run, "checkpoints", "epochs"))  # space given back
 
 
 @pytest.mark.slow
