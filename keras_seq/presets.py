@@ -6,7 +6,8 @@ The rule (also in the README), from the training pairs split on whitespace:
   narrow or generated language, like the built-in data); else `small` below
   2 million words (both sides together: Multi30k, Tatoeba, Ding); else `base`.
 - subword vocabulary (each language): 1,000 for `tiny`; else a third of the
-  larger side's distinct words, rounded to a thousand, within [1,000, 32,000].
+  larger side's distinct words, rounded to a thousand, within [1,000, 32,000]
+  (for one joint vocabulary: of both sides' distinct words together).
 - the built-in generated data (`recipes/translate.py --dataset generated`) is
   `tiny` by definition: its numbers and dates make tens of thousands of distinct
   "words" from a few hundred subwords, which the word counts above misread.
@@ -75,17 +76,20 @@ class CorpusStats:
     target_words: int
     source_types: int
     target_types: int
+    joint_types: int = 0  # distinct words of both sides together (a joint vocabulary's)
 
     @classmethod
     def of(cls, pairs):
         """The statistics of a list of `(source, target)` texts."""
         if not pairs:
             raise ValueError("No training pairs: the corpus is empty.")
-        counts = []
+        counts, vocabularies = [], []
         for side in (0, 1):
             words = [pair[side].split() for pair in pairs]
-            counts += [sum(map(len, words)), len({w for ws in words for w in ws})]
-        return cls(len(pairs), counts[0], counts[2], counts[1], counts[3])
+            vocabularies.append({w for ws in words for w in ws})
+            counts += [sum(map(len, words)), len(vocabularies[-1])]
+        joint = len(vocabularies[0] | vocabularies[1])
+        return cls(len(pairs), counts[0], counts[2], counts[1], counts[3], joint)
 
     @property
     def words(self):
@@ -109,17 +113,20 @@ def choose_preset(stats):
     return "small" if stats.words < SMALL_BELOW_WORDS else "base"
 
 
-def vocab_size_for(stats):
-    """Subword vocabulary size of each language for `stats`."""
-    return int(min(max(round(stats.types / 3, -3), 1_000), 32_000))
+def vocab_size_for(stats, joint=False):
+    """Subword vocabulary size of each language for `stats` (of the one shared vocabulary,
+    from both sides' distinct words, when `joint`)."""
+    types = stats.joint_types if joint else stats.types
+    return int(min(max(round(types / 3, -3), 1_000), 32_000))
 
 
-def auto_settings(stats, preset=None):
+def auto_settings(stats, preset=None, joint=False):
     """`(settings, preset)`: the preset's settings, with the rule's `vocab_size` if it has none.
 
     Args:
         stats: a `CorpusStats`.
         preset: a name of `PRESETS`, or None for the rule's choice.
+        joint: size the vocabulary for one subword model shared by both languages.
 
     Raises:
         ValueError: for an unknown preset.
@@ -128,7 +135,7 @@ def auto_settings(stats, preset=None):
         preset = choose_preset(stats)
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}. Expected one of {sorted(PRESETS)}.")
-    return {"vocab_size": vocab_size_for(stats), **PRESETS[preset]}, preset
+    return {"vocab_size": vocab_size_for(stats, joint), **PRESETS[preset]}, preset
 
 
 def length_limit(lengths, low=16, high=256):

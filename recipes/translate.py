@@ -72,6 +72,7 @@ DEFAULTS = {
     "sampling_schedule": None,
     "curriculum_epochs": 0,
     "lowercase": False,
+    "joint_vocab": False,
 }
 QUICK = {
     "num_pairs": 3000,
@@ -103,6 +104,7 @@ MODEL_SETTINGS = (
     "bridge",
     "seed",
     "lowercase",
+    "joint_vocab",
 )
 
 
@@ -157,6 +159,12 @@ def build_parser():
     )
     add("--vocab-size", type=integer(8), help="subword vocabulary size of each language")
     add("--lowercase", action="store_true", default=None, help="lower-case the text")
+    add(
+        "--joint-vocab",
+        action="store_true",
+        default=None,
+        help="one subword vocabulary learned from both languages (default: one each)",
+    )
     add("--max-source-length", type=integer(1), help="tokens; longer pairs are filtered")
     add("--max-target-length", type=integer(2), help="tokens, end token included")
     add("--embedding-dim", type=integer(1))
@@ -288,7 +296,7 @@ def auto_settings(config, corpus):
     asked = config["preset"]
     if asked is None and config["dataset"] == "generated":
         asked = "tiny"  # the built-in data's (see keras_seq.presets)
-    settings, preset = ks.presets.auto_settings(stats, asked)
+    settings, preset = ks.presets.auto_settings(stats, asked, joint=config["joint_vocab"])
     chosen = {k: v for k, v in settings.items() if config[k] is None}
     how = "as asked" if config["preset"] else "the built-in data's" if asked else "by the rule"
     config.update(chosen, preset=preset)
@@ -306,7 +314,8 @@ def check_resumable(config, run):
     """
     if not os.path.exists(run[RunFolder.CONFIG]):
         return
-    previous = run.read_config()
+    # A key the earlier run's config lacks (a setting added since) had its default.
+    previous = {**{k: DEFAULTS[k] for k in MODEL_SETTINGS}, **run.read_config()}
     for key in MODEL_SETTINGS:
         if config[key] is None:
             config[key] = previous.get(key)
@@ -347,16 +356,26 @@ class Data:
 
 
 def tokenizers(corpus, config, run):
-    """The run's tokenizers: reloaded from vocab/ when resuming, else learned and saved."""
-    return tuple(
-        ks.data.SubwordTokenizer.load_or_train(
-            run.vocab_prefix(name),
-            [pair[side] for pair in corpus.train],
-            config["vocab_size"],
-            lowercase=config["lowercase"],
+    """The run's tokenizers: reloaded from vocab/ when resuming, else learned and saved.
+
+    With `--joint-vocab`, one model learned from both sides is saved as both
+    `source` and `target`, so that everything reading a run finds its usual files.
+    """
+
+    def learn(name, texts):
+        return ks.data.SubwordTokenizer.load_or_train(
+            run.vocab_prefix(name), texts, config["vocab_size"], lowercase=config["lowercase"]
         )
-        for side, name in enumerate(("source", "target"))
-    )
+
+    if not config["joint_vocab"]:
+        return tuple(
+            learn(name, [pair[side] for pair in corpus.train])
+            for side, name in enumerate(("source", "target"))
+        )
+    shared = learn("source", [text for pair in corpus.train for text in pair])
+    if not os.path.exists(run.vocab_prefix("target") + ".model"):
+        shared.save(run.vocab_prefix("target"))
+    return shared, shared
 
 
 def load_corpus(config):

@@ -16,8 +16,8 @@ def stats(pairs=10_000, words=200_000, types=10_000):
 
 
 def test_stats_count_words_and_distinct_words():
-    counted = CorpusStats.of([("a b a", "x"), ("b c", "y y z")])
-    assert counted == CorpusStats(2, 5, 4, 3, 3)
+    counted = CorpusStats.of([("a b a", "x"), ("b c", "y y a")])
+    assert counted == CorpusStats(2, 5, 4, 3, 3, joint_types=5)
     assert counted.words == 9 and counted.types == 3
     with pytest.raises(ValueError, match="empty"):
         CorpusStats.of([])
@@ -35,6 +35,8 @@ def test_vocabulary_is_a_third_of_the_distinct_words_within_bounds():
     assert vocab_size_for(stats(types=300)) == 1_000
     assert vocab_size_for(stats(types=25_949)) == 9_000
     assert vocab_size_for(stats(types=10_000_000)) == 32_000
+    shared = CorpusStats(10_000, 100_000, 100_000, 12_000, 15_000, joint_types=25_000)
+    assert vocab_size_for(shared) == 5_000 and vocab_size_for(shared, joint=True) == 8_000
 
 
 def test_auto_settings_take_the_preset_asked_for_or_the_rules():

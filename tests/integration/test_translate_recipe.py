@@ -303,3 +303,26 @@ def test_evaluate_needs_a_test_file_and_a_finished_run(tmp_path):
     assert (
         recipe.main(["--evaluate", str(tmp_path / "nothing"), "--test-data", str(test_file)]) == 2
     )
+
+
+def test_joint_vocab_is_one_subword_model_for_both_languages(tmp_path):
+    recipe = load_recipe()
+    config, _ = recipe.parse_args(["--quick", "--num-pairs", "400", "--joint-vocab"])
+    corpus = recipe.load_corpus(config)
+    recipe.auto_settings(config, corpus)
+    run = recipe.RunFolder(recipe.prepare_run_dir(config, str(tmp_path / "run")))
+    source, target = recipe.tokenizers(corpus, config, run)
+    files = [open(run.vocab_prefix(side) + ".model", "rb").read() for side in ("source", "target")]
+    assert files[0] == files[1]
+    # It knows German as well as a vocabulary learned from German alone does, and better
+    # than one learned from English.
+    german = [t for _, t in corpus.train]
+    english_only = keras_seq.data.SubwordTokenizer.train([s for s, _ in corpus.train], 300)
+    german_only = keras_seq.data.SubwordTokenizer.train(german, 300)
+
+    def pieces(tokenizer):
+        return sum(len(row) for row in tokenizer.tokenize(german).to_list())
+
+    assert pieces(target) < pieces(english_only)
+    assert pieces(target) < 1.5 * pieces(german_only)
+    assert recipe.tokenizers(corpus, config, run)[1].vocab_size == target.vocab_size  # reloaded
