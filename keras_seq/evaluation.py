@@ -126,6 +126,51 @@ def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_
     return maps
 
 
+# An attention map whose argmax alignment has a rank correlation `tau` at least this is monotonic.
+MONOTONIC_TAU = 0.9
+
+
+def alignment_summary(weights):
+    """How one attention map aligns the translation with its source.
+
+    The argmax alignment maps each output token to the source token it attends to
+    most. `tau` is Kendall's rank correlation between the output order and that
+    source order, counted over the pairs of output tokens that look at different
+    source tokens: `(C - D) / (C + D)` for `C` pairs in order and `D` crossing
+    pairs (Goodman and Kruskal's gamma, Kendall's tau with ties left out, so that
+    several output pieces of one source word do not count against it). It is 1
+    for a word-by-word translation, -1 for a reversed one, and 1 when no two
+    output tokens look at different source tokens.
+
+    Args:
+        weights: `(target, source)` attention weights, each row summing to 1.
+
+    Returns:
+        dict: `tau`; `crossings` (`D`); `monotonic` (`tau >= MONOTONIC_TAU`);
+        `entropy`, the mean over output tokens of each row's entropy in nats (0
+        when each token looks at one source token, `log(source)` when uniform).
+    """
+    weights = np.asarray(weights, np.float64)
+    if weights.ndim != 2 or 0 in weights.shape:
+        raise ValueError(
+            f"Expected attention weights of shape (target, source), both above 0. "
+            f"Received shape: {weights.shape}"
+        )
+    aligned = weights.argmax(axis=1)
+    later = np.triu(np.ones((len(aligned), len(aligned)), bool), k=1)  # pairs i < j
+    step = np.sign(aligned[None, :] - aligned[:, None])[later]
+    in_order, crossings = int((step > 0).sum()), int((step < 0).sum())
+    tau = (in_order - crossings) / (in_order + crossings) if in_order + crossings else 1.0
+    p = np.clip(weights, 1e-12, 1.0)
+    entropy = float(np.mean(-(weights * np.log(p)).sum(axis=1)))
+    return {
+        "tau": float(tau),
+        "crossings": crossings,
+        "monotonic": tau >= MONOTONIC_TAU,
+        "entropy": entropy,
+    }
+
+
 def plot_attention(source_pieces, target_pieces, weights, path, title=None):
     """Writes a heat map PNG of `weights (target, source)` with the pieces on the axes."""
     matplotlib = optional_import("matplotlib", "matplotlib", "Attention heat maps")

@@ -28,3 +28,26 @@ def test_heat_map_png(tmp_path):
         title="in 3 days",
     )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_alignment_criterion_on_hand_made_maps():
+    from keras_seq.evaluation import alignment_summary
+
+    identity = alignment_summary(np.eye(6))
+    assert identity == {"tau": 1.0, "crossings": 0, "monotonic": True, "entropy": 0.0}
+    reversed_ = alignment_summary(np.eye(6)[::-1])
+    assert reversed_["tau"] == pytest.approx(-1.0) and not reversed_["monotonic"]
+    # "thirty four" -> "vier und dreissig": the number's two words cross.
+    swap = np.eye(4)[[0, 2, 1, 3]]
+    assert alignment_summary(swap)["tau"] == pytest.approx(4 / 6)
+    assert alignment_summary(swap)["crossings"] == 1
+    assert not alignment_summary(swap)["monotonic"]
+    # One crossing among ten tokens is still a monotonic translation (tau 43/45).
+    nearly = alignment_summary(np.eye(10)[[0, 1, 2, 3, 5, 4, 6, 7, 8, 9]])
+    assert nearly["tau"] == pytest.approx(43 / 45) and nearly["monotonic"]
+    uniform = alignment_summary(np.full((3, 5), 0.2))
+    assert uniform["entropy"] == pytest.approx(np.log(5)) and uniform["tau"] == 1.0
+    # Several output tokens on one source token (ties) do not cross.
+    assert alignment_summary(np.eye(3)[[0, 0, 1, 2, 2]])["monotonic"]
+    with pytest.raises(ValueError, match=r"shape \(target, source\).*\(0, 4\)"):
+        alignment_summary(np.zeros((0, 4)))
