@@ -7,9 +7,7 @@ Templates vary the context around each slot, and the same words can belong to
 entities of different types (a surname alone is a person, inside "Smith, Jones and
 Brown" a company; a city can share its name with a person), so a word-list lookup
 cannot win. Every entity string belongs to exactly one split (by a hash of the string),
-and every ninth template is held out for validation, the next for test: the test split
-measures generalisation to names never seen in training, half of its sentences in
-contexts never seen either.
+so the test split measures generalisation to names never seen in training.
 """
 
 import hashlib
@@ -123,14 +121,6 @@ def entity_pools(seed=0, per_type=3000):
     }
 
 
-def templates_of(split):
-    """The templates a split draws from: training's, or validation's or test's own."""
-    own = {"train": None, "valid": 7, "test": 8}[split]
-    if own is None:
-        return [t for i, t in enumerate(TEMPLATES) if i % 9 < 7]
-    return [t for i, t in enumerate(TEMPLATES) if i % 9 == own]
-
-
 def split_of(text, seed):
     """The split an entity string belongs to (a stable hash of the string and seed)."""
     digest = hashlib.sha256(f"{seed}:{text}".encode()).digest()
@@ -143,9 +133,7 @@ def split_of(text, seed):
 def generate_ner_corpus(num_sentences=12_000, seed=0):
     """Train/valid/test tagged sentences (80/10/10), no entity string in two splits.
 
-    Validation and test sentences come half from training's templates, half from
-    their own (`templates_of`). Deterministic in `seed`. Returns a `TaggedCorpus`
-    named `"generated"`.
+    Deterministic in `seed`. Returns a `TaggedCorpus` named `"generated"`.
     """
     pools = entity_pools(seed)
     by_split = {split: {kind: [] for kind in pools} for split in SPLITS}
@@ -157,9 +145,7 @@ def generate_ner_corpus(num_sentences=12_000, seed=0):
     for split, fraction in SPLITS.items():
         sentences = []
         for _ in range(round(num_sentences * fraction)):
-            own = split != "train" and rng.random() < 0.5
-            template = rng.choice(templates_of(split if own else "train"))
-            sentences.append(_fill(template, by_split[split], rng))
+            sentences.append(_fill(rng.choice(TEMPLATES), by_split[split], rng))
         corpus[split] = sentences
     return TaggedCorpus("generated", corpus["train"], corpus["valid"], corpus["test"])
 
