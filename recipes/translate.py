@@ -230,6 +230,7 @@ def build_parser():
         help="short pairs first: widen the length limit over this many epochs (0 = off)",
     )
     add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
+    add("--no-report", action="store_true", help="skip report/index.html (attention gallery)")
     add(
         "--evaluate",
         metavar="RUN",
@@ -253,6 +254,7 @@ def parse_args(argv):
     config["valid_data"] = args.valid_data
     config["test_data"] = args.test_data
     config["export"] = not args.no_export
+    config["report"] = not args.no_report
     config["evaluate"] = args.evaluate
     if args.evaluate is not None:
         if args.test_data is None or not os.path.isfile(args.test_data):
@@ -826,6 +828,14 @@ def main(argv=None):
     run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
     exported = export(config, run, model, data) if config["export"] else {}
     report(config, run, metrics, scores, exported)
+    if config["report"]:
+        from recipes.attention_gallery import write_report
+
+        found = write_report(run.path)
+        print(
+            f"  {found['path']}  (scores, curves, attention of {found['sentences']} test "
+            f"sentences: {found['monotonic']} monotonic, {found['reordering']} reordering)"
+        )
     return 0
 
 

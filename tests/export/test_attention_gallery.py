@@ -1,0 +1,60 @@
+"""recipes/attention_gallery.py on a trained, exported run: the page a user opens."""
+
+import base64
+import csv
+import html.parser
+import shutil
+import struct
+
+from tests.integration.recipe_runner import load_recipe
+
+
+class Images(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sources, self.links = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.sources.append(attrs["src"])
+        self.links += [v for k, v in attrs.items() if k in ("href", "src") and "://" in v]
+
+
+def png_size(uri):
+    prefix = "data:image/png;base64,"
+    assert uri.startswith(prefix)
+    data = base64.b64decode(uri[len(prefix) :])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])  # IHDR width, height
+
+
+def test_report_is_one_self_contained_page(exported_run, tmp_path):
+    gallery = load_recipe("attention_gallery")
+    source_run, pairs = exported_run
+    run = tmp_path / "run"
+    shutil.copytree(source_run, run)
+    with open(run / "translations.tsv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(["source", "reference", "hypothesis"])
+        writer.writerows((s, t, t) for s, t in pairs)
+
+    found = gallery.write_report(str(run), num_sentences=16, num_worst=4, pool=30)
+    assert found["path"] == str(run / "report" / "index.html")
+    assert found["monotonic"] + found["reordering"] == 16
+    # Dates reorder ("may 23" -> "23. mai"), short phrases do not: both kinds are there.
+    assert found["monotonic"] > 0 and found["reordering"] > 0, found
+    page = (run / "report" / "index.html").read_text(encoding="utf-8")
+    parser = Images()
+    parser.feed(page)
+    assert len(parser.sources) == 16 + 4  # every image embedded, nothing fetched
+    assert all(min(png_size(src)) > 50 for src in parser.sources)
+    assert parser.links == []
+    assert f"Reordering alignments ({found['reordering']})" in page
+    assert "<td>beam_size</td><td>3</td>" in page  # the run's settings
+
+
+def test_report_of_a_run_that_was_not_evaluated_is_one_error_line(exported_run, capsys):
+    gallery = load_recipe("attention_gallery")
+    assert gallery.main([exported_run[0]]) == 2
+    assert "has no translations.tsv: the run was not evaluated" in capsys.readouterr().err
