@@ -101,29 +101,72 @@ def corpus_scores(hypotheses, references):
     }
 
 
-def attention_maps(model, texts, source_tokenizer, target_tokenizer, max_source_length, max_length):
-    """Greedy translations of `texts` with the attention weights of each output token.
+class AttentionMaps:
+    """Greedy translations of a fixed list of texts with their attention, as often as asked.
+
+    Like `TextTranslator`: the texts are tokenized once into length-sorted
+    batches and decoded by one traced function, with the model's current weights
+    at each call (so a callback can draw the same sentences every epoch).
+
+    Args:
+        model: a `build_seq2seq` model.
+        texts: source texts.
+        source_tokenizer, target_tokenizer: `SubwordTokenizer`s.
+        max_source_length: sources are cut to this many tokens.
+        max_length: the most target tokens.
+        batch_size: sentences per decoded batch.
+    """
+
+    def __init__(
+        self,
+        model,
+        texts,
+        source_tokenizer,
+        target_tokenizer,
+        max_source_length,
+        max_length,
+        batch_size=64,
+    ):
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        def translate(source_ids):
+            return generate(model, source_ids, max_length, return_attention=True)
+
+        self.translate = translate
+        self.tokenizers = (source_tokenizer, target_tokenizer)
+        self.count = len(texts)
+        self.batches = make_source_batches(texts, source_tokenizer, batch_size, max_source_length)
+
+    def __call__(self):
+        """Per text, `(source_pieces, target_pieces, weights (len(target), len(source)))`.
+
+        The target pieces end with the end token when the translation finished.
+        """
+        source_tokenizer, target_tokenizer = self.tokenizers
+        maps = [None] * self.count
+        for indices, source_ids in self.batches:
+            result = self.translate(tf.constant(source_ids))
+            ids, lengths = np.asarray(result.ids)[:, 0], np.asarray(result.lengths)[:, 0]
+            attention = np.asarray(result.attention)[:, 0]
+            for row, i in enumerate(indices):
+                sources = int(np.count_nonzero(source_ids[row]))
+                length = int(lengths[row])
+                maps[i] = (
+                    source_tokenizer.id_to_piece(source_ids[row, :sources].tolist()),
+                    target_tokenizer.id_to_piece(ids[row, :length].tolist()),
+                    attention[row, :length, :sources],
+                )
+        return maps
+
+
+def attention_maps(model, texts, *args, **kwargs):
+    """Greedy translations of `texts` with the attention weights of each output token, once.
+
+    Takes the arguments of `AttentionMaps` (tokenizers, length limits, `batch_size`).
 
     Returns:
         A list of `(source_pieces, target_pieces, weights (len(target), len(source)))`.
     """
-    maps = []
-    for text in texts:
-        ids = np.asarray(
-            source_tokenizer.tokenize([text]).to_list()[0][:max_source_length], np.int32
-        )[None]
-        result = generate(model, ids, max_length, return_attention=True)
-        weights = np.asarray(result.attention)[0, 0]
-        length = int(result.lengths[0, 0])
-        target_ids = np.asarray(result.ids[0, 0, :length]).tolist()
-        maps.append(
-            (
-                source_tokenizer.id_to_piece(ids[0].tolist()),
-                target_tokenizer.id_to_piece(target_ids),
-                weights[:length],
-            )
-        )
-    return maps
+    return AttentionMaps(model, texts, *args, **kwargs)()
 
 
 # An attention map whose argmax alignment has a rank correlation `tau` at least this is monotonic.

@@ -201,6 +201,7 @@ def standard_callbacks(
     monitor="val_loss",
     validation_scores=None,
     keep_epochs=0,
+    attention_images=None,
 ):
     """Resume, early stopping, best checkpoint, CSV history and TensorBoard for `run_dir`.
 
@@ -221,6 +222,8 @@ def standard_callbacks(
       `monitor="val_f1"` need the callback that logs them.
     - with `keep_epochs` above 0, `checkpoints/epochs/`: the weights of the last
       `keep_epochs` epochs (`EpochCheckpoints`), for `average_checkpoints`.
+    - with `attention_images` (an `AttentionImages`, logging for example to
+      `logs/attention`), attention heat maps of a few sentences every epoch.
     """
     if monitor not in MONITORS:
         raise ValueError(f"`monitor` must be one of {list(MONITORS)}. Received: {monitor!r}")
@@ -262,6 +265,8 @@ def standard_callbacks(
     ]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")))
+    if attention_images is not None:
+        callbacks.append(attention_images)
     return callbacks
 
 

@@ -505,6 +505,14 @@ def train(config, run, data, strategy):
         monitor=config["monitor"],
         validation_scores=validation_bleu,
         keep_epochs=config["average_checkpoints"],
+        attention_images=ks.callbacks.AttentionImages(
+            [source for source, _ in data.corpus.valid[:4]],
+            data.source_tokenizer,
+            data.target_tokenizer,
+            config["max_source_length"],
+            config["max_target_length"],
+            log_dir=os.path.join(run.path, "logs", "attention"),
+        ),
     )
     start = time.perf_counter()
     history = model.fit(

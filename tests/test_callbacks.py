@@ -153,3 +153,31 @@ def test_standard_callbacks_check_the_monitor(tmp_path):
     made = standard_callbacks(str(tmp_path), monitor="val_loss", tensorboard=False)
     early = next(c for c in made if isinstance(c, keras.callbacks.EarlyStopping))
     assert early.monitor == "val_loss" and early.mode == "min"
+
+
+def test_attention_images_reach_tensorboard_every_epoch(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from keras_seq.data import SubwordTokenizer
+
+    texts = ["in 3 days", "two weeks ago", "tuesday, may 23, 1978"]
+    tokenizer = SubwordTokenizer.train(texts * 20, 80)
+    model = ks.models.build_seq2seq(tokenizer.vocab_size, tokenizer.vocab_size, 8, 8)
+    model.compile(optimizer="adam", loss=ks.losses.SequenceCrossentropy())
+    ids = np.asarray(tokenizer.tokenize(texts).to_tensor().numpy(), "int32")
+    x = {"source_ids": ids, "target_ids": np.concatenate([np.ones((3, 1), "int32"), ids], 1)}
+    y = np.concatenate([ids, np.full((3, 1), 2, "int32")], 1)
+    log_dir = str(tmp_path / "attention")
+    images = ks.callbacks.AttentionImages(texts[:2], tokenizer, tokenizer, 16, 8, log_dir=log_dir)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[images])
+
+    events = EventAccumulator(log_dir, size_guidance={"tensors": 0})
+    events.Reload()
+    assert sorted(events.Tags()["tensors"]) == ["attention/0", "attention/1"]
+    for tag in ("attention/0", "attention/1"):
+        steps = events.Tensors(tag)
+        assert [e.step for e in steps] == [0, 1]
+        width, height = (int(v) for v in steps[-1].tensor_proto.string_val[:2])
+        assert width > 50 and height > 50
+    with pytest.raises(ValueError, match="holds no sentence"):
+        ks.callbacks.AttentionImages(["  "], tokenizer, tokenizer, 16, 8, log_dir=log_dir)

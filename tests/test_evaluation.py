@@ -51,3 +51,27 @@ def test_alignment_criterion_on_hand_made_maps():
     assert alignment_summary(np.eye(3)[[0, 0, 1, 2, 2]])["monotonic"]
     with pytest.raises(ValueError, match=r"shape \(target, source\).*\(0, 4\)"):
         alignment_summary(np.zeros((0, 4)))
+
+
+def test_attention_maps_of_a_batch_equal_those_of_single_sentences():
+    import keras_seq as ks
+    from keras_seq.data import SubwordTokenizer
+    from keras_seq.evaluation import AttentionMaps
+
+    texts = ["in 3 days", "tuesday, may 23, 1978", "two weeks ago", "x"]
+    tokenizer = SubwordTokenizer.train(texts * 20, 80)
+    model = ks.models.build_seq2seq(tokenizer.vocab_size, tokenizer.vocab_size, 8, 8, seed=1)
+    batched = AttentionMaps(model, texts, tokenizer, tokenizer, 16, 6)()
+    for text, (source, target, weights) in zip(texts, batched, strict=True):
+        ((one_source, one_target, one_weights),) = AttentionMaps(
+            model, [text], tokenizer, tokenizer, 16, 6
+        )()
+        assert (
+            source
+            == one_source
+            == tokenizer.id_to_piece(tokenizer.tokenize([text])[0].numpy().tolist())
+        )
+        assert target == one_target and 1 <= len(target) <= 6
+        assert weights.shape == (len(target), len(source))
+        np.testing.assert_allclose(weights, one_weights, atol=1e-6)
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
