@@ -10,16 +10,19 @@ from keras_seq.data.pipeline import make_source_batches
 from keras_seq.models import generate
 
 
-def make_translate_fn(model, max_length, strategy="greedy"):
+def make_translate_fn(model, max_length, strategy="greedy", return_attention=False):
     """A `tf.function` from right-padded source ids `(B, S)` to a `DecodeResult`.
 
-    `strategy` is a decoding strategy object, name or config (`ks.decoding.get`).
+    `strategy` is a decoding strategy object, name or config (`ks.decoding.get`);
+    `return_attention` fills the result's `attention`.
     """
     strategy = decoding.get(strategy)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def translate(source_ids):
-        return generate(model, source_ids, max_length, strategy=strategy)
+        return generate(
+            model, source_ids, max_length, strategy=strategy, return_attention=return_attention
+        )
 
     return translate
 
@@ -41,6 +44,8 @@ class TextTranslator:
         batch_size: sentences per decoded batch.
     """
 
+    return_attention = False
+
     def __init__(
         self,
         model,
@@ -52,7 +57,8 @@ class TextTranslator:
         strategy="greedy",
         batch_size=128,
     ):
-        self.translate = make_translate_fn(model, max_length, strategy)
+        self.translate = make_translate_fn(model, max_length, strategy, self.return_attention)
+        self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.count = len(texts)
         self.batches = make_source_batches(texts, source_tokenizer, batch_size, max_source_length)
@@ -101,47 +107,22 @@ def corpus_scores(hypotheses, references):
     }
 
 
-class AttentionMaps:
-    """Greedy translations of a fixed list of texts with their attention, as often as asked.
+class AttentionMaps(TextTranslator):
+    """Translations of a fixed list of texts with their attention, as often as asked.
 
-    Like `TextTranslator`: the texts are tokenized once into length-sorted
-    batches and decoded by one traced function, with the model's current weights
-    at each call (so a callback can draw the same sentences every epoch).
-
-    Args:
-        model: a `build_seq2seq` model.
-        texts: source texts.
-        source_tokenizer, target_tokenizer: `SubwordTokenizer`s.
-        max_source_length: sources are cut to this many tokens.
-        max_length: the most target tokens.
-        batch_size: sentences per decoded batch.
+    Takes `TextTranslator`'s arguments (greedy by default; with a beam search, the
+    best hypothesis): the texts are tokenized once into length-sorted batches and
+    decoded by one traced function with the model's current weights at each call,
+    so a callback can draw the same sentences every epoch.
     """
 
-    def __init__(
-        self,
-        model,
-        texts,
-        source_tokenizer,
-        target_tokenizer,
-        max_source_length,
-        max_length,
-        batch_size=64,
-    ):
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
-        def translate(source_ids):
-            return generate(model, source_ids, max_length, return_attention=True)
-
-        self.translate = translate
-        self.tokenizers = (source_tokenizer, target_tokenizer)
-        self.count = len(texts)
-        self.batches = make_source_batches(texts, source_tokenizer, batch_size, max_source_length)
+    return_attention = True
 
     def __call__(self):
         """Per text, `(source_pieces, target_pieces, weights (len(target), len(source)))`.
 
         The target pieces end with the end token when the translation finished.
         """
-        source_tokenizer, target_tokenizer = self.tokenizers
         maps = [None] * self.count
         for indices, source_ids in self.batches:
             result = self.translate(tf.constant(source_ids))
@@ -151,8 +132,8 @@ class AttentionMaps:
                 sources = int(np.count_nonzero(source_ids[row]))
                 length = int(lengths[row])
                 maps[i] = (
-                    source_tokenizer.id_to_piece(source_ids[row, :sources].tolist()),
-                    target_tokenizer.id_to_piece(ids[row, :length].tolist()),
+                    self.source_tokenizer.id_to_piece(source_ids[row, :sources].tolist()),
+                    self.target_tokenizer.id_to_piece(ids[row, :length].tolist()),
                     attention[row, :length, :sources],
                 )
         return maps
@@ -161,7 +142,8 @@ class AttentionMaps:
 def attention_maps(model, texts, *args, **kwargs):
     """Greedy translations of `texts` with the attention weights of each output token, once.
 
-    Takes the arguments of `AttentionMaps` (tokenizers, length limits, `batch_size`).
+    Takes the arguments of `AttentionMaps` (tokenizers, length limits, `strategy`,
+    `batch_size`).
 
     Returns:
         A list of `(source_pieces, target_pieces, weights (len(target), len(source)))`.
