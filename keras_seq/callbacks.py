@@ -213,7 +213,7 @@ class AttentionImages(keras.callbacks.Callback):
         if self._writer is None:  # built once: the decode function is traced once
             self._writer = tf.summary.create_file_writer(self.log_dir)
             self._maps = evaluation.AttentionMaps(self.model, self.texts, *self.arguments)
-        maps = self._maps()
+        _, maps = self._maps()
         with self._writer.as_default(step=epoch):
             for i, (source, target, weights) in enumerate(maps):
                 buffer = io.BytesIO()

@@ -63,15 +63,20 @@ class TextTranslator:
         self.count = len(texts)
         self.batches = make_source_batches(texts, source_tokenizer, batch_size, max_source_length)
 
+    def _decoded(self):
+        """Per batch: `(indices, source_ids, DecodeResult, translations of its rows)`."""
+        for indices, source_ids in self.batches:
+            result = self.translate(tf.constant(source_ids))
+            decoded = self.target_tokenizer.detokenize(result.ids[:, 0]).numpy()
+            yield indices, source_ids, result, [text.decode("utf-8") for text in decoded]
+
     def __call__(self):
         """`(translations, scores)` in the order of the texts."""
         translations = [""] * self.count
         scores = np.zeros(self.count, np.float32)
-        for indices, source_ids in self.batches:
-            result = self.translate(tf.constant(source_ids))
-            decoded = self.target_tokenizer.detokenize(result.ids[:, 0]).numpy()
+        for indices, _, result, texts in self._decoded():
             for row, i in enumerate(indices):
-                translations[i] = decoded[row].decode("utf-8")
+                translations[i] = texts[row]
                 scores[i] = float(result.scores[row, 0])
         return translations, scores
 
@@ -119,24 +124,26 @@ class AttentionMaps(TextTranslator):
     return_attention = True
 
     def __call__(self):
-        """Per text, `(source_pieces, target_pieces, weights (len(target), len(source)))`.
+        """`(translations, maps)` in the order of the texts; each map is
+        `(source_pieces, target_pieces, weights (len(target), len(source)))`.
 
         The target pieces end with the end token when the translation finished.
         """
+        translations = [""] * self.count
         maps = [None] * self.count
-        for indices, source_ids in self.batches:
-            result = self.translate(tf.constant(source_ids))
+        for indices, source_ids, result, texts in self._decoded():
             ids, lengths = np.asarray(result.ids)[:, 0], np.asarray(result.lengths)[:, 0]
             attention = np.asarray(result.attention)[:, 0]
             for row, i in enumerate(indices):
                 sources = int(np.count_nonzero(source_ids[row]))
                 length = int(lengths[row])
+                translations[i] = texts[row]
                 maps[i] = (
                     self.source_tokenizer.id_to_piece(source_ids[row, :sources].tolist()),
                     self.target_tokenizer.id_to_piece(ids[row, :length].tolist()),
                     attention[row, :length, :sources],
                 )
-        return maps
+        return translations, maps
 
 
 def attention_maps(model, texts, *args, **kwargs):
@@ -148,7 +155,7 @@ def attention_maps(model, texts, *args, **kwargs):
     Returns:
         A list of `(source_pieces, target_pieces, weights (len(target), len(source)))`.
     """
-    return AttentionMaps(model, texts, *args, **kwargs)()
+    return AttentionMaps(model, texts, *args, **kwargs)()[1]
 
 
 # An attention map whose argmax alignment has a rank correlation `tau` at least this is monotonic.

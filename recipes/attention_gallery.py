@@ -116,8 +116,7 @@ def sentence_cards(run, sources, references, pool):
     tokenizers = [SubwordTokenizer.load(run.vocab_prefix(side)) for side in ("source", "target")]
     lengths = (config["max_source_length"], config["max_target_length"])
     sources, references = sources[:pool], references[:pool]
-    hypotheses, _ = evaluation.translate_texts(model, sources, *tokenizers, *lengths)
-    maps = evaluation.attention_maps(model, sources, *tokenizers, *lengths)
+    hypotheses, maps = evaluation.AttentionMaps(model, sources, *tokenizers, *lengths)()
     cards = []
     for i, (source, reference, hypothesis, (pieces_in, pieces_out, weights)) in enumerate(
         zip(sources, references, hypotheses, maps, strict=True)

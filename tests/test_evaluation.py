@@ -56,14 +56,15 @@ def test_alignment_criterion_on_hand_made_maps():
 def test_attention_maps_of_a_batch_equal_those_of_single_sentences():
     import keras_seq as ks
     from keras_seq.data import SubwordTokenizer
-    from keras_seq.evaluation import AttentionMaps
+    from keras_seq.evaluation import AttentionMaps, translate_texts
 
     texts = ["in 3 days", "tuesday, may 23, 1978", "two weeks ago", "x"]
     tokenizer = SubwordTokenizer.train(texts * 20, 80)
     model = ks.models.build_seq2seq(tokenizer.vocab_size, tokenizer.vocab_size, 8, 8, seed=1)
-    batched = AttentionMaps(model, texts, tokenizer, tokenizer, 16, 6)()
+    translations, batched = AttentionMaps(model, texts, tokenizer, tokenizer, 16, 6)()
+    assert translations == translate_texts(model, texts, tokenizer, tokenizer, 16, 6)[0]
     for text, (source, target, weights) in zip(texts, batched, strict=True):
-        ((one_source, one_target, one_weights),) = AttentionMaps(
+        _, ((one_source, one_target, one_weights),) = AttentionMaps(
             model, [text], tokenizer, tokenizer, 16, 6
         )()
         assert (
