@@ -143,42 +143,51 @@ def load_corpus(config):
     return corpus
 
 
-def prepare_run(config, output_dir):
-    """The run folder, with the config written; a resumed run must keep its model settings."""
-    path = output_dir or os.path.join(
-        "runs", "tag-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    )
-    run = TagRunFolder(path)
+def prepare_run(config, run):
+    """Writes the config in `run`; a resumed run must keep its model settings."""
     if os.path.exists(run[run.CONFIG]):
         previous = run.read_config()
         changed = [k for k in MODEL_SETTINGS if previous.get(k) != config.get(k)]
         if changed:
             raise ValueError(
-                f"{path} holds a run with other settings ({', '.join(changed)}); resume it "
+                f"{run.path} holds a run with other settings ({', '.join(changed)}); resume it "
                 "with its own settings or choose another --output-dir."
             )
     os.makedirs(run.path, exist_ok=True)
     run.write_json(run.CONFIG, config)
-    return run
 
 
-def vocabularies_of(config, corpus, run):
+def training_done(run):
+    return os.path.exists(run[run.TRAINING_DONE]) and os.path.exists(run[run.MODEL])
+
+
+def word_vectors(config, corpus, run):
+    """`--embeddings`' vectors of the corpus words, read once; None without the flag or when
+    training has finished (nothing is built from them then)."""
+    if not config["embeddings"] or training_done(run):
+        return None
+    words = {
+        w for split in (corpus.train, corpus.valid, corpus.test) for ws, _ in split for w in ws
+    }
+    return ks.models.read_vectors(config["embeddings"], words)
+
+
+def vocabularies_of(config, corpus, run, vectors):
     """The run's vocabularies: reloaded from vocab/ when resuming, else built and saved.
 
-    With `--embeddings`, the words of the validation and test sentences that the
-    vectors know join the training words (their labels are never read), so that
-    pretrained vectors reach unseen words (Lample et al., 2016).
+    With `vectors` (`--embeddings`), the words of the validation and test sentences
+    that the vectors know join the training words (their labels are never read), so
+    that pretrained vectors reach unseen words (Lample et al., 2016).
     """
     if os.path.exists(os.path.join(run[run.VOCAB], "words.txt")):
         return ks.data.TagVocabularies.load(run[run.VOCAB])
     extra = []
-    if config["embeddings"]:
-        known = _vector_words(config["embeddings"])
+    if vectors:
         extra = [
             w
             for words, _ in corpus.valid + corpus.test
             for w in words
-            if w in known or w.lower() in known
+            if w in vectors or w.lower() in vectors
         ]
     vocabularies = ks.data.TagVocabularies.build(
         corpus.train,
@@ -190,15 +199,10 @@ def vocabularies_of(config, corpus, run):
     return vocabularies
 
 
-def _vector_words(path):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return {line.split(" ", 1)[0] for line in f}
-
-
-def build_model(config, vocabularies):
+def build_model(config, vocabularies, vectors):
     embeddings = None
-    if config["embeddings"]:
-        embeddings, found = ks.models.embedding_matrix(config["embeddings"], vocabularies.words)
+    if vectors:
+        embeddings, found = ks.models.embedding_matrix(vectors, vocabularies.words)
         print(f"Pretrained vectors for {found:,} of {len(vocabularies.words):,} words.")
     return ks.models.build_tagger(
         len(vocabularies.words),
@@ -217,15 +221,15 @@ def build_model(config, vocabularies):
     )
 
 
-def train(config, run, corpus, vocabularies):
+def train(config, run, corpus, vocabularies, vectors):
     """The trained model and the training summary; reuses a training that had finished."""
     import keras
 
-    if os.path.exists(run[run.TRAINING_DONE]) and os.path.exists(run[run.MODEL]):
+    if training_done(run):
         print(f"Training had finished; evaluating {run[run.MODEL]}.")
         with open(run[run.TRAINING_DONE]) as f:
             return keras.models.load_model(run[run.MODEL]), json.load(f)
-    model = build_model(config, vocabularies)
+    model = build_model(config, vocabularies, vectors)
     model.compile(
         optimizer=keras.optimizers.Adam(config["learning_rate"], clipnorm=config["clipnorm"])
     )
@@ -287,7 +291,12 @@ def main(argv=None):
     config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         corpus = load_corpus(config)
-        run = prepare_run(config, output_dir)
+        run = TagRunFolder(
+            output_dir
+            or os.path.join("runs", "tag-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+        )
+        vectors = word_vectors(config, corpus, run)
+        prepare_run(config, run)
     except (ValueError, OSError, ImportError) as error:  # the data: one line, nothing written
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -298,7 +307,7 @@ def main(argv=None):
         f"{len(corpus.train):,} training, {len(corpus.valid):,} validation, "
         f"{len(corpus.test):,} test sentences from {config['dataset']!r}; run folder {run.path}"
     )
-    vocabularies = vocabularies_of(config, corpus, run)
+    vocabularies = vocabularies_of(config, corpus, run, vectors)
     unseen = sorted(
         {t for _, tags in corpus.valid + corpus.test for t in tags} - {*vocabularies.tags}
     )
@@ -307,7 +316,7 @@ def main(argv=None):
             f"note: tags {unseen} of the validation/test sentences never occur in training; "
             "the model cannot predict them, so their entities count as missed."
         )
-    model, summary = train(config, run, corpus, vocabularies)
+    model, summary = train(config, run, corpus, vocabularies, vectors)
     scores = evaluate(run, model, corpus, vocabularies)
     metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
     run.write_json(run.METRICS, metrics)  # before the export, which may fail

@@ -9,13 +9,20 @@ from keras_seq.models.seq2seq import (
     generate,
     seq2seq_parts,
 )
-from keras_seq.models.tagger import HEADS, Tagger, build_tagger, embedding_matrix
+from keras_seq.models.tagger import (
+    HEADS,
+    Tagger,
+    build_tagger,
+    embedding_matrix,
+    read_vectors,
+)
 
 __all__ = [
     "HEADS",
     "Tagger",
     "build_tagger",
     "embedding_matrix",
+    "read_vectors",
     "Seq2SeqParts",
     "as_float32",
     "attention_of",

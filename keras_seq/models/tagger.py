@@ -100,32 +100,28 @@ class SoftmaxTags(keras.layers.Layer):
         return keras.KerasTensor(tuple(potentials.shape[:-1]), dtype="int32")
 
 
-def embedding_matrix(path, vocabulary, dim=None, lowercase_lookup=True, seed=0):
-    """Initial word vectors from a GloVe-format text file (`word v1 v2 ...` per line).
-
-    Unknown-word policy: a vocabulary word found in the file (as written, else
-    lower-cased when `lowercase_lookup`) gets its vector; any other word, and the
-    unknown-word id, gets a random normal vector scaled to the file vectors'
-    standard deviation; padding (id 0) gets zeros.
+def read_vectors(path, words=None, lowercase_lookup=True):
+    """Word vectors of a GloVe-format text file (`word v1 v2 ...` per line).
 
     Args:
         path: the text file.
-        vocabulary: list of words by id (id 0 padding).
-        dim: expected vector width, or None to take the file's.
-        lowercase_lookup: also look a word up lower-cased.
-        seed: for the random vectors.
+        words: keep the vectors of these words only (and, with `lowercase_lookup`,
+            of their lower-cased forms); None keeps every vector.
+        lowercase_lookup: also keep the lower-cased form of each of `words`.
 
     Returns:
-        `(matrix, found)`: float32 `(len(vocabulary), dim)` and the number of
-        vocabulary words found in the file.
+        `{word: float32 vector}`.
 
     Raises:
-        ValueError: naming the file and line for a row whose width differs.
+        ValueError: naming the file and line for a row whose width differs from the
+            first row's, or naming the file when it holds no vector of `words`.
     """
-    wanted = {word for word in vocabulary[1:]}
-    if lowercase_lookup:
-        wanted |= {word.lower() for word in wanted}
-    vectors = {}
+    wanted = None
+    if words is not None:
+        wanted = set(words)
+        if lowercase_lookup:
+            wanted |= {word.lower() for word in wanted}
+    vectors, dim = {}, None
     with open(path, encoding="utf-8", errors="replace") as f:
         for line_number, line in enumerate(f, 1):
             word, *values = line.rstrip().split(" ")
@@ -137,11 +133,38 @@ def embedding_matrix(path, vocabulary, dim=None, lowercase_lookup=True, seed=0):
                     f"{path}:{line_number}: a vector of {len(values)} values; expected {dim} "
                     "(GloVe format: a word then its values, separated by spaces)."
                 )
-            if word in wanted and word not in vectors:
+            if (wanted is None or word in wanted) and word not in vectors:
                 vectors[word] = np.asarray(values, dtype="float32")
-    if dim is None:
-        raise ValueError(f"{path} holds no vectors (GloVe format: a word then its values).")
-    scale = float(np.std(list(vectors.values()))) if vectors else 0.1
+    if not vectors:
+        raise ValueError(
+            f"{path} holds no vector of the words asked for (GloVe format: a word then its "
+            "values, separated by spaces)."
+        )
+    return vectors
+
+
+def embedding_matrix(vectors, vocabulary, lowercase_lookup=True, seed=0):
+    """Initial word vectors for a vocabulary, from `read_vectors`' `{word: vector}`.
+
+    Unknown-word policy: a vocabulary word with a vector (as written, else
+    lower-cased when `lowercase_lookup`) gets it; any other word, and the
+    unknown-word id, gets a random normal vector scaled to the vectors' standard
+    deviation; padding (id 0) gets zeros.
+
+    Args:
+        vectors: `{word: vector}`, at least one, all of one width.
+        vocabulary: list of words by id (id 0 padding).
+        lowercase_lookup: also look a word up lower-cased.
+        seed: for the random vectors.
+
+    Returns:
+        `(matrix, found)`: float32 `(len(vocabulary), dim)` and the number of
+        vocabulary words that have a vector.
+    """
+    if not vectors:
+        raise ValueError("`vectors` is empty: there is no vector to start from.")
+    dim = len(next(iter(vectors.values())))
+    scale = float(np.std(list(vectors.values())))
     matrix = np.random.default_rng(seed).normal(0, scale, (len(vocabulary), dim)).astype("float32")
     matrix[PAD_ID] = 0.0
     hits = 0
@@ -194,7 +217,7 @@ def build_tagger(
         tags: the tag names, passed to the CRF.
         constraints: the CRF's transition constraints (`None` or `"iob2"`).
         embeddings: optional float array `(vocab_size, embedding_dim)` of initial word
-            vectors (see `embedding_matrix`); they keep training.
+            vectors (see `read_vectors`, `embedding_matrix`); they keep training.
         name: the model's name.
 
     Returns:

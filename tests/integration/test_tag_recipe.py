@@ -109,10 +109,17 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path):
     write_conll(data / "eng.train", corpus.train)
     write_conll(data / "eng.testa", [*corpus.valid, event])
     write_conll(data / "eng.testb", [*corpus.test, event])
+    # Vectors for a training word and for a word only the test split has.
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("the 0.1 0.2\nmarathon -0.3 0.4\n", encoding="utf-8")
     run = tmp_path / "run"
     args = ["--dataset", f"conll:{data}", "--quick", "--epochs", "1", "--no-export"]
+    args += ["--embedding-dim", "2", "--embeddings", str(vectors)]
     completed = run_recipe([*args, "--output-dir", str(run)], tmp_path, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
+    # "the", "The" (looked up lower-cased) and "Marathon" start from the file's vectors.
+    assert "Pretrained vectors for 3 of" in completed.stdout
+    assert "Marathon" in (run / "vocab" / "words.txt").read_text(encoding="utf-8").split()
     assert "tags ['B-EVT', 'I-EVT'] of the validation/test sentences never occur" in (
         completed.stdout
     )
@@ -127,11 +134,13 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path):
     [
         (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
         (["--embeddings", "missing.txt"], "no such file: 'missing.txt'"),
+        (["--embeddings", "ragged.txt"], "ragged.txt:2: a vector of 1 values; expected 2"),
         (["--dataset", "conll:no_such_dir"], "No such directory: 'no_such_dir'"),
         (["--dataset", "conll2003"], "Unknown tagging dataset"),
     ],
 )
 def test_bad_input_ends_in_one_error_line(tmp_path, args, message):
+    (tmp_path / "ragged.txt").write_text("the 1 2\ncat 3\n", encoding="utf-8")
     completed = run_recipe([*args, "--output-dir", str(tmp_path / "run")], tmp_path, timeout=120)
     assert completed.returncode == 2
     assert message in completed.stderr and "Traceback" not in completed.stderr

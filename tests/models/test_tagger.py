@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keras_seq.models import Tagger, build_tagger, embedding_matrix
+from keras_seq.models import Tagger, build_tagger, embedding_matrix, read_vectors
 
 TAGS = ["O", "B-NUM", "I-NUM"]
 
@@ -106,20 +106,24 @@ def test_embedding_matrix_reads_glove_text_with_a_stated_unknown_policy(tmp_path
     path = tmp_path / "vectors.txt"
     path.write_text("the 1 2\nParis 3 4\nberlin 5 6\n", encoding="utf-8")
     vocabulary = ["<pad>", "<unk>", "the", "Paris", "Berlin", "Rome"]
-    matrix, found = embedding_matrix(path, vocabulary)
+    matrix, found = embedding_matrix(read_vectors(path, vocabulary), vocabulary)
     assert found == 3 and matrix.shape == (6, 2)
     np.testing.assert_array_equal(matrix[0], 0)
     np.testing.assert_array_equal(matrix[2:5], [[1, 2], [3, 4], [5, 6]])
     assert np.all(matrix[[1, 5]] != 0)
     model = build_tagger(6, 3, embeddings=matrix)
     np.testing.assert_array_equal(model.get_layer("word_embedding").embeddings, matrix)
+    assert sorted(read_vectors(path, ["Berlin"])) == ["berlin"]  # lower-cased lookup
+    assert sorted(read_vectors(path)) == ["Paris", "berlin", "the"]
+    with pytest.raises(ValueError, match="holds no vector of the words asked for"):
+        read_vectors(path, ["Rome"])
 
 
 def test_embedding_file_with_a_ragged_row_names_the_line(tmp_path):
     path = tmp_path / "vectors.txt"
     path.write_text("the 1 2\ncat 3\n", encoding="utf-8")
     with pytest.raises(ValueError, match="vectors.txt:2: a vector of 1 values; expected 2"):
-        embedding_matrix(path, ["<pad>", "the"])
+        read_vectors(path, ["<pad>", "the"])
 
 
 @pytest.mark.parametrize(
