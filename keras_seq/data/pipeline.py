@@ -155,6 +155,46 @@ def encode_texts(tokenizer, texts, batch_size=4096):
     return out
 
 
+def shuffle_and_bucket(
+    dataset, length, longest, batch_size, bucket_width, shuffle, seed, window, **options
+):
+    """A cached dataset shuffled every epoch, then batched in length buckets.
+
+    Args:
+        dataset: the examples.
+        length: a function of an example's components -> its length (a scalar).
+        longest: the greatest length.
+        batch_size: examples per batch.
+        bucket_width: bucket boundaries every this many tokens.
+        shuffle: `True` (an `EpochShuffle(seed)`), an `EpochShuffle`, or
+            `False`/None for the order given.
+        seed: the seed of `shuffle=True`.
+        window: elements permuted together (`EpochShuffle.apply`).
+        **options: of `bucket_by_sequence_length` (`drop_remainder`, ...).
+
+    Returns:
+        `(dataset, boundaries)`: batches right-padded with `PAD_ID`, and the
+        bucket boundaries.
+    """
+    if shuffle is not None and not isinstance(shuffle, (bool, EpochShuffle)):
+        raise ValueError(
+            f"`shuffle` must be True, False or an `EpochShuffle`. Received: shuffle={shuffle!r}"
+        )
+    if shuffle is True:
+        shuffle = EpochShuffle(seed)
+    if shuffle:
+        dataset = shuffle.apply(dataset, window)
+    boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
+    dataset = dataset.bucket_by_sequence_length(
+        length,
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=PAD_ID,
+        **options,
+    )
+    return dataset, boundaries
+
+
 def make_dataset(
     pairs,
     source_tokenizer,
@@ -258,21 +298,15 @@ def make_dataset(
                 tf.maximum(tf.size(x["source_ids"]), tf.size(x["target_ids"])) <= curriculum.limit
             )
         )
-    if not isinstance(shuffle, (bool, EpochShuffle)):
-        raise ValueError(
-            f"`shuffle` must be True, False or an `EpochShuffle`. Received: shuffle={shuffle!r}"
-        )
-    if shuffle is True:
-        shuffle = EpochShuffle(seed)
-    if shuffle:
-        dataset = shuffle.apply(dataset, min(kept, 100_000))
-    longest = max(max_source_length, max_target_length)
-    boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
-    dataset = dataset.bucket_by_sequence_length(
+    dataset, boundaries = shuffle_and_bucket(
+        dataset,
         lambda x: tf.maximum(tf.size(x["source_ids"]), tf.size(x["target_ids"])),
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padding_values=PAD_ID,
+        longest=max(max_source_length, max_target_length),
+        batch_size=batch_size,
+        bucket_width=bucket_width,
+        shuffle=shuffle,
+        seed=seed,
+        window=min(kept, 100_000),
         drop_remainder=drop_remainder,
     )
     dataset = dataset.map(

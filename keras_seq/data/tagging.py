@@ -312,7 +312,7 @@ def make_tagging_dataset(
         bucket_width: words per length bucket.
         with_chars: include `"chars"` (for a model with character features).
     """
-    from keras_seq.data.pipeline import EpochShuffle
+    from keras_seq.data.pipeline import shuffle_and_bucket
 
     encoded = [vocabularies.encode(words, tags) for words, tags in sentences if words]
     max_length = max(len(w) for w, _, _ in encoded)
@@ -326,15 +326,14 @@ def make_tagging_dataset(
         inputs_signature["chars"] = tf.TensorSpec((None, vocabularies.max_chars), tf.int32)
     signature = (inputs_signature, tf.TensorSpec((None,), tf.int32))
     dataset = tf.data.Dataset.from_generator(rows, output_signature=signature).cache()
-    if shuffle is True:
-        shuffle = EpochShuffle()
-    if shuffle:
-        dataset = shuffle.apply(dataset, window=min(len(encoded), 100_000))
-    boundaries = list(range(bucket_width + 1, max_length + 1, bucket_width))
-    dataset = dataset.bucket_by_sequence_length(
+    dataset, _ = shuffle_and_bucket(
+        dataset,
         lambda inputs, tags: tf.shape(tags)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        pad_to_bucket_boundary=False,
+        longest=max_length,
+        batch_size=batch_size,
+        bucket_width=bucket_width,
+        shuffle=shuffle,
+        seed=0,
+        window=min(len(encoded), 100_000),
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
