@@ -36,6 +36,8 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     for name in ("source.model", "source.vocab", "target.model", "target.vocab"):
         assert (run / "vocab" / name).is_file(), name
     assert (run / "checkpoints" / "best.weights.h5").is_file()
+    assert (run / "report" / "index.html").is_file()  # the attention gallery
+    assert any((run / "logs" / "attention").iterdir())  # heat maps for TensorBoard
     assert (run / "saved_model" / "saved_model.pb").is_file()
     assert (run / "saved_model" / "assets" / "target.model").is_file()
     for method in ("greedy", "beam"):
