@@ -3,6 +3,9 @@
 Writes RUN_DIR/saved_model (TF Serving: text in, text out) and RUN_DIR/tflite
 (builtin ops only, float32/float16/int8): greedy and beam search for a
 recipes/translate.py run, the tagger for a recipes/tag.py run.
+
+`python -m export web RUN_DIR` writes RUN_DIR/web, the on-device translator
+page of a recipes/translate.py run (see export/web_app.py).
 """
 
 import argparse
@@ -15,11 +18,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from export.run_folder import NotARunFolder, open_run_folder  # noqa: E402
+from export.run_folder import NotARunFolder, TagRunFolder, open_run_folder  # noqa: E402
 from keras_seq.export.tflite import QUANTIZATIONS  # noqa: E402
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["web"]:
+        return web_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.split("\n")[0])
     parser.add_argument(
         "run_dir", help="a finished recipes/translate.py or recipes/tag.py run folder"
@@ -44,6 +50,34 @@ def main(argv=None):
     print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
     for name, path in written.get("tflite", {}).items():
         print(f"TFLite {name}: {path}")
+    return 0
+
+
+def web_main(argv):
+    from export.web_app import WebBuildError, write_web
+
+    parser = argparse.ArgumentParser(
+        prog="python -m export web",
+        description="Write RUN_DIR/web: the translator page that runs the TFLite model in "
+        "the browser (LiteRT.js), with its attention heat map.",
+    )
+    parser.add_argument("run_dir", help="a finished recipes/translate.py run folder")
+    parser.add_argument(
+        "--quantization",
+        default="float32",
+        choices=QUANTIZATIONS,
+        help="weights of the page's models (float32 gives the SavedModel's tokens)",
+    )
+    args = parser.parse_args(argv)
+    if isinstance(open_run_folder(args.run_dir), TagRunFolder):
+        parser.error(f"{args.run_dir} is a recipes/tag.py run; the page translates.")
+    try:
+        web = write_web(args.run_dir, args.quantization)
+    except (NotARunFolder, WebBuildError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Translator page: {web}")
+    print(f"  serve it:  python -m http.server -d {web} 8000  (then open http://127.0.0.1:8000)")
     return 0
 
 

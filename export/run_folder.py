@@ -60,6 +60,13 @@ class RunFolder:
         with open(self[self.CONFIG]) as f:
             return json.load(f)
 
+    def read_metrics(self):
+        """The run's `metrics.json`, or `{}` before evaluation has written it."""
+        if not os.path.exists(self[self.METRICS]):
+            return {}
+        with open(self[self.METRICS]) as f:
+            return json.load(f)
+
     @contextlib.contextmanager
     def writing(self, name):
         """A temporary path beside `name`, renamed to `name` when the block succeeds.
@@ -152,20 +159,31 @@ class RunFolder:
         return written
 
     def write_tflite(self, write):
-        """Runs `write(folder)` in a staging folder renamed to `tflite/` when it succeeds.
+        """Runs `write(folder)` into `tflite/` (see `write_folder`).
 
-        A failed conversion leaves no partial folder. `write` returns the file names
-        it wrote; returns `{name: path}` in `tflite/`.
+        `write` returns the file names it wrote; returns `{name: path}` in `tflite/`.
         """
-        staging = tempfile.mkdtemp(dir=self.path, prefix=".tflite-")
+        files = self.write_folder(self.TFLITE, write)
+        return {name: os.path.join(self[self.TFLITE], name) for name in files}
+
+    def write_folder(self, name, write):
+        """Runs `write(folder)` in a staging folder, renamed to `name` when it succeeds.
+
+        A failure leaves the earlier folder, or none: never a partial one.
+        Returns what `write` returns.
+        """
+        staging = tempfile.mkdtemp(dir=self.path, prefix=f".{name}-")
+        umask = os.umask(0)
+        os.umask(umask)
         try:
-            files = write(staging)
-            if os.path.exists(self[self.TFLITE]):
-                shutil.rmtree(self[self.TFLITE])
-            os.replace(staging, self[self.TFLITE])
+            result = write(staging)
+            os.chmod(staging, 0o777 & ~umask)  # as `os.makedirs` would, not mkdtemp's 0o700
+            if os.path.exists(self[name]):
+                shutil.rmtree(self[name])
+            os.replace(staging, self[name])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return {name: os.path.join(self[self.TFLITE], name) for name in files}
+        return result
 
 
 class TagRunFolder(RunFolder):

@@ -16,7 +16,6 @@ import base64
 import csv
 import html
 import io
-import json
 import os
 import sys
 
@@ -210,10 +209,7 @@ def write_report(run_dir, num_sentences=24, num_worst=8, pool=200):
     reordering = sorted((c for c in gallery if not c["monotonic"]), key=lambda c: c["tau"])
     worst = sorted(cards, key=lambda c: c["chrf"])[:num_worst]
     config = run.read_config()
-    metrics = {}
-    if os.path.exists(run[RunFolder.METRICS]):
-        with open(run[RunFolder.METRICS]) as f:
-            metrics = json.load(f)
+    metrics = run.read_metrics()
     from keras_seq.evaluation import MONOTONIC_TAU
 
     name = html.escape(os.path.basename(os.path.abspath(run.path)))

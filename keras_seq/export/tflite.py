@@ -17,15 +17,19 @@ CONVERTIBLE = (decoding.GreedySearch, decoding.BeamSearch)
 STRATEGY_METADATA = "keras_seq.decoding"
 
 
-def tflite_function(translator, strategy):
+def tflite_function(translator, strategy, with_attention=False):
     """The function converted for `strategy`, with its variables frozen into constants.
 
     Input: `source_ids` int32 `(1, max_source_length)`, right-padded. Outputs:
-    `ids`, `lengths`, `scores`.
+    `ids`, `lengths`, `scores`, and with `with_attention` the attention weights
+    `attention` float32 `(1, K, max_target_length, max_source_length)`.
     """
     spec = tf.TensorSpec([1, translator.max_source_length], tf.int32, name="source_ids")
     return frozen_function(
-        lambda source_ids: result_outputs(translator.decode_ids(source_ids, strategy)), [spec]
+        lambda source_ids: result_outputs(
+            translator.decode_ids(source_ids, strategy, return_attention=with_attention)
+        ),
+        [spec],
     )
 
 
@@ -77,7 +81,7 @@ def convert_concrete(concrete, quantization="float32"):
     return content
 
 
-def convert(translator, strategy, quantization="float32"):
+def convert(translator, strategy, quantization="float32", with_attention=False):
     """Converts greedy or beam search to a TFLite flatbuffer with builtin ops only.
 
     No Flex delegate and no custom ops: `TFLITE_BUILTINS` is the only op set,
@@ -90,6 +94,8 @@ def convert(translator, strategy, quantization="float32"):
         strategy: a `GreedySearch` or `BeamSearch` (object, name or config).
         quantization: `"float32"`, `"float16"` (float16 weights) or `"int8"`
             (dynamic-range int8 weights).
+        with_attention: add the `attention` output (each step's weights over the
+            source tokens, for heat maps; see `tflite_function`).
 
     Returns:
         The model as bytes.
@@ -106,7 +112,7 @@ def convert(translator, strategy, quantization="float32"):
             f"TFLite export supports GreedySearch and BeamSearch. Received: strategy={strategy!r}"
         )
     check_quantization(quantization)
-    content = convert_concrete(tflite_function(translator, strategy), quantization)
+    content = convert_concrete(tflite_function(translator, strategy, with_attention), quantization)
     return add_metadata(content, STRATEGY_METADATA, json.dumps(decoding.serialize(strategy)))
 
 
