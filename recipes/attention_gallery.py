@@ -218,8 +218,11 @@ def write_report(run_dir, num_sentences=24, num_worst=8, pool=200):
         f"<title>keras_seq run report: {name}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Run report: {html.escape(os.path.abspath(run.path))}</h1>",
-        "<h2>Scores</h2>",
-        key_values([(label, number(metrics[k])) for k, label in SCORES if k in metrics]),
+    ]
+    scores = [(label, number(metrics[k])) for k, label in SCORES if k in metrics]
+    if scores:
+        parts += ["<h2>Scores</h2>", key_values(scores)]
+    parts += [
         "<h2>Settings</h2>",
         key_values([(k, number(config[k])) for k in SETTINGS if k in config]),
     ]

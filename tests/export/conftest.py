@@ -61,3 +61,17 @@ def padded_ids(tokenizer, texts, width):
         tokens = tokens[:width]
         ids[row, : len(tokens)] = tokens
     return ids
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium (skips where Chromium or Playwright is missing)."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+    )
+    from tests.browser import launch_chromium
+
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

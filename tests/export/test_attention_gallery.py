@@ -6,6 +6,8 @@ import html.parser
 import shutil
 import struct
 
+import pytest
+
 from tests.integration.recipe_runner import load_recipe
 
 
@@ -29,17 +31,23 @@ def png_size(uri):
     return struct.unpack(">II", data[16:24])  # IHDR width, height
 
 
-def test_report_is_one_self_contained_page(exported_run, tmp_path):
+@pytest.fixture(scope="module")
+def report(exported_run, tmp_path_factory):
+    """`(run, found)`: a copy of the exported run, evaluated, with its report written."""
     gallery = load_recipe("attention_gallery")
     source_run, pairs = exported_run
-    run = tmp_path / "run"
+    run = tmp_path_factory.mktemp("report") / "run"
     shutil.copytree(source_run, run)
     with open(run / "translations.tsv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(["source", "reference", "hypothesis"])
         writer.writerows((s, t, t) for s, t in pairs)
-
     found = gallery.write_report(str(run), num_sentences=16, num_worst=4, pool=30)
+    return run, found
+
+
+def test_report_is_one_self_contained_page(report):
+    run, found = report
     assert found["path"] == str(run / "report" / "index.html")
     assert found["monotonic"] + found["reordering"] == 16
     # Dates reorder ("may 23" -> "23. mai"), short phrases do not: both kinds are there.
@@ -52,6 +60,29 @@ def test_report_is_one_self_contained_page(exported_run, tmp_path):
     assert parser.links == []
     assert f"Reordering alignments ({found['reordering']})" in page
     assert "<td>beam_size</td><td>3</td>" in page  # the run's settings
+
+
+def test_report_shows_every_image_in_a_browser(report, browser):
+    run, found = report
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda request: errors.append(request.url))
+    page.goto((run / "report" / "index.html").as_uri())
+    page.wait_for_load_state("load")
+    images = page.evaluate(
+        "Array.from(document.images, i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])"
+    )
+    assert len(images) == 16 + 4  # no learning curves: this run has no history.csv
+    broken = [
+        alt for alt, complete, width, height in images if not complete or min(width, height) < 50
+    ]
+    assert broken == []
+    assert page.locator(".card").count() == 16 + 4  # one card per sentence
+    assert errors == []
+    screenshot = page.screenshot(path=run / "report" / "screenshot.png", full_page=True)
+    assert png_size("data:image/png;base64," + base64.b64encode(screenshot).decode())[1] > 1000
+    page.close()
 
 
 def test_report_of_a_run_that_was_not_evaluated_is_one_error_line(exported_run, capsys):

@@ -10,6 +10,7 @@ from keras_seq.data import SubwordTokenizer
 from keras_seq.decoding import BeamSearch, GreedySearch
 from keras_seq.evaluation import corpus_scores
 from keras_seq.export import check_builtins_only, op_names, tflite_strategy
+from keras_seq.export.tflite import convert
 from tests.export.conftest import MAX_SOURCE, padded_ids
 
 VARIANTS = [
@@ -155,3 +156,32 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.fixture(scope="module")
+def translator(exported_run):
+    from export.run_folder import RunFolder
+
+    return RunFolder(exported_run[0]).load_translator()
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_attention_output_equals_the_saved_model(exported_run, translator, method):
+    run, pairs = exported_run
+    content = convert(translator, translator.ids_strategies()[method], with_attention=True)
+    assert "WHILE" in check_builtins_only(content)
+    runner = Interpreter(model_content=content).get_signature_runner()
+    loaded = tf.saved_model.load(os.path.join(run, "saved_model"))  # exported with attention
+    source = SubwordTokenizer.load(os.path.join(run, "vocab", "source"))
+    ids = padded_ids(source, [s for s, _ in pairs[:12]], MAX_SOURCE)
+    expected = loaded.signatures[method](source_ids=tf.constant(ids))
+    for row in range(len(ids)):
+        out = runner(source_ids=ids[row : row + 1])
+        np.testing.assert_array_equal(out["ids"], expected["ids"][row : row + 1])
+        attention = out["attention"]
+        assert attention.shape == (1, out["ids"].shape[1], 24, MAX_SOURCE)
+        np.testing.assert_allclose(attention, expected["attention"][row : row + 1], atol=1e-5)
+        # Each step's weights are a distribution over the sentence's own tokens.
+        length, tokens = out["lengths"][0, 0], np.count_nonzero(ids[row])
+        np.testing.assert_allclose(attention[0, 0, :length].sum(-1), 1.0, rtol=1e-5)
+        assert np.all(attention[0, 0, :length, tokens:] == 0)
