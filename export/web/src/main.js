@@ -22,10 +22,6 @@ function describeRun(run) {
 
 async function main() {
   setState('loading', 'Loading LiteRT.js, the models and the vocabularies…');
-  if (location.protocol === 'file:') {
-    setState('error', 'Open this page through a web server: python -m http.server -d RUN/web');
-    return;
-  }
   let translator;
   try {
     translator = await WebTranslator.load();
