@@ -44,6 +44,17 @@ def matmul_gflops(size=2048, repeats=5, dtype="float32"):
     return statistics.median(rates)
 
 
+def median_ms(fn, repeats):
+    """Median milliseconds of `repeats` calls of `fn`, after one warm-up call."""
+    fn()  # warm up (tracing, allocation)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def machine():
     return {
         "python": sys.version.split()[0],

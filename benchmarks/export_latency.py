@@ -17,28 +17,16 @@ Usage: python benchmarks/export_latency.py [--run RUN_DIR] [--repeats 20] [--out
 import argparse
 import csv
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
-from common import machine, matmul_gflops, standard_model, write_json
+from common import machine, matmul_gflops, median_ms, standard_model, write_json
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from export.run_folder import RunFolder  # noqa: E402  (the run folder's layout)
 
 SOURCE_TOKENS, STEPS, BEAM = 16, 30, 5
-
-
-def median_ms(fn, repeats):
-    fn()  # warm up (tracing, allocation)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def standard_translator():

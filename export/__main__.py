@@ -11,6 +11,7 @@ page of a recipes/translate.py run (see export/web_app.py).
 import argparse
 import os
 import sys
+import threading
 
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,7 +55,7 @@ def main(argv=None):
 
 
 def web_main(argv):
-    from export.web_app import WebBuildError, write_web
+    from export.web_app import WebBuildError, serve, write_web
 
     parser = argparse.ArgumentParser(
         prog="python -m export web",
@@ -68,6 +69,12 @@ def web_main(argv):
         choices=QUANTIZATIONS,
         help="weights of the page's models (float32 gives the SavedModel's tokens)",
     )
+    parser.add_argument(
+        "--serve",
+        type=int,
+        metavar="PORT",
+        help="then serve the page on http://127.0.0.1:PORT until interrupted",
+    )
     args = parser.parse_args(argv)
     if isinstance(open_run_folder(args.run_dir), TagRunFolder):
         parser.error(f"{args.run_dir} is a recipes/tag.py run; the page translates.")
@@ -77,7 +84,20 @@ def web_main(argv):
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"Translator page: {web}")
-    print(f"  serve it:  python -m http.server -d {web} 8000  (then open http://127.0.0.1:8000)")
+    if args.serve is None:
+        print(
+            f"  serve it:  python -m http.server -d {web} 8000  (then open http://127.0.0.1:8000)"
+        )
+        return 0
+    try:
+        with serve(web, args.serve) as url:
+            print(f"Serving it on {url} (Ctrl-C stops)")
+            threading.Event().wait()
+    except OSError as error:  # the port is taken, or not ours to open
+        print(f"error: cannot serve on port {args.serve}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -16,10 +16,14 @@ RUN/web/ holds `index.html`, `app.js`, `run.json` (the page's settings),
 `vocab/` and `wasm/` (the LiteRT.js runtime).
 """
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
+import threading
 
 from export.run_folder import RunFolder
 
@@ -34,6 +38,17 @@ WASM_FILES = tuple(
 )
 # Scores shown on the page when the run has them (`metrics.json` keys).
 SCORES = ("bleu", "bleu_greedy", "chrf", "chrf_greedy")
+# Headless Chromium for driving the page (tests, benchmarks/web_latency.py) on a machine
+# without network: no background connections (update, sync, metrics).
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 class WebBuildError(RuntimeError):
@@ -135,3 +150,22 @@ def write_web(run_dir, quantization="float32", translator=None, source=SOURCE):
 
     run.write_folder(WEB, write)
     return run[WEB]
+
+
+@contextlib.contextmanager
+def serve(directory, port=0, host="127.0.0.1"):
+    """Serves `directory` over HTTP in a thread (`port` 0: a free one); yields its URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=os.fspath(directory))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.browser import serve
+from export.web_app import serve
 from tests.export.conftest import MAX_SOURCE, ROOT
 
 SENTENCES = ["in 3 days", "tuesday, may 23, 1978", "$1,234.50", "thirty four"]
