@@ -704,16 +704,35 @@ def export(config, run, model, data):
 
 
 def finish_export(config, run):
-    """A run evaluated already: exports it if its export is missing, else says where it is."""
-    if config["export"] and not all(
+    """A run evaluated already: writes its export and report where they are missing.
+
+    (An export that failed, or a run stopped after its evaluation, left them out.)
+    """
+    from recipes.attention_gallery import REPORT
+
+    missing_export = config["export"] and not all(
         os.path.exists(run[name]) for name in (RunFolder.SAVED_MODEL, RunFolder.TFLITE)
-    ):
+    )
+    missing_report = config["report"] and not os.path.exists(run[REPORT])
+    if missing_export:
         print(f"{run.path} is trained and evaluated; exporting it.")
         exported = run.export()
         print(f"  {exported['saved_model']}\n  {run[RunFolder.TFLITE]}")
-        return 0
-    print(f"This run has finished already; its results are in {run.path}.")
+    if missing_report:
+        write_run_report(run)
+    if not (missing_export or missing_report):
+        print(f"This run has finished already; its results are in {run.path}.")
     return 0
+
+
+def write_run_report(run):
+    from recipes.attention_gallery import write_report
+
+    found = write_report(run.path)
+    print(
+        f"  {found['path']}  (scores, curves, attention of {found['sentences']} test "
+        f"sentences: {found['monotonic']} monotonic, {found['reordering']} reordering)"
+    )
 
 
 def collect_metrics(data, precision, summary, test_results, scores):
@@ -837,13 +856,7 @@ def main(argv=None):
     exported = export(config, run, model, data) if config["export"] else {}
     report(config, run, metrics, scores, exported)
     if config["report"]:
-        from recipes.attention_gallery import write_report
-
-        found = write_report(run.path)
-        print(
-            f"  {found['path']}  (scores, curves, attention of {found['sentences']} test "
-            f"sentences: {found['monotonic']} monotonic, {found['reordering']} reordering)"
-        )
+        write_run_report(run)
     return 0
 
 

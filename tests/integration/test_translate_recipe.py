@@ -163,9 +163,12 @@ def test_a_failed_export_keeps_the_metrics_and_the_same_command_finishes_it(
     assert (run / "metrics.json").is_file()  # written when evaluation ended
     assert not (run / "tflite").exists()  # and no half-written export
     assert not [name for name in os.listdir(run) if name.startswith((".tflite-", "."))]
+    assert not (run / "report").exists()  # written after the export
     monkeypatch.setattr(tflite, "convert", convert)
     assert recipe.main(args) == 0
-    assert "exporting it" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "exporting it" in out
+    assert (run / "report" / "index.html").is_file() and "monotonic" in out
     assert sorted(os.listdir(run / "tflite")) == sorted(
         f"{method}{suffix}.tflite"
         for method in ("greedy", "beam")
