@@ -6,8 +6,10 @@ source and target lengths uniform in 8..24. Every decoder feeding (Luong fused
 teacher forcing, Bahdanau loop, loop and parallel scheduled sampling at
 probability 0.25) in every precision, with and without XLA, is timed the same
 way: `model.train_on_batch` on the same pre-generated batches after a warm-up,
-median over repeats. The float32 and bfloat16 matmul ceilings are measured in
-the same run.
+median over repeats. The same model written with Keras built-ins only
+(`benchmarks/reference.py`) is timed the same way in each precision, and every
+keras_seq figure is given as a ratio against it (`ratio_to_reference`). The
+float32 and bfloat16 matmul ceilings are measured in the same run.
 
 Usage: python benchmarks/train_throughput.py [--steps 20] [--repeats 3] [--output out.json]
        [--variants ...] [--precisions float32 mixed_bfloat16] [--jit-compile off on]
@@ -20,6 +22,7 @@ import time
 
 import numpy as np
 from common import STANDARD_CONFIG, machine, matmul_gflops, standard_model, write_json
+from reference import compile_reference, reference_model
 
 
 def batches(count, batch_size, vocab_size, seed=0):
@@ -41,7 +44,9 @@ def batches(count, batch_size, vocab_size, seed=0):
 
 
 # The decoder feedings of the table: (build_seq2seq options, sampling probability).
+REFERENCE = "keras_builtins_reference"
 VARIANTS = {
+    REFERENCE: (None, 0.0),
     "luong_fused_teacher_forcing": ({"attention": "luong_general"}, 0.0),
     "bahdanau_loop": ({"attention": "bahdanau"}, 0.0),
     "loop_scheduled_sampling": (
@@ -63,20 +68,25 @@ def measure(variant, precision, jit_compile, args, data):
 
     keras.config.set_dtype_policy(precision)
     options, probability = VARIANTS[variant]
-    model = standard_model(**options)
-    ks.models.seq2seq_parts(model).decoder.sampling_probability.assign(probability)
-    model.compile(
-        keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=jit_compile
-    )
+    if options is None:  # the built-in reference: padding weighted out by sample weights
+        model = compile_reference(reference_model(**STANDARD_CONFIG), jit_compile=jit_compile)
+        steps = [(x, y, (y > 0).astype("float32")) for x, y in data]
+    else:
+        model = standard_model(**options)
+        ks.models.seq2seq_parts(model).decoder.sampling_probability.assign(probability)
+        model.compile(
+            keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=jit_compile
+        )
+        steps = [(x, y, None) for x, y in data]
     start = time.perf_counter()
-    model.train_on_batch(*data[0])  # trace, compile and warm up
+    model.train_on_batch(*steps[0])  # trace, compile and warm up
     warm_up = time.perf_counter() - start
     tokens = sum(int((labels > 0).sum()) for _, labels in data)
     rates = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        for inputs, labels in data:
-            model.train_on_batch(inputs, labels)
+        for inputs, labels, weights in steps:
+            model.train_on_batch(inputs, labels, sample_weight=weights)
         rates.append(tokens / (time.perf_counter() - start))
     keras.config.set_dtype_policy("float32")
     return {
@@ -89,6 +99,19 @@ def measure(variant, precision, jit_compile, args, data):
         "steps_per_run": len(data),
         "first_step_seconds": warm_up,
     }
+
+
+def add_ratios(results):
+    """Each result's `ratio_to_reference`: its rate over the reference's, same settings."""
+    reference = {
+        (r["precision"], r["jit_compile"]): r["target_tokens_per_second"]
+        for r in results
+        if r["variant"] == REFERENCE
+    }
+    for r in results:
+        rate = reference.get((r["precision"], r["jit_compile"]))
+        if rate:
+            r["ratio_to_reference"] = r["target_tokens_per_second"] / rate
 
 
 def main():
@@ -113,6 +136,7 @@ def main():
             for variant in args.variants:
                 print(f"{variant} {precision} jit={jit}", file=sys.stderr, flush=True)
                 results.append(measure(variant, precision, jit == "on", args, data))
+    add_ratios(results)
     write_json(
         {
             "benchmark": "train_throughput",
