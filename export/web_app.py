@@ -133,7 +133,7 @@ def write_web(run_dir, quantization="float32", translator=None, source=SOURCE):
             "quantization": quantization,
             "models": web_models(translator, folder, quantization),
             "default_model": translator.strategy.name,
-            "metrics": {k: v for k, v in run.read_metrics().items() if k in SCORES},
+            "metrics": {k: round(v, 2) for k, v in run.read_metrics().items() if k in SCORES},
         }
         with open(os.path.join(folder, "run.json"), "w") as f:
             json.dump(settings, f, indent=2)

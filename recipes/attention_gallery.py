@@ -55,7 +55,7 @@ SCORES = (
     ("bleu_greedy", "BLEU, greedy"),
     ("chrf", "chrF, beam"),
     ("chrf_greedy", "chrF, greedy"),
-    ("exact_match", "exact match, beam (%)"),
+    ("exact_match", "exact match, beam (fraction)"),
     ("perplexity", "test perplexity"),
     ("train_seconds", "training (s)"),
     ("target_tokens_per_second", "target tokens / s"),
@@ -160,7 +160,8 @@ def key_values(rows):
 
 def number(value):
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        # Two decimals, but small settings (learning rates) keep their significant digits.
+        return f"{value:,.2f}" if value == 0 or abs(value) >= 0.1 else f"{value:.2g}"
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
