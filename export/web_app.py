@@ -78,11 +78,14 @@ def run_npm(arguments, source=SOURCE):
 
 
 def build_bundle(source=SOURCE):
-    """Installs the page's npm packages (once, `npm ci`) and bundles `dist/app.js`.
+    """Installs the page's npm packages (`npm ci`, when the lockfile is newer than the
+    install) and bundles `dist/app.js`.
 
     Returns the path of the bundle.
     """
-    if not os.path.isdir(os.path.join(source, "node_modules")):
+    installed = os.path.join(source, "node_modules", ".package-lock.json")
+    lockfile = os.path.join(source, "package-lock.json")
+    if not os.path.exists(installed) or os.path.getmtime(installed) < os.path.getmtime(lockfile):
         run_npm(["ci", "--no-audit", "--no-fund"], source)
     run_npm(["run", "build"], source)
     return os.path.join(source, "dist", "app.js")

@@ -53,6 +53,7 @@ async function main() {
       setState('ready', 'Ready.');
     } catch (error) {
       setState('error', `Translation failed: ${error.message}`);
+      $('translate').disabled = false; // the models are loaded: another sentence may work
       throw error;
     }
   }
