@@ -16,7 +16,6 @@ import argparse
 import functools
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -25,14 +24,14 @@ from common import machine, median_ms, write_json
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from export.clients.litert_client import LiteRTTranslator  # noqa: E402
-from export.web_app import CHROMIUM_ARGS, serve, write_web  # noqa: E402
+from export.web_app import CHROMIUM_ARGS, chromium_path, serve, write_web  # noqa: E402
 
 
 def browser_figures(web, sentence, repeats):
     """`{model: {"median_ms", "translation"}}` and the page's load time, from Chromium."""
     from playwright.sync_api import sync_playwright
 
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = chromium_path()
     if executable is None:
         raise SystemExit("error: Chromium is not installed (Debian: apt-get install chromium)")
     figures = {}

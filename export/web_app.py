@@ -51,6 +51,11 @@ CHROMIUM_ARGS = (
 )
 
 
+def chromium_path():
+    """The system's Chromium (Debian: `apt-get install chromium`), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 class WebBuildError(RuntimeError):
     """Node.js/npm is missing, or installing or bundling the page's JavaScript failed."""
 

@@ -65,13 +65,21 @@ def padded_ids(tokenizer, texts, width):
 
 @pytest.fixture(scope="session")
 def browser():
-    """A headless Chromium (skips where Chromium or Playwright is missing)."""
+    """Headless Chromium, for opening a page as a person would.
+
+    Debian's `chromium` driven by Playwright (no browser download); skips, saying
+    why, where either is missing (`.ci/run` installs both).
+    """
+    from export.web_app import CHROMIUM_ARGS, chromium_path
+
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
     )
-    from tests.browser import launch_chromium
-
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), args=list(CHROMIUM_ARGS)
+        )
         yield chromium
         chromium.close()
