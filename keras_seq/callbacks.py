@@ -291,6 +291,11 @@ class EpochCheckpoints(keras.callbacks.Callback):
         self.keep = keep
 
     @classmethod
+    def epoch_of(cls, path):
+        """The epoch (from 1) whose weights `path` holds."""
+        return int(os.path.basename(path).split("-")[1].split(".")[0])
+
+    @classmethod
     def paths(cls, directory):
         """The checkpoint files in `directory`, oldest first."""
         if not os.path.isdir(directory):

@@ -102,7 +102,10 @@ def read_test_translations(run):
 
 
 def sentence_cards(run, sources, references, pool):
-    """One dict per test sentence of the first `pool`: texts, greedy output, heat map, scores."""
+    """One dict per test sentence of the first `pool`: texts, greedy output, attention, scores.
+
+    `map` holds the attention (`AttentionMaps`); `add_images` draws the cards shown.
+    """
     import keras
     import sacrebleu
 
@@ -128,10 +131,17 @@ def sentence_cards(run, sources, references, pool):
                 "translation": hypothesis,
                 "chrf": sacrebleu.sentence_chrf(hypothesis, [reference]).score,
                 **evaluation.alignment_summary(weights),
-                "image": heat_map_png(pieces_in, pieces_out, weights),
+                "map": (pieces_in, pieces_out, weights),
             }
         )
     return cards
+
+
+def add_images(cards):
+    """Draws each card's heat map once (a card can be in two sections)."""
+    for card in cards:
+        if "image" not in card:
+            card["image"] = heat_map_png(*card["map"])
 
 
 def card_html(card):
@@ -209,6 +219,7 @@ def write_report(run_dir, num_sentences=24, num_worst=8, pool=200):
     monotonic = [c for c in gallery if c["monotonic"]]
     reordering = sorted((c for c in gallery if not c["monotonic"]), key=lambda c: c["tau"])
     worst = sorted(cards, key=lambda c: c["chrf"])[:num_worst]
+    add_images(gallery + worst)  # only the cards shown: drawing is most of the page's time
     config = run.read_config()
     metrics = run.read_metrics()
     from keras_seq.evaluation import MONOTONIC_TAU

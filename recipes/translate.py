@@ -575,7 +575,7 @@ def average_if_better(config, run, model, data):
     if kept == "best":
         model.set_weights(best_weights)
     shutil.rmtree(folder)
-    epochs = [int(os.path.basename(p)[6:9]) for p in paths]
+    epochs = [ks.callbacks.EpochCheckpoints.epoch_of(p) for p in paths]
     print(
         f"Checkpoint average of epochs {epochs[0]}-{epochs[-1]}: validation BLEU "
         f"{scores['average']:.2f} against {scores['best']:.2f} for the best epoch; "
