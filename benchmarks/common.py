@@ -1,10 +1,11 @@
-"""Shared pieces of the benchmark scripts: machine ceiling, timing, JSON output."""
+"""Shared pieces of the benchmarks: configurations, machine ceilings, timing, memory, JSON."""
 
 import json
 import os
 import platform
 import statistics
 import sys
+import threading
 import time
 
 # The standard configuration of the issues' targets: vocabularies 8000/8000, embedding 256,
@@ -20,13 +21,26 @@ STANDARD_CONFIG = {
     "attention_units": 512,
     "cell": "lstm",
 }
+STANDARD_BATCH = {"batch_size": 64, "lengths": (8, 24)}
+
+# `--quick`: the same shapes of work, small enough for a test to run every part in minutes.
+QUICK_CONFIG = {
+    **STANDARD_CONFIG,
+    "source_vocab_size": 300,
+    "target_vocab_size": 300,
+    "embedding_dim": 16,
+    "units": 16,
+    "decoder_units": 32,
+    "attention_units": 32,
+}
+QUICK_BATCH = {"batch_size": 8, "lengths": (4, 8)}
 
 
-def standard_model(attention, **options):
-    """An untrained `build_seq2seq` model of the standard configuration."""
+def standard_model(attention, config=None, **options):
+    """An untrained `build_seq2seq` model of `config` (default: the standard configuration)."""
     import keras_seq as ks
 
-    return ks.models.build_seq2seq(attention=attention, **STANDARD_CONFIG, **options)
+    return ks.models.build_seq2seq(attention=attention, **(config or STANDARD_CONFIG), **options)
 
 
 def matmul_gflops(size=2048, repeats=5, dtype="float32"):
@@ -44,6 +58,72 @@ def matmul_gflops(size=2048, repeats=5, dtype="float32"):
     return statistics.median(rates)
 
 
+def memory_bandwidth_gbs(megabytes=256, repeats=5):
+    """Median copy rate of a large array in GB/s, bytes read plus bytes written."""
+    import numpy as np
+
+    source = np.ones(megabytes * 2**20 // 8)
+    target = np.empty_like(source)
+    np.copyto(target, source)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(target, source)
+        rates.append(2 * source.nbytes / (time.perf_counter() - start) / 1e9)
+    return statistics.median(rates)
+
+
+def ceilings(quick=False):
+    """The machine's ceilings, measured in this process: matmul rates and memory bandwidth."""
+    size, repeats = (512, 3) if quick else (2048, 5)
+    return {
+        "matmul_size": size,
+        "matmul_gflops_float32": matmul_gflops(size, repeats),
+        "matmul_gflops_bfloat16": matmul_gflops(size, repeats, "bfloat16"),
+        "memory_bandwidth_gbs": memory_bandwidth_gbs(64 if quick else 256, repeats),
+    }
+
+
+def rss_bytes():
+    """This process's resident set size now."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRSS:
+    """Context manager sampling the process's resident set every `interval` seconds.
+
+    `peak_bytes` is the largest sample: the whole process (Python, TensorFlow's
+    runtime, and whatever earlier work still holds), not the work alone.
+    """
+
+    def __init__(self, interval=0.005):
+        self.interval = interval
+        self.peak_bytes = 0
+        self._done = threading.Event()
+
+    def _sample(self):
+        while not self._done.is_set():
+            self.peak_bytes = max(self.peak_bytes, rss_bytes())
+            self._done.wait(self.interval)
+
+    def __enter__(self):
+        self.peak_bytes = rss_bytes()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, rss_bytes())
+
+
+def progress(message):
+    """One line of progress on stderr (stdout carries the JSON)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def median_ms(fn, repeats):
     """Median milliseconds of `repeats` calls of `fn`, after one warm-up call."""
     fn()  # warm up (tracing, allocation)
@@ -56,7 +136,12 @@ def median_ms(fn, repeats):
 
 
 def machine():
+    import keras
+    import tensorflow as tf
+
     return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -65,8 +150,10 @@ def machine():
 
 
 def write_json(result, path=None):
+    """Writes `result` to `path`, or prints it when there is no path."""
     text = json.dumps(result, indent=2)
-    if path:
-        with open(path, "w") as f:
-            f.write(text + "\n")
-    print(text)
+    if not path:
+        print(text)
+        return
+    with open(path, "w") as f:
+        f.write(text + "\n")

@@ -11,26 +11,40 @@ median over repeats. The same model written with Keras built-ins only
 keras_seq figure is given as a ratio against it (`ratio_to_reference`). The
 float32 and bfloat16 matmul ceilings are measured in the same run.
 
-Usage: python benchmarks/train_throughput.py [--steps 20] [--repeats 3] [--output out.json]
+Usage: python -m benchmarks.train_throughput [--steps 20] [--repeats 3] [--output out.json]
        [--variants ...] [--precisions float32 mixed_bfloat16] [--jit-compile off on]
 """
 
 import argparse
 import statistics
-import sys
 import time
 
 import numpy as np
-from common import STANDARD_CONFIG, machine, matmul_gflops, standard_model, write_json
-from reference import compile_reference, reference_model
+
+from benchmarks.common import (
+    QUICK_BATCH,
+    QUICK_CONFIG,
+    STANDARD_BATCH,
+    STANDARD_CONFIG,
+    PeakRSS,
+    ceilings,
+    machine,
+    progress,
+    standard_model,
+    write_json,
+)
+from benchmarks.flops import training_flops
+from benchmarks.reference import compile_reference, reference_model
 
 
-def batches(count, batch_size, vocab_size, seed=0):
+def batches(count, batch_size, vocab_size, lengths=(8, 24), seed=0):
+    """`count` batches of random ids, source and target lengths uniform in `lengths`."""
     rng = np.random.default_rng(seed)
+    low, high = lengths
     out = []
     for _ in range(count):
-        source_length = rng.integers(8, 25, size=batch_size)
-        target_length = rng.integers(8, 25, size=batch_size)
+        source_length = rng.integers(low, high + 1, size=batch_size)
+        target_length = rng.integers(low, high + 1, size=batch_size)
         source = np.zeros((batch_size, source_length.max()), "int32")
         target = np.zeros((batch_size, target_length.max() + 1), "int32")
         labels = np.zeros_like(target)
@@ -43,66 +57,86 @@ def batches(count, batch_size, vocab_size, seed=0):
     return out
 
 
-# The decoder feedings of the table: (build_seq2seq options, sampling probability).
+# The decoder feedings of the table: (build_seq2seq options, sampling probability, FLOPs style).
 REFERENCE = "keras_builtins_reference"
 VARIANTS = {
-    REFERENCE: (None, 0.0),
-    "luong_fused_teacher_forcing": ({"attention": "luong_general"}, 0.0),
-    "bahdanau_loop": ({"attention": "bahdanau"}, 0.0),
+    REFERENCE: (None, 0.0, "reference"),
+    "luong_fused_teacher_forcing": ({"attention": "luong_general"}, 0.0, "luong"),
+    "bahdanau_loop": ({"attention": "bahdanau"}, 0.0, "bahdanau"),
     "loop_scheduled_sampling": (
         {"attention": "luong_general", "scheduled_sampling": "loop"},
         0.25,
+        "luong",
     ),
     "parallel_scheduled_sampling": (
         {"attention": "luong_general", "scheduled_sampling": "parallel"},
         0.25,
+        "luong",
     ),
 }
+CEILING_OF = {"float32": "matmul_gflops_float32", "mixed_bfloat16": "matmul_gflops_bfloat16"}
 
 
-def measure(variant, precision, jit_compile, args, data):
+def real_lengths(data):
+    """Per-sentence real source and target (label) lengths of the batches."""
+    sources = np.concatenate([(x["source_ids"] > 0).sum(1) for x, _ in data])
+    targets = np.concatenate([(y > 0).sum(1) for _, y in data])
+    return sources, targets
+
+
+def measure(variant, precision, jit_compile, repeats, data, config=STANDARD_CONFIG):
     """Median target tokens per second of `model.train_on_batch` for one configuration."""
     import keras
 
     import keras_seq as ks
 
     keras.config.set_dtype_policy(precision)
-    options, probability = VARIANTS[variant]
+    options, probability, style = VARIANTS[variant]
+    sources, targets = real_lengths(data)
+    tokens = int(targets.sum())
+    flops = training_flops(style, config, sources, targets)
     if options is None:  # the built-in reference: padding weighted out by sample weights
-        model = compile_reference(reference_model(**STANDARD_CONFIG), jit_compile=jit_compile)
+        model = compile_reference(reference_model(**config), jit_compile=jit_compile)
         steps = [(x, y, (y > 0).astype("float32")) for x, y in data]
     else:
-        model = standard_model(**options)
+        model = standard_model(config=config, **options)
         ks.models.seq2seq_parts(model).decoder.sampling_probability.assign(probability)
         model.compile(
             keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=jit_compile
         )
         steps = [(x, y, None) for x, y in data]
-    start = time.perf_counter()
-    model.train_on_batch(*steps[0])  # trace, compile and warm up
-    warm_up = time.perf_counter() - start
-    tokens = sum(int((labels > 0).sum()) for _, labels in data)
-    rates = []
-    for _ in range(args.repeats):
+    with PeakRSS() as memory:
         start = time.perf_counter()
-        for inputs, labels, weights in steps:
-            model.train_on_batch(inputs, labels, sample_weight=weights)
-        rates.append(tokens / (time.perf_counter() - start))
+        inputs, labels, weights = steps[0]
+        model.train_on_batch(inputs, labels, sample_weight=weights)  # trace, compile, warm up
+        warm_up = time.perf_counter() - start
+        rates = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for inputs, labels, weights in steps:
+                model.train_on_batch(inputs, labels, sample_weight=weights)
+            rates.append(tokens / (time.perf_counter() - start))
     keras.config.set_dtype_policy("float32")
+    rate = statistics.median(rates)
     return {
         "variant": variant,
         "precision": precision,
         "jit_compile": jit_compile,
         "sampling_probability": probability,
-        "target_tokens_per_second": statistics.median(rates),
+        "target_tokens_per_second": rate,
         "runs": rates,
         "steps_per_run": len(data),
         "first_step_seconds": warm_up,
+        "model_flops_per_target_token": flops / tokens,
+        "model_gflops_per_second": rate * flops / tokens / 1e9,
+        "peak_rss_bytes": memory.peak_bytes,
     }
 
 
-def add_ratios(results):
-    """Each result's `ratio_to_reference`: its rate over the reference's, same settings."""
+def add_ratios(results, machine_ceilings):
+    """Each result's `ratio_to_reference` (its rate over the reference's, same precision and
+    XLA setting) and `fraction_of_matmul_ceiling` (its model FLOP rate over the same-run
+    matmul rate of its precision)."""
     reference = {
         (r["precision"], r["jit_compile"]): r["target_tokens_per_second"]
         for r in results
@@ -112,6 +146,37 @@ def add_ratios(results):
         rate = reference.get((r["precision"], r["jit_compile"]))
         if rate:
             r["ratio_to_reference"] = r["target_tokens_per_second"] / rate
+        ceiling = machine_ceilings.get(CEILING_OF.get(r["precision"]))
+        if ceiling:
+            r["fraction_of_matmul_ceiling"] = r["model_gflops_per_second"] / ceiling
+
+
+def run(
+    machine_ceilings,
+    quick=False,
+    variants=tuple(VARIANTS),
+    precisions=("float32", "mixed_bfloat16"),
+    jit_compile=(False, True),
+    steps=None,
+    repeats=None,
+):
+    """The training part of the harness: every variant x precision x XLA setting."""
+    config, batch = (QUICK_CONFIG, QUICK_BATCH) if quick else (STANDARD_CONFIG, STANDARD_BATCH)
+    steps = steps or (2 if quick else 20)
+    repeats = repeats or (1 if quick else 3)
+    data = batches(steps, batch["batch_size"], config["source_vocab_size"], batch["lengths"])
+    results = []
+    for precision in precisions:
+        for jit in jit_compile:
+            for variant in variants:
+                progress(f"training: {variant}, {precision}, XLA {'on' if jit else 'off'}")
+                results.append(measure(variant, precision, jit, repeats, data, config))
+    add_ratios(results, machine_ceilings)
+    return {
+        "config": {**config, **batch, "steps_per_run": steps, "repeats": repeats},
+        "flops": "analytic, matmuls only, real tokens, training = 3x forward (benchmarks/flops.py)",
+        "results": results,
+    }
 
 
 def main():
@@ -128,23 +193,21 @@ def main():
     parser.add_argument("--jit-compile", nargs="+", default=["off", "on"], choices=["off", "on"])
     parser.add_argument("--output")
     args = parser.parse_args()
-
-    data = batches(args.steps, 64, STANDARD_CONFIG["source_vocab_size"])
-    results = []
-    for precision in args.precisions:
-        for jit in args.jit_compile:
-            for variant in args.variants:
-                print(f"{variant} {precision} jit={jit}", file=sys.stderr, flush=True)
-                results.append(measure(variant, precision, jit == "on", args, data))
-    add_ratios(results)
+    machine_ceilings = ceilings()
+    part = run(
+        machine_ceilings,
+        variants=args.variants,
+        precisions=args.precisions,
+        jit_compile=[j == "on" for j in args.jit_compile],
+        steps=args.steps,
+        repeats=args.repeats,
+    )
     write_json(
         {
             "benchmark": "train_throughput",
-            "config": {**STANDARD_CONFIG, "batch_size": 64, "lengths": [8, 24]},
             "machine": machine(),
-            "matmul_gflops_float32": matmul_gflops(),
-            "matmul_gflops_bfloat16": matmul_gflops(dtype="bfloat16"),
-            "results": results,
+            "ceilings": machine_ceilings,
+            **part,
         },
         args.output,
     )

@@ -8,7 +8,7 @@ client `export/clients/litert_client.py` on the same model file and sentence,
 with one thread and with all cores. Also the page's load time, and both
 translations (they must be equal).
 
-Usage: python benchmarks/web_latency.py RUN_DIR [--sentence TEXT] [--repeats 20]
+Usage: python -m benchmarks.web_latency RUN_DIR [--sentence TEXT] [--repeats 20]
            [--output out.json]
 """
 
@@ -20,11 +20,9 @@ import statistics
 import sys
 import time
 
-from common import machine, median_ms, write_json
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from export.clients.litert_client import LiteRTTranslator  # noqa: E402
-from export.web_app import CHROMIUM_ARGS, chromium_path, serve, write_web  # noqa: E402
+from benchmarks.common import machine, median_ms, write_json
+from export.clients.litert_client import LiteRTTranslator
+from export.web_app import CHROMIUM_ARGS, chromium_path, serve, write_web
 
 
 def browser_figures(web, sentence, repeats):

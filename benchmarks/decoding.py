@@ -1,0 +1,233 @@
+"""Decoding latency, measured batch-64 throughput and model size: Keras, SavedModel, TFLite.
+
+The standard configuration with Bahdanau attention, one 16-token sentence and 30
+output steps (random weights never emit the end id early, so every run decodes
+all 30 steps). Each decoder is timed for one sentence (median over repeats after
+a warm-up) and for 64 different 16-token sentences (sentences per second,
+measured):
+
+- `keras`: `ks.models.generate` inside a `tf.function` (greedy, beam-5), one
+  batch of 64;
+- `reference`: the built-in reference's greedy loop (`benchmarks/reference.py`),
+  one batch of 64;
+- `saved_model`: the exported ids signatures, reloaded, one batch of 64;
+- `tflite`: greedy and beam-5 in float32, float16 and int8, with one thread and
+  with all cores; its input is one sentence, so the 64 sentences are 64 calls.
+
+With `--run RUN_DIR` (a trained run folder) the model is the run's, and each
+TFLite variant's BLEU on the run's first `--bleu-sentences` test sentences is
+reported.
+
+Usage: python -m benchmarks.decoding [--run RUN_DIR] [--repeats 20] [--output out.json]
+"""
+
+import argparse
+import csv
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from benchmarks.common import (
+    QUICK_CONFIG,
+    STANDARD_CONFIG,
+    ceilings,
+    machine,
+    median_ms,
+    progress,
+    standard_model,
+    write_json,
+)
+from benchmarks.reference import reference_greedy, reference_model
+from export.run_folder import RunFolder
+
+SOURCE_TOKENS, STEPS, BEAM, BATCH = 16, 30, 5, 64
+
+
+def standard_translator(config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURCE_TOKENS):
+    """An untrained Bahdanau translator of `config`, beam-5, `steps` output tokens at most."""
+    from keras_seq.decoding import BeamSearch
+    from keras_seq.export import Translator
+
+    model = standard_model("bahdanau", config=config)
+    model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
+    return Translator(
+        model, max_source_length=source_tokens, max_target_length=steps, strategy=BeamSearch(BEAM)
+    )
+
+
+def ids_function(translator, strategy, name=None):
+    """A `tf.function` from source ids to the named outputs of `strategy`'s decoding."""
+    import tensorflow as tf
+
+    from keras_seq.export.inference import result_outputs
+
+    return tf.function(
+        lambda ids: result_outputs(translator.decode_ids(ids, strategy)),
+        input_signature=[tf.TensorSpec([None, None], tf.int32, name=name)],
+    )
+
+
+def sentences(translator, count, tokens, seed=0):
+    """`(count, max_source_length)` int32 ids: `tokens` random ids each, then padding."""
+    rng = np.random.default_rng(seed)
+    ids = np.zeros((count, translator.max_source_length), np.int32)
+    ids[:, :tokens] = rng.integers(4, translator.source_vocab_size, (count, tokens))
+    return ids
+
+
+def seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def timings(single, batch, repeats):
+    """Median one-sentence latency and batch throughput of `single()` and `batch()`."""
+    batch()  # warm up
+    return {
+        "latency_ms": median_ms(single, repeats),
+        "batch64_sentences_per_second": BATCH / min(seconds(batch) for _ in range(3)),
+    }
+
+
+def tflite_timings(path, one, many, repeats, threads):
+    """Latency of one sentence and sentences/s over `many`, one call per sentence."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=path, num_threads=threads).get_signature_runner()
+    result = timings(
+        lambda: runner(source_ids=one),
+        lambda: [runner(source_ids=many[i : i + 1]) for i in range(len(many))],
+        repeats,
+    )
+    result["decoded_steps"] = int(runner(source_ids=one)["lengths"][0, 0])
+    return result
+
+
+def run(folder, quick=False, repeats=None, translator=None, config=None):
+    """The decoding part of the harness, exporting into `folder`. Returns `(part, tflite
+    paths)`."""
+    import tensorflow as tf
+
+    from keras_seq.export import export_tflite
+
+    config = config or (QUICK_CONFIG if quick else STANDARD_CONFIG)
+    repeats = repeats or (2 if quick else 20)
+    steps, tokens = (8, 6) if quick else (STEPS, SOURCE_TOKENS)
+    translator = translator or standard_translator(config, steps, tokens)
+    strategies = translator.ids_strategies()
+    many = sentences(translator, BATCH, tokens)
+    one = many[:1]
+    results = {"keras": {}, "reference": {}, "saved_model": {}, "tflite": {}}
+
+    for method, strategy in strategies.items():
+        progress(f"decoding: Keras {method}")
+        fn = ids_function(translator, strategy)
+        results["keras"][method] = timings(lambda f=fn: f(one), lambda f=fn: f(many), repeats)
+        results["keras"][method]["decoded_steps"] = int(fn(one)["lengths"][0, 0])
+
+    progress("decoding: the built-in reference's greedy loop")
+    greedy = reference_greedy(reference_model(**config), translator.max_target_length)
+    results["reference"]["greedy"] = timings(lambda: greedy(one), lambda: greedy(many), repeats)
+
+    saved = os.path.join(folder, "saved_model")
+    signatures = {
+        name: ids_function(translator, strategy, "source_ids")
+        for name, strategy in strategies.items()
+    }
+    tf.saved_model.save(translator, saved, signatures=signatures)
+    loaded = tf.saved_model.load(saved)
+    for method in strategies:
+        progress(f"decoding: SavedModel {method}")
+        signature = loaded.signatures[method]
+        results["saved_model"][method] = timings(
+            lambda s=signature: s(source_ids=tf.constant(one)),
+            lambda s=signature: s(source_ids=tf.constant(many)),
+            repeats,
+        )
+    results["saved_model"]["size_bytes"] = folder_bytes(saved)
+
+    progress("decoding: converting to TFLite (float32, float16, int8)")
+    paths = export_tflite(translator, os.path.join(folder, "tflite"))
+    for name, path in paths.items():
+        entry = {"size_bytes": os.path.getsize(path)}
+        for threads in sorted({1, os.cpu_count() or 1}):
+            progress(f"decoding: TFLite {name}, {threads} thread(s)")
+            entry[f"threads_{threads}"] = tflite_timings(path, one, many, repeats, threads)
+        results["tflite"][name] = entry
+    one_thread = {n: e["threads_1"]["latency_ms"] for n, e in results["tflite"].items()}
+    results["beam_over_greedy_tflite"] = one_thread["beam.tflite"] / one_thread["greedy.tflite"]
+    results["keras_greedy_over_reference"] = (
+        results["keras"]["greedy"]["batch64_sentences_per_second"]
+        / results["reference"]["greedy"]["batch64_sentences_per_second"]
+    )
+    part = {
+        "config": {**config, "attention": "bahdanau", "beam_size": BEAM},
+        "source_tokens": tokens,
+        "max_steps": translator.max_target_length,
+        "results": results,
+    }
+    return part, paths
+
+
+def folder_bytes(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def tflite_bleu(run_dir, translator, paths, count):
+    """BLEU of each TFLite variant on the run's first `count` test sentences."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_seq.evaluation import corpus_scores
+
+    with open(RunFolder(run_dir)[RunFolder.TRANSLATIONS], encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))[:count]
+    references = [r["reference"] for r in rows]
+    encoded = translator.source_tokenizer.tokenize([r["source"] for r in rows]).to_list()
+    scores = {}
+    for name, path in paths.items():
+        runner = Interpreter(model_path=path).get_signature_runner()
+        hypotheses = []
+        for tokens in encoded:
+            ids = np.zeros((1, translator.max_source_length), np.int32)
+            tokens = tokens[: translator.max_source_length]
+            ids[0, : len(tokens)] = tokens
+            out = runner(source_ids=ids)
+            hypotheses.append(
+                translator.target_tokenizer.detokenize(out["ids"][:, 0]).numpy()[0].decode()
+            )
+        scores[name] = corpus_scores(hypotheses, references)["bleu"]
+    return scores
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", help="a trained run folder (else the standard configuration)")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--bleu-sentences", type=int, default=300)
+    parser.add_argument("--output")
+    args = parser.parse_args()
+
+    import tensorflow_text  # noqa: F401  (a run's tokenizer ops)
+
+    translator = RunFolder(args.run).load_translator() if args.run else None
+    with tempfile.TemporaryDirectory() as folder:
+        part, paths = run(folder, repeats=args.repeats, translator=translator)
+        if args.run:
+            part["tflite_bleu"] = tflite_bleu(args.run, translator, paths, args.bleu_sentences)
+    write_json(
+        {
+            "benchmark": "decoding",
+            "model": args.run or "standard configuration",
+            "machine": machine(),
+            "ceilings": ceilings(),
+            **part,
+        },
+        args.output,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The benchmark harness (`python -m benchmarks`) and its analytic FLOPs.
+
+The FLOPs are what every "fraction of the ceiling" is computed from, so they
+are checked against the models themselves: for a one-token source and target,
+the forward pass multiplies by every matmul weight once (2 FLOPs per weight),
+plus the scores and the context over the one source position.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from benchmarks.flops import forward_flops, training_flops
+from benchmarks.reference import reference_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = dict(
+    source_vocab_size=50,
+    target_vocab_size=40,
+    embedding_dim=8,
+    units=8,
+    encoder_layers=2,
+    decoder_layers=1,
+    decoder_units=16,
+    attention_units=12,
+    cell="lstm",
+)
+
+
+def matmul_weights(model):
+    """Weights a token is multiplied by: kernels, and the additive attention's vector."""
+    return sum(
+        int(np.prod(w.shape))
+        for w in model.weights
+        if (len(w.shape) == 2 and "embedding" not in w.path) or w.path.endswith("/scale")
+    )
+
+
+@pytest.mark.parametrize("style", ["luong", "bahdanau", "reference"])
+def test_flops_of_one_token_pair_are_twice_the_matmul_weights(style):
+    import keras_seq as ks
+
+    if style == "reference":
+        model = reference_model(**CONFIG)
+    else:
+        attention = "luong_general" if style == "luong" else "bahdanau"
+        model = ks.models.build_seq2seq(attention=attention, **CONFIG)
+    ones = np.ones((1, 1), "int32")
+    model({"source_ids": ones, "target_ids": ones})
+    memory = 2 * CONFIG["units"]
+    scores = 2 * CONFIG["decoder_units"] if style == "luong" else 0  # a dot product: no weight
+    expected = 2 * matmul_weights(model) + scores + 2 * memory
+    assert forward_flops(style, CONFIG, [1], [1]) == expected
+
+
+def test_flops_grow_with_lengths_and_training_is_three_forward_passes():
+    short = forward_flops("luong", CONFIG, [3, 4], [5, 6])
+    longer = forward_flops("luong", CONFIG, [3, 8], [5, 6])
+    assert longer > short
+    assert training_flops("luong", CONFIG, [3, 4], [5, 6]) == 3 * short
+    with pytest.raises(ValueError, match="style"):
+        forward_flops("transformer", CONFIG, [1], [1])
+
+
+@pytest.mark.slow
+def test_quick_harness_writes_every_part(tmp_path):
+    output = tmp_path / "results.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)],
+        cwd=ROOT,
+        check=True,
+        timeout=900,
+    )
+    result = json.loads(output.read_text())
+    ceilings = result["ceilings"]
+    assert ceilings["matmul_gflops_float32"] > 0 and ceilings["memory_bandwidth_gbs"] > 0
+
+    training = result["training"]["results"]
+    assert {r["variant"] for r in training} >= {"keras_builtins_reference", "bahdanau_loop"}
+    assert {r["precision"] for r in training} == {"float32", "mixed_bfloat16"}
+    for r in training:
+        assert r["target_tokens_per_second"] > 0 and r["peak_rss_bytes"] > 100e6
+        assert r["ratio_to_reference"] > 0 and 0 < r["fraction_of_matmul_ceiling"]
+        assert r["model_flops_per_target_token"] > 0
+    assert all(r["ratio_to_reference"] == 1 for r in training if r["variant"].startswith("keras"))
+
+    decoding = result["decoding"]["results"]
+    steps = result["decoding"]["max_steps"]
+    assert decoding["keras"]["greedy"]["decoded_steps"] == steps
+    assert decoding["reference"]["greedy"]["batch64_sentences_per_second"] > 0
+    assert set(decoding["saved_model"]) == {"greedy", "beam", "size_bytes"}
+    assert len(decoding["tflite"]) == 6  # greedy and beam, in float32, float16 and int8
+    for entry in decoding["tflite"].values():
+        assert entry["threads_1"]["decoded_steps"] == steps
+        assert entry["threads_1"]["batch64_sentences_per_second"] > 0
+
+    curves = result["scaling"]["curves"]
+    points = result["scaling"]["points"]
+    assert len(curves["batch_size"]["luong_fused_teacher_forcing"]) == len(points["batch_sizes"])
+    assert len(curves["vocab_size"]) == len(points["vocab_sizes"])
+    with open(result["scaling"]["plot"], "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert result["scaling"]["plot"] == str(tmp_path / "results.png")
