@@ -35,6 +35,25 @@ def test_label_smoothing_by_hand():
     np.testing.assert_allclose(loss(LABELS, LOGITS), expected, rtol=1e-6)
 
 
+def test_fused_logits_path_equals_the_log_softmax_path_with_gradients():
+    """Without smoothing, logits take the fused softmax cross-entropy: same value, same
+    gradient as the composed log-softmax (taken here by a vanishing smoothing)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    logits = tf.constant(rng.normal(size=(3, 4, 50)).astype("float32") * 3)
+    labels = np.array([[5, 7, 2, 0], [1, 2, 0, 0], [49, 3, 3, 2]])
+    results = []
+    for smoothing in (0.0, 1e-12):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            value = SequenceCrossentropy(label_smoothing=smoothing)(labels, logits)
+        results.append((value, tape.gradient(value, logits)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-7)
+    assert float(tf.reduce_sum(tf.abs(results[0][1][1, 2:]))) == 0  # padding: no gradient
+
+
 def test_probabilities_input():
     loss = SequenceCrossentropy(pad_id=1, from_logits=False)
     np.testing.assert_allclose(loss(LABELS, np.exp(LOGITS)), -np.log(0.5), rtol=1e-5)

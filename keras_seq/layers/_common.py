@@ -1,6 +1,6 @@
 """Argument checks and RNN construction shared by the keras_seq layers (private)."""
 
-from keras_seq.layers._projected_rnn import ProjectedGRU, ProjectedLSTM
+import keras
 
 CELLS = ("lstm", "gru")
 
@@ -33,8 +33,8 @@ def num_cell_states(cell):
 
 
 def make_rnn(cell, units, dtype, name, **kwargs):
-    """An LSTM or GRU layer returning sequences and state (input projection outside the loop)."""
-    layer_class = ProjectedLSTM if cell == "lstm" else ProjectedGRU
+    """An LSTM or GRU layer returning sequences and state."""
+    layer_class = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
     return layer_class(
         units, return_sequences=True, return_state=True, dtype=dtype, name=name, **kwargs
     )
