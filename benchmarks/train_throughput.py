@@ -7,8 +7,9 @@ teacher forcing, Bahdanau loop, loop and parallel scheduled sampling at
 probability 0.25) in every precision, with and without XLA, is timed the same
 way: `model.train_on_batch` on the same pre-generated batches after one untimed
 pass over them (tracing each new shape), median over repeats. The same model
-written with Keras built-ins only (`benchmarks/reference.py`) is timed the same way in each precision, and every
-keras_seq figure is given as a ratio against it (`ratio_to_reference`). Each
+written with Keras built-ins only (`benchmarks/reference.py`) is timed the same
+way in each precision, and every keras_seq figure is given as a ratio against it
+(`ratio_to_reference`). Each
 figure also has its model FLOPs per target token (`benchmarks/flops.py`), its
 model FLOP rate as a fraction of the same-run matmul rate of its precision, and
 the process's peak resident set while it ran.
