@@ -12,11 +12,15 @@ measured):
   one batch of 64;
 - `saved_model`: the exported ids signatures, reloaded, one batch of 64;
 - `tflite`: greedy and beam-5 in float32, float16 and int8, with one thread and
-  with all cores; its input is one sentence, so the 64 sentences are 64 calls.
+  with all cores; its input is one sentence, so the 64 sentences are 64 calls;
+- `tflite_shortlist`: greedy and beam-5 in float32 and int8 decoding with a
+  lexical shortlist (`ks.decoding.LexicalShortlist`): for the standard
+  configuration a random one of `PER_TOKEN` ids per source id and `FREQUENT`
+  frequent ids (the one sentence's candidate count is reported).
 
-With `--run RUN_DIR` (a trained run folder) the model is the run's, and each
-TFLite variant's BLEU on the run's first `--bleu-sentences` test sentences is
-reported.
+With `--run RUN_DIR` (a trained run folder) the model is the run's (and the
+shortlist its `vocab/shortlist.npz`, when it has one), and each TFLite
+variant's BLEU on the run's first `--bleu-sentences` test sentences is reported.
 
 Usage: python -m benchmarks.decoding [--run RUN_DIR] [--repeats 20] [--output out.json]
 """
@@ -43,6 +47,7 @@ from benchmarks.reference import reference_greedy, reference_model
 from export.run_folder import RunFolder
 
 SOURCE_TOKENS, STEPS, BEAM, BATCH = 16, 30, 5, 64
+PER_TOKEN, FREQUENT = 50, 100
 
 
 def standard_translator(config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURCE_TOKENS):
@@ -54,6 +59,32 @@ def standard_translator(config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURC
     model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
     return Translator(
         model, max_source_length=source_tokens, max_target_length=steps, strategy=BeamSearch(BEAM)
+    )
+
+
+def random_shortlist(translator, seed=0):
+    """A `LexicalShortlist` of `PER_TOKEN` random ids per source id and `FREQUENT` ids."""
+    from keras_seq.decoding import LexicalShortlist
+    from keras_seq.models import seq2seq_parts
+
+    vocab = seq2seq_parts(translator.model).decoder.vocab_size
+    rng = np.random.default_rng(seed)
+    table = rng.integers(4, vocab, (translator.source_vocab_size, PER_TOKEN))
+    return LexicalShortlist(table, rng.permutation(np.arange(4, vocab))[:FREQUENT], vocab)
+
+
+def with_shortlist(translator, shortlist):
+    """`translator` decoding with `shortlist`."""
+    from keras_seq.export import Translator
+
+    return Translator(
+        translator.model,
+        translator.source_tokenizer,
+        translator.target_tokenizer,
+        translator.max_source_length,
+        translator.max_target_length,
+        translator.strategy,
+        shortlist=shortlist,
     )
 
 
@@ -106,10 +137,11 @@ def tflite_timings(path, one, many, repeats, threads):
     return result
 
 
-def run(folder, quick=False, repeats=None, translator=None, config=None):
+def run(folder, quick=False, repeats=None, translator=None, config=None, shortlist=None):
     """The decoding part of the harness, exporting into `folder`. Returns `(part, tflite
-    paths)`."""
+    paths)`; `shortlist` defaults to `random_shortlist`."""
     import tensorflow as tf
+    from keras import ops
 
     from keras_seq.export import export_tflite
 
@@ -120,7 +152,7 @@ def run(folder, quick=False, repeats=None, translator=None, config=None):
     strategies = translator.ids_strategies()
     many = sentences(translator, BATCH, tokens)
     one = many[:1]
-    results = {"keras": {}, "reference": {}, "saved_model": {}, "tflite": {}}
+    results = {"keras": {}, "reference": {}, "saved_model": {}}
 
     for method, strategy in strategies.items():
         progress(f"decoding: Keras {method}")
@@ -151,12 +183,17 @@ def run(folder, quick=False, repeats=None, translator=None, config=None):
 
     progress("decoding: converting to TFLite (float32, float16, int8)")
     paths = export_tflite(translator, os.path.join(folder, "tflite"))
-    for name, path in paths.items():
-        entry = {"size_bytes": os.path.getsize(path)}
-        for threads in sorted({1, os.cpu_count() or 1}):
-            progress(f"decoding: TFLite {name}, {threads} thread(s)")
-            entry[f"threads_{threads}"] = tflite_timings(path, one, many, repeats, threads)
-        results["tflite"][name] = entry
+    results["tflite"] = tflite_entries(paths, one, many, repeats)
+    shortlist = shortlist or random_shortlist(translator)
+    progress(f"decoding: converting to TFLite with {shortlist!r}")
+    shortlisted = export_tflite(
+        with_shortlist(translator, shortlist),
+        os.path.join(folder, "tflite_shortlist"),
+        ("float32", "int8"),
+    )
+    results["tflite_shortlist"] = tflite_entries(shortlisted, one, many, repeats, "shortlist ")
+    results["shortlist_candidates"] = int(ops.shape(shortlist.candidates(one))[0])
+    paths.update({f"shortlist_{name}": path for name, path in shortlisted.items()})
     one_thread = {n: e["threads_1"]["latency_ms"] for n, e in results["tflite"].items()}
     results["beam_over_greedy_tflite"] = one_thread["beam.tflite"] / one_thread["greedy.tflite"]
     results["keras_greedy_over_reference"] = (
@@ -170,6 +207,18 @@ def run(folder, quick=False, repeats=None, translator=None, config=None):
         "results": results,
     }
     return part, paths
+
+
+def tflite_entries(paths, one, many, repeats, label=""):
+    """`{file name: size and timings with one thread and with all cores}`."""
+    entries = {}
+    for name, path in paths.items():
+        entry = {"size_bytes": os.path.getsize(path)}
+        for threads in sorted({1, os.cpu_count() or 1}):
+            progress(f"decoding: TFLite {label}{name}, {threads} thread(s)")
+            entry[f"threads_{threads}"] = tflite_timings(path, one, many, repeats, threads)
+        entries[name] = entry
+    return entries
 
 
 def folder_bytes(path):
@@ -212,9 +261,16 @@ def main():
 
     import tensorflow_text  # noqa: F401  (a run's tokenizer ops)
 
-    translator = RunFolder(args.run).load_translator() if args.run else None
+    from keras_seq.decoding import LexicalShortlist
+
+    translator, shortlist = None, None
+    if args.run:
+        run_folder = RunFolder(args.run)
+        translator = run_folder.load_translator()
+        if os.path.exists(run_folder[RunFolder.SHORTLIST]):
+            shortlist = LexicalShortlist.load(run_folder[RunFolder.SHORTLIST])
     with tempfile.TemporaryDirectory() as folder:
-        part, paths = run(folder, repeats=args.repeats, translator=translator)
+        part, paths = run(folder, repeats=args.repeats, translator=translator, shortlist=shortlist)
         if args.run:
             part["tflite_bleu"] = tflite_bleu(args.run, translator, paths, args.bleu_sentences)
     write_json(

@@ -39,14 +39,25 @@ def main(argv=None):
         choices=QUANTIZATIONS,
         help="TFLite variants",
     )
+    parser.add_argument(
+        "--shortlist",
+        action="store_true",
+        help="decode with the run's lexical shortlist (vocab/shortlist.npz): faster steps, "
+        "only target ids that co-occur with the source's in the training pairs; check its "
+        "BLEU with recipes/translate.py --evaluate",
+    )
     args = parser.parse_args(argv)
     run = open_run_folder(args.run_dir)
+    if args.shortlist and isinstance(run, TagRunFolder):
+        parser.error(f"{args.run_dir} is a recipes/tag.py run; --shortlist is for translation.")
     try:
         run.check_trained()
+        translator = run.load_translator(shortlist=True) if args.shortlist else None
     except NotARunFolder as error:
         parser.error(str(error))
 
-    written = run.export(tflite=not args.no_tflite, quantizations=args.quantizations)
+    options = {"translator": translator} if args.shortlist else {}
+    written = run.export(tflite=not args.no_tflite, quantizations=args.quantizations, **options)
     print(f"SavedModel: {written['saved_model']}")
     print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
     for name, path in written.get("tflite", {}).items():

@@ -35,6 +35,8 @@ class RunFolder:
     ATTENTION = "attention"
     SAVED_MODEL = "saved_model"
     TFLITE = "tflite"
+    # Written with the vocabularies: the lexical shortlist of the training pairs.
+    SHORTLIST = os.path.join(VOCAB, "shortlist.npz")
     # Written when training ends, so a run stopped later does not train again.
     TRAINING_DONE = os.path.join(CHECKPOINTS, "training_done.json")
     # What a finished training leaves behind, and what exporting needs.
@@ -111,15 +113,25 @@ class RunFolder:
         keys = ("beam_size", "length_penalty")
         return BeamSearch(**{k: config[k] for k in keys if config.get(k) is not None})
 
-    def load_translator(self):
-        """A `keras_seq.export.Translator` of the run's model, vocabularies and settings."""
+    def load_translator(self, shortlist=False):
+        """A `keras_seq.export.Translator` of the run's model, vocabularies and settings.
+
+        With `shortlist`, its decoding emits only the candidates of the run's
+        lexical shortlist (`vocab/shortlist.npz`).
+        """
         import keras
 
         import keras_seq  # noqa: F401  (registers the layers for load_model)
         from keras_seq.data import SubwordTokenizer
+        from keras_seq.decoding import LexicalShortlist
         from keras_seq.export import Translator
 
         self.check_trained()
+        if shortlist and not os.path.exists(self[self.SHORTLIST]):
+            raise NotARunFolder(
+                f"{self.path} has no {self.SHORTLIST}: runs of {self.RECIPE} write it since "
+                "the shortlist option exists; run the recipe again to get one."
+            )
         config = self.read_config()
         return Translator(
             keras.models.load_model(self[self.MODEL]),
@@ -128,6 +140,7 @@ class RunFolder:
             max_source_length=config["max_source_length"],
             max_target_length=config["max_target_length"],
             strategy=self.strategy(config),
+            shortlist=LexicalShortlist.load(self[self.SHORTLIST]) if shortlist else None,
         )
 
     def export(self, translator=None, tflite=True, quantizations=None, with_attention=True):

@@ -404,10 +404,26 @@ def length_limits(config, corpus, source_tokenizer, target_tokenizer, run):
     run.write_json(RunFolder.CONFIG, config)
 
 
+def write_shortlist(corpus, source_tokenizer, target_tokenizer, run):
+    """Writes vocab/shortlist.npz, for `python -m export RUN --shortlist`."""
+    if os.path.exists(run[RunFolder.SHORTLIST]):
+        return
+    sides = (
+        ks.data.encode_texts(tokenizer, [pair[side] for pair in corpus.train])
+        for side, tokenizer in enumerate((source_tokenizer, target_tokenizer))
+    )
+    shortlist = ks.decoding.LexicalShortlist.from_pairs(
+        zip(*sides, strict=True), source_tokenizer.vocab_size, target_tokenizer.vocab_size
+    )
+    with run.writing(RunFolder.SHORTLIST) as temporary:
+        shortlist.save(temporary)
+
+
 def prepare_data(config, corpus, run):
     """Tokenizers and the train/valid/test pipelines of the run."""
     source_tokenizer, target_tokenizer = tokenizers(corpus, config, run)
     length_limits(config, corpus, source_tokenizer, target_tokenizer, run)
+    write_shortlist(corpus, source_tokenizer, target_tokenizer, run)
     lengths = {k: config[k] for k in ("max_source_length", "max_target_length")}
     epochs = config["curriculum_epochs"]
     curriculum = ks.data.LengthCurriculum(epochs) if epochs else None

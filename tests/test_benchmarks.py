@@ -94,9 +94,11 @@ def test_quick_harness_writes_every_part(tmp_path):
     assert decoding["reference"]["greedy"]["batch64_sentences_per_second"] > 0
     assert set(decoding["saved_model"]) == {"greedy", "beam", "size_bytes"}
     assert len(decoding["tflite"]) == 6  # greedy and beam, in float32, float16 and int8
-    for entry in decoding["tflite"].values():
+    assert len(decoding["tflite_shortlist"]) == 4  # greedy and beam, in float32 and int8
+    for entry in [*decoding["tflite"].values(), *decoding["tflite_shortlist"].values()]:
         assert entry["threads_1"]["decoded_steps"] == steps
         assert entry["threads_1"]["batch64_sentences_per_second"] > 0
+    assert 0 < decoding["shortlist_candidates"] < result["decoding"]["config"]["target_vocab_size"]
 
     curves = result["scaling"]["curves"]
     points = result["scaling"]["points"]

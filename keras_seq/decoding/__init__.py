@@ -8,6 +8,7 @@ or configs by `get`) are what models and exports take; the free functions
 from keras_seq.decoding.beam import beam_search, tile_state
 from keras_seq.decoding.greedy import greedy_search, sample
 from keras_seq.decoding.result import DecodeResult, length_penalty_factor
+from keras_seq.decoding.shortlist import LexicalShortlist
 from keras_seq.decoding.strategies import (
     STRATEGIES,
     BeamSearch,
@@ -24,6 +25,7 @@ __all__ = [
     "DecodeResult",
     "DecodingStrategy",
     "GreedySearch",
+    "LexicalShortlist",
     "Sampling",
     "beam_search",
     "get",

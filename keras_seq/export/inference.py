@@ -34,6 +34,9 @@ class Translator(tf.Module):
         strategy: the decoding strategy of `translate` (the text signature) and
             the default of `decode_ids`: an object, a name or a config (see
             `ks.decoding.get`). Defaults to `BeamSearch()`.
+        shortlist: optional `ks.decoding.LexicalShortlist`; every decoding of the
+            module (and of its exports) then emits only the candidates of the
+            source ids (see `ks.models.generate`).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class Translator(tf.Module):
         max_source_length=64,
         max_target_length=64,
         strategy="beam",
+        shortlist=None,
     ):
         super().__init__(name="translator")
         self.model = as_float32(model)  # the inference graph is float32 whatever the training
@@ -52,6 +56,7 @@ class Translator(tf.Module):
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.strategy = decoding.get(strategy)
+        self.shortlist = shortlist
         self.source_vocab_size = seq2seq_parts(model).encoder.vocab_size
 
     # ----------------------------------------------------------------- ids
@@ -77,6 +82,7 @@ class Translator(tf.Module):
             self.max_target_length,
             strategy=self.strategy if strategy is None else strategy,
             return_attention=return_attention,
+            shortlist=self.shortlist,
         )
 
     # ---------------------------------------------------------------- text

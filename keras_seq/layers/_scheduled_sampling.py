@@ -61,7 +61,7 @@ def loop_sequence(decoder, target_ids, state, training, seed=None):
         if mixing:
             own = mix_mask((batch_size,), probability, _position_seed(seed, t, 0), t == 0)
             token = ops.where(own, previous, token)
-        feature, state = decoder._step_feature(token, state, training)
+        feature, state = decoder.step_feature(token, state, training)
         if mixing:
             previous = own_tokens(
                 decoder.output_dense(feature), decoder.sampling, _position_seed(seed, t, 1)

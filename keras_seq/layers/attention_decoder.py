@@ -286,11 +286,17 @@ class AttentionDecoder(keras.layers.Layer):
         Returns:
             `(logits, state)`: logits `(batch_size, vocab_size)` and the new state.
         """
-        feature, state = self._step_feature(token_ids, state, training)
+        feature, state = self.step_feature(token_ids, state, training)
         return self.output_dense(feature), state
 
-    def _step_feature(self, token_ids, state, training):
-        """One step up to the output projection: `(feature, new_state)`."""
+    def step_feature(self, token_ids, state, training=False):
+        """One step up to the output projection: `(feature, new_state)`.
+
+        `output_dense(feature)` gives `step`'s logits; a decoder restricted to
+        some target ids (`ks.decoding.LexicalShortlist`) multiplies `feature`
+        by those columns of `output_dense.kernel` only. `feature` is
+        `(batch_size, feature_dim)`.
+        """
         embedded = self.dropout_layer(self.embedding(token_ids), training=training)
         attend = attend_before_cell if self.is_bahdanau else attend_after_cell
         feature, state = attend(self, embedded, state, training)

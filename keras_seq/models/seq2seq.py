@@ -196,6 +196,7 @@ def generate(
     strategy="greedy",
     return_attention=False,
     *,
+    shortlist=None,
     start_id=START_ID,
     end_id=END_ID,
     pad_id=PAD_ID,
@@ -216,6 +217,9 @@ def generate(
         return_attention: also fill `DecodeResult.attention` with the weights each
             emitted token was produced with, float32 `(batch_size, K, max_length,
             source_length)`, 0 past a hypothesis' length.
+        shortlist: optional `ks.decoding.LexicalShortlist` (keyword-only): the
+            decoder may emit only the candidates of the batch's source ids, and
+            each step projects onto those columns only (faster, approximate).
         start_id, end_id, pad_id: special ids (keyword-only).
         **deprecated: `method=` and its keywords (`beam_size`, `length_penalty`,
             `temperature`, `top_k`, `seed`), the calling convention of 0.1; they
@@ -238,7 +242,8 @@ def generate(
     decoder = seq2seq_parts(model).decoder
     state = encode(model, source_ids)
     start_ids = ops.full((ops.shape(state["memory"])[0],), start_id, dtype="int32")
-    result = strategy(decoder.step, start_ids, state, max_length, end_id, pad_id=pad_id)
+    step = decoder.step if shortlist is None else shortlist.restrict(decoder, source_ids)
+    result = strategy(step, start_ids, state, max_length, end_id, pad_id=pad_id)
     if return_attention:
         result = result._replace(attention=attention_of(decoder, state, result, start_id))
     return result
