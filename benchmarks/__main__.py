@@ -9,13 +9,15 @@ Parts, in order (`--only` picks some):
   ceiling, peak RSS and the ratio to the built-in reference
   (`benchmarks/train_throughput.py`);
 - `decoding`: latency and measured batch-64 throughput of Keras, the SavedModel
-  and TFLite (greedy, beam-5; float32, float16, int8; one thread, all cores),
-  against the reference's greedy loop (`benchmarks/decoding.py`);
+  and TFLite (greedy, beam-5; float32, float16, int8; one thread, all cores;
+  with and without a lexical shortlist), against the reference's greedy loop
+  (`benchmarks/decoding.py`);
 - `scaling`: the curves against batch size, length, output length and
   vocabulary, with a PNG (`benchmarks/scaling.py`).
 
 `--quick` runs every part on a small configuration, XLA off, in a few minutes
 (a test runs it); its figures only show that the harness works. Progress goes to stderr.
+`python -m benchmarks.report FILE` prints the JSON's tables in Markdown.
 
 Usage: python -m benchmarks [--quick] [--only PART ...] [--output results.json]
            [--plot scaling.png]

@@ -118,6 +118,7 @@ def plot(part, path):
             ax.plot(points[points_key], rates, marker="o", label=variant.replace("_", " "))
         ax.set(xlabel=label, ylabel="target tokens / s (float32)", xscale="log", ylim=(0, None))
         ax.set_xticks(points[points_key], [str(p) for p in points[points_key]])
+        ax.minorticks_off()  # log axes otherwise label their minor ticks too
         ax.legend(fontsize=8)
     for ax, key, points_key, label in (
         (axes[1, 0], "output_length", "output_lengths", "output steps"),
@@ -127,6 +128,7 @@ def plot(part, path):
         ax.set(xlabel=label, ylabel="TFLite greedy ms (1 thread)", ylim=(0, None))
     axes[1, 1].set_xscale("log")
     axes[1, 1].set_xticks(points["vocab_sizes"], [str(p) for p in points["vocab_sizes"]])
+    axes[1, 1].minorticks_off()
     figure.suptitle("keras_seq scaling (python -m benchmarks --only scaling)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)

@@ -129,8 +129,9 @@ class RunFolder:
         self.check_trained()
         if shortlist and not os.path.exists(self[self.SHORTLIST]):
             raise NotARunFolder(
-                f"{self.path} has no {self.SHORTLIST}: runs of {self.RECIPE} write it since "
-                "the shortlist option exists; run the recipe again to get one."
+                f"{self.path} has no {self.SHORTLIST}: {self.RECIPE} writes it when it prepares "
+                "the data (older runs lack it); build one with "
+                "keras_seq.decoding.LexicalShortlist.from_pairs and save it there."
             )
         config = self.read_config()
         return Translator(

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 
+from benchmarks import report
 from benchmarks.flops import forward_flops, training_flops
 from benchmarks.reference import reference_model
 
@@ -107,3 +108,10 @@ def test_quick_harness_writes_every_part(tmp_path):
     with open(result["scaling"]["plot"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert result["scaling"]["plot"] == str(tmp_path / "results.png")
+
+    # The README's tables come from this JSON.
+    training_rows = report.training_table(result).splitlines()[2:]
+    assert len(training_rows) == len({r["variant"] for r in training})
+    assert "| keras_builtins_reference | " in report.training_table(result)
+    assert "(1.00×" in report.training_table(result)
+    assert "TFLite + shortlist `greedy.tflite`, 1 thread(s)" in report.decoding_table(result)

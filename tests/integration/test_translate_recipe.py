@@ -35,6 +35,8 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
         assert (run / name).is_file(), name
     for name in ("source.model", "source.vocab", "target.model", "target.vocab"):
         assert (run / "vocab" / name).is_file(), name
+    shortlist = keras_seq.decoding.LexicalShortlist.load(run / "vocab" / "shortlist.npz")
+    assert (shortlist.table >= 0).any() and len(shortlist.frequent_ids) > 0
     assert (run / "checkpoints" / "best.weights.h5").is_file()
     assert (run / "report" / "index.html").is_file()  # the attention gallery
     assert any((run / "logs" / "attention").iterdir())  # heat maps for TensorBoard

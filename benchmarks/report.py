@@ -1,0 +1,90 @@
+"""Markdown tables of a `python -m benchmarks` JSON: what the README's Performance section shows.
+
+Usage: python -m benchmarks.report benchmark-results.json
+"""
+
+import argparse
+import json
+
+SETTINGS = (
+    ("float32", False, "float32"),
+    ("float32", True, "float32 + XLA"),
+    ("mixed_bfloat16", False, "mixed_bfloat16"),
+    ("mixed_bfloat16", True, "mixed_bfloat16 + XLA"),
+)
+
+
+def ceilings_line(result):
+    c = result["ceilings"]
+    return (
+        f"Ceilings measured in the run: matmul {c['matmul_gflops_float32']:.0f} GFLOP/s float32, "
+        f"{c['matmul_gflops_bfloat16']:.0f} bfloat16; memory bandwidth "
+        f"{c['memory_bandwidth_gbs']:.1f} GB/s."
+    )
+
+
+def training_table(result):
+    """Target tokens/s, ratio to the reference and fraction of the ceiling, per setting."""
+    rows = result["training"]["results"]
+    by_key = {(r["variant"], r["precision"], r["jit_compile"]): r for r in rows}
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    settings = [s for s in SETTINGS if any((v, s[0], s[1]) in by_key for v in variants)]
+    lines = [
+        "| target tokens/s (× reference, % of matmul ceiling) | "
+        + " | ".join(s[2] for s in settings)
+        + " |",
+        "|---" * (len(settings) + 1) + "|",
+    ]
+    for variant in variants:
+        cells = []
+        for precision, jit, _ in settings:
+            r = by_key.get((variant, precision, jit))
+            cells.append(
+                "–"
+                if r is None
+                else f"{r['target_tokens_per_second']:,.0f} ({r['ratio_to_reference']:.2f}×, "
+                f"{100 * r['fraction_of_matmul_ceiling']:.0f} %)"
+            )
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def decoding_table(result):
+    """Latency of one sentence and measured batch-64 sentences/s of every decoder."""
+    part = result["decoding"]["results"]
+    lines = ["| decoder | one sentence, ms | batch of 64, sentences/s |", "|---|---|---|"]
+
+    def add(name, timing):
+        lines.append(
+            f"| {name} | {timing['latency_ms']:.1f} | "
+            f"{timing['batch64_sentences_per_second']:.0f} |"
+        )
+
+    for method, timing in part["keras"].items():
+        add(f"Keras `generate`, {method}", timing)
+    add("built-in reference greedy loop", part["reference"]["greedy"])
+    for method in ("greedy", "beam"):
+        add(f"SavedModel, {method}", part["saved_model"][method])
+    for group, label in (("tflite", "TFLite"), ("tflite_shortlist", "TFLite + shortlist")):
+        for name, entry in part.get(group, {}).items():
+            for threads in sorted(k for k in entry if k.startswith("threads_")):
+                count = threads.removeprefix("threads_")
+                add(f"{label} `{name}`, {count} thread(s)", entry[threads])
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("results", help="a JSON written by python -m benchmarks")
+    args = parser.parse_args()
+    with open(args.results) as f:
+        result = json.load(f)
+    print(ceilings_line(result), end="\n\n")
+    if "training" in result:
+        print(training_table(result), end="\n\n")
+    if "decoding" in result:
+        print(decoding_table(result))
+
+
+if __name__ == "__main__":
+    main()
