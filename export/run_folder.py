@@ -131,7 +131,7 @@ class RunFolder:
             raise NotARunFolder(
                 f"{self.path} has no {self.SHORTLIST}: {self.RECIPE} writes it when it prepares "
                 "the data (older runs lack it); build one with "
-                "keras_seq.decoding.LexicalShortlist.from_pairs and save it there."
+                "keras_seq.decoding.LexicalShortlist.from_text_pairs and save it there."
             )
         config = self.read_config()
         return Translator(

@@ -408,12 +408,8 @@ def write_shortlist(corpus, source_tokenizer, target_tokenizer, run):
     """Writes vocab/shortlist.npz, for `python -m export RUN --shortlist`."""
     if os.path.exists(run[RunFolder.SHORTLIST]):
         return
-    sides = (
-        ks.data.encode_texts(tokenizer, [pair[side] for pair in corpus.train])
-        for side, tokenizer in enumerate((source_tokenizer, target_tokenizer))
-    )
-    shortlist = ks.decoding.LexicalShortlist.from_pairs(
-        zip(*sides, strict=True), source_tokenizer.vocab_size, target_tokenizer.vocab_size
+    shortlist = ks.decoding.LexicalShortlist.from_text_pairs(
+        corpus.train, source_tokenizer, target_tokenizer
     )
     with run.writing(RunFolder.SHORTLIST) as temporary:
         shortlist.save(temporary)

@@ -7,16 +7,7 @@ task: it must learn, and padding must not change what it computes.
 import numpy as np
 
 from benchmarks.reference import compile_reference, reference_greedy, reference_model
-
-SMALL = dict(
-    source_vocab_size=50,
-    target_vocab_size=40,
-    embedding_dim=8,
-    units=8,
-    encoder_layers=2,
-    decoder_units=16,
-    attention_units=16,
-)
+from tests.test_benchmarks import CONFIG as SMALL
 
 
 def copy_task(rng, rows=32, length=5):

@@ -153,6 +153,28 @@ class LexicalShortlist:
         frequent_ids = by_frequency[target_totals[by_frequency] > 0][:frequent]
         return cls(table, frequent_ids, target_vocab_size)
 
+    @classmethod
+    def from_text_pairs(cls, text_pairs, source_tokenizer, target_tokenizer, **options):
+        """`from_pairs` on `(source text, target text)` pairs, tokenized here.
+
+        Args:
+            text_pairs: a sequence of `(source, target)` strings, e.g. a corpus' training pairs.
+            source_tokenizer, target_tokenizer: the model's `SubwordTokenizer`s.
+            **options: `per_token`, `frequent`, `chunk_size` of `from_pairs`.
+        """
+        from keras_seq.data import encode_texts
+
+        sides = (
+            encode_texts(tokenizer, [pair[side] for pair in text_pairs])
+            for side, tokenizer in enumerate((source_tokenizer, target_tokenizer))
+        )
+        return cls.from_pairs(
+            zip(*sides, strict=True),
+            source_tokenizer.vocab_size,
+            target_tokenizer.vocab_size,
+            **options,
+        )
+
     # ---------------------------------------------------------------- graph
     def candidates(self, source_ids):
         """The sorted candidate target ids of a batch: int32 `(num_candidates,)`.

@@ -8,7 +8,7 @@ import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedMode
 
 from export.__main__ import main
 from export.run_folder import RunFolder
-from keras_seq.data import encode_texts, load_corpus
+from keras_seq.data import load_corpus
 from keras_seq.decoding import LexicalShortlist
 from keras_seq.evaluation import corpus_scores
 
@@ -25,14 +25,10 @@ def test_export_with_the_shortlist_translates_as_well_as_without(exported_run, t
     run = copy_of(run_dir, tmp_path)
     translator = run.load_translator()
     train = load_corpus("generated", num_pairs=8000, seed=0).train  # the fixture's pairs
-    sides = (
-        encode_texts(tokenizer, [pair[side] for pair in train])
-        for side, tokenizer in enumerate((translator.source_tokenizer, translator.target_tokenizer))
-    )
-    shortlist = LexicalShortlist.from_pairs(
-        zip(*sides, strict=True),
-        translator.source_tokenizer.vocab_size,
-        translator.target_tokenizer.vocab_size,
+    shortlist = LexicalShortlist.from_text_pairs(
+        train,
+        translator.source_tokenizer,
+        translator.target_tokenizer,
         per_token=20,
         frequent=20,
     )
