@@ -44,7 +44,7 @@ from benchmarks.common import (
     write_json,
 )
 from benchmarks.reference import reference_greedy, reference_model
-from export.run_folder import RunFolder
+from keras_seq.run_folder import RunFolder
 
 SOURCE_TOKENS, STEPS, BEAM, BATCH = 16, 30, 5, 64
 PER_TOKEN, FREQUENT = 50, 100
@@ -53,11 +53,11 @@ PER_TOKEN, FREQUENT = 50, 100
 def standard_translator(config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURCE_TOKENS):
     """An untrained Bahdanau translator of `config`, beam-5, `steps` output tokens at most."""
     from keras_seq.decoding import BeamSearch
-    from keras_seq.export import Translator
+    from keras_seq.export import TranslatorModule
 
     model = standard_model("bahdanau", config=config)
     model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
-    return Translator(
+    return TranslatorModule(
         model, max_source_length=source_tokens, max_target_length=steps, strategy=BeamSearch(BEAM)
     )
 
@@ -75,9 +75,9 @@ def random_shortlist(translator, seed=0):
 
 def with_shortlist(translator, shortlist):
     """`translator` decoding with `shortlist`."""
-    from keras_seq.export import Translator
+    from keras_seq.export import TranslatorModule
 
-    return Translator(
+    return TranslatorModule(
         translator.model,
         translator.source_tokenizer,
         translator.target_tokenizer,
@@ -227,28 +227,17 @@ def folder_bytes(path):
 
 def tflite_bleu(run_dir, translator, paths, count):
     """BLEU of each TFLite variant on the run's first `count` test sentences."""
-    from ai_edge_litert.interpreter import Interpreter
-
     from keras_seq.evaluation import corpus_scores
+    from keras_seq.export.evaluate import tflite_translate
 
     with open(RunFolder(run_dir)[RunFolder.TRANSLATIONS], encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))[:count]
     references = [r["reference"] for r in rows]
-    encoded = translator.source_tokenizer.tokenize([r["source"] for r in rows]).to_list()
-    scores = {}
-    for name, path in paths.items():
-        runner = Interpreter(model_path=path).get_signature_runner()
-        hypotheses = []
-        for tokens in encoded:
-            ids = np.zeros((1, translator.max_source_length), np.int32)
-            tokens = tokens[: translator.max_source_length]
-            ids[0, : len(tokens)] = tokens
-            out = runner(source_ids=ids)
-            hypotheses.append(
-                translator.target_tokenizer.detokenize(out["ids"][:, 0]).numpy()[0].decode()
-            )
-        scores[name] = corpus_scores(hypotheses, references)["bleu"]
-    return scores
+    sources = [r["source"] for r in rows]
+    return {
+        name: corpus_scores(tflite_translate(path, translator, sources), references)["bleu"]
+        for name, path in paths.items()
+    }
 
 
 def main():

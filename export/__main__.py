@@ -16,11 +16,8 @@ import threading
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-if __package__ in (None, ""):  # run as a file: make the repository root importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from export.run_folder import NotARunFolder, TagRunFolder, open_run_folder  # noqa: E402
 from keras_seq.export.tflite import QUANTIZATIONS  # noqa: E402
+from keras_seq.run_folder import NotARunFolder, TagRunFolder, open_run_folder  # noqa: E402
 
 
 def main(argv=None):

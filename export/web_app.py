@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import threading
 
-from export.run_folder import RunFolder
+from keras_seq.run_folder import RunFolder
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 WEB = "web"
@@ -121,7 +121,7 @@ def write_web(run_dir, quantization="float32", translator=None, source=SOURCE):
         run_dir: a finished `recipes/translate.py` run folder.
         quantization: weights of the page's models: `"float32"` (the same
             tokens as the SavedModel), `"float16"` or `"int8"` (smaller downloads).
-        translator: an already built `Translator` of the run; by default loaded.
+        translator: an already built `TranslatorModule` of the run; by default loaded.
         source: the page's JavaScript project.
 
     Raises:

@@ -8,6 +8,31 @@ from keras_seq import decoding
 from keras_seq._optional import optional_import
 from keras_seq.data.pipeline import make_source_batches
 from keras_seq.models import generate
+from keras_seq.plots import plot_attention, plot_tag_confusion  # noqa: F401  (their old home)
+
+
+class _Decode:
+    """`generate` of one model and strategy, as a callable object.
+
+    `tf.function` counts the tracings of a Python function by its code object; a
+    closure made anew for each strategy would share one and draw TensorFlow's
+    "triggered tf.function retracing" warning although each is traced once.
+    """
+
+    def __init__(self, model, max_length, strategy, return_attention):
+        self.model = model
+        self.max_length = max_length
+        self.strategy = strategy
+        self.return_attention = return_attention
+
+    def __call__(self, source_ids):
+        return generate(
+            self.model,
+            source_ids,
+            self.max_length,
+            strategy=self.strategy,
+            return_attention=self.return_attention,
+        )
 
 
 def make_translate_fn(model, max_length, strategy="greedy", return_attention=False):
@@ -16,15 +41,10 @@ def make_translate_fn(model, max_length, strategy="greedy", return_attention=Fal
     `strategy` is a decoding strategy object, name or config (`ks.decoding.get`);
     `return_attention` fills the result's `attention`.
     """
-    strategy = decoding.get(strategy)
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
-    def translate(source_ids):
-        return generate(
-            model, source_ids, max_length, strategy=strategy, return_attention=return_attention
-        )
-
-    return translate
+    return tf.function(
+        _Decode(model, max_length, decoding.get(strategy), return_attention),
+        input_signature=[tf.TensorSpec([None, None], tf.int32)],
+    )
 
 
 class TextTranslator:
@@ -42,6 +62,8 @@ class TextTranslator:
         max_length: the most target tokens.
         strategy: decoding strategy (object, name or config).
         batch_size: sentences per decoded batch.
+        translate_fn: a function of `make_translate_fn` for this model, strategy and
+            `return_attention`, to reuse one traced already (None: trace one).
     """
 
     return_attention = False
@@ -56,8 +78,11 @@ class TextTranslator:
         max_length,
         strategy="greedy",
         batch_size=128,
+        translate_fn=None,
     ):
-        self.translate = make_translate_fn(model, max_length, strategy, self.return_attention)
+        self.translate = translate_fn or make_translate_fn(
+            model, max_length, strategy, self.return_attention
+        )
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.count = len(texts)
@@ -203,27 +228,6 @@ def alignment_summary(weights):
     }
 
 
-def plot_attention(source_pieces, target_pieces, weights, path, title=None):
-    """Writes a heat map PNG of `weights (target, source)` with the pieces on the axes."""
-    matplotlib = optional_import("matplotlib", "matplotlib", "Attention heat maps")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(
-        figsize=(1 + 0.45 * len(source_pieces), 1 + 0.4 * len(target_pieces))
-    )
-    axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    axes.set_xticks(range(len(source_pieces)), source_pieces, rotation=90)
-    axes.set_yticks(range(len(target_pieces)), target_pieces)
-    axes.set_xlabel("source")
-    axes.set_ylabel("translation")
-    if title:
-        axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 class SentenceTagger:
     """Tags a fixed list of tokenized sentences, as often as asked, with one traced function.
 
@@ -319,38 +323,3 @@ def entity_scores(gold, predicted):
         "accuracy": 100 * seqeval.accuracy_score(gold, predicted),
         "per_type": per_type,
     }
-
-
-def plot_tag_confusion(gold, predicted, tags, path):
-    """Writes a PNG of the word-level tag confusion matrix (rows gold, columns predicted).
-
-    Each row is normalised to the fraction of its gold words; the counts are printed
-    in the cells. Tags missing from `tags` (gold tags unseen in training) are added
-    at the end.
-    """
-    matplotlib = optional_import("matplotlib", "matplotlib", "The tag confusion matrix")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    seen = {t for sentence in (*gold, *predicted) for t in sentence}
-    tags = [*tags, *sorted(seen - set(tags))]  # gold tags the model never learned, too
-    index = {tag: i for i, tag in enumerate(tags)}
-    counts = np.zeros((len(tags), len(tags)), np.int64)
-    for gold_tags, predicted_tags in zip(gold, predicted, strict=True):
-        for g, p in zip(gold_tags, predicted_tags, strict=True):
-            counts[index[g], index[p]] += 1
-    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    size = 1.5 + 0.55 * len(tags)
-    figure, axes = plt.subplots(figsize=(size + 1, size))
-    image = axes.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
-    for i, j in zip(*np.nonzero(counts), strict=True):
-        color = "white" if fractions[i, j] > 0.5 else "black"
-        axes.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7, color=color)
-    axes.set_xticks(range(len(tags)), tags, rotation=90)
-    axes.set_yticks(range(len(tags)), tags)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("gold")
-    figure.colorbar(image, ax=axes, fraction=0.046)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

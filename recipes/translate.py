@@ -2,7 +2,8 @@
 
 With no arguments it trains an English->German model on the built-in generated
 data (numbers, dates, money, relative times), evaluates it with greedy and beam
-search (sacreBLEU), and writes everything to one run folder:
+search (sacreBLEU), and writes everything to one run folder, which is also the
+translator's preset (`ks.models.Translator.from_preset(RUN)`):
 
     python recipes/translate.py                      # the default run
     python recipes/translate.py --quick              # a one-minute smoke run
@@ -12,139 +13,57 @@ Running the same command on an existing run folder resumes an interrupted run
 from its last finished epoch; a finished run says so and stops.
 """
 
-import argparse
 import csv
 import dataclasses
-import itertools
-import json
 import os
-import shutil
 import sys
 import time
 
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The run folder's layout is shared with the deployment tools in the repository's export/.
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 import keras_seq as ks  # noqa: E402
-from export.run_folder import RunFolder  # noqa: E402
+from keras_seq import cli  # noqa: E402
+from keras_seq.models import Seq2SeqPreprocessor, Translator  # noqa: E402
+from keras_seq.run_folder import RunFolder  # noqa: E402
 
 # None: chosen from the corpus (`keras_seq.presets`) unless a flag or --preset sets it.
+# fmt: off
 DEFAULTS = {
-    "dataset": "generated",
-    "preset": None,
-    "num_pairs": 120_000,
-    "vocab_size": None,
-    "max_source_length": None,
-    "max_target_length": None,
-    "embedding_dim": None,
-    "units": None,
-    "encoder_layers": None,
-    "decoder_layers": None,
-    "cell": "lstm",
-    "attention": "luong_general",
-    "input_feeding": False,
-    "bridge": "last",
-    "dropout": None,
-    "batch_size": None,
-    "epochs": None,
-    "learning_rate": None,
-    "warmup_steps": 200,
-    "clipnorm": 1.0,
-    "clipvalue": 0.0,
-    "global_clipnorm": 0.0,
-    "accumulate_steps": 1,
-    "label_smoothing": None,
-    "average_checkpoints": None,
-    "patience": 3,
-    "monitor": "val_bleu",
-    "val_bleu_pairs": 500,
-    "beam_size": None,
-    "length_penalty": None,
-    "seed": 0,
-    "precision": "float32",
-    "distribution": "auto",
-    "jit_compile": False,
-    "scheduled_sampling": "loop",
-    "sampling_schedule": None,
-    "curriculum_epochs": 0,
-    "lowercase": False,
-    "joint_vocab": False,
+    "dataset": "generated", "preset": None, "num_pairs": 120_000, "vocab_size": None,
+    "max_source_length": None, "max_target_length": None, "embedding_dim": None,
+    "units": None, "encoder_layers": None, "decoder_layers": None, "cell": "lstm",
+    "attention": "luong_general", "input_feeding": False, "bridge": "last", "dropout": None,
+    "batch_size": None, "epochs": None, "learning_rate": None, "warmup_steps": 200,
+    "clipnorm": 1.0, "clipvalue": 0.0, "global_clipnorm": 0.0, "accumulate_steps": 1,
+    "label_smoothing": None, "average_checkpoints": None, "patience": 3, "monitor": "val_bleu",
+    "val_bleu_pairs": 500, "beam_size": None, "length_penalty": None, "seed": 0,
+    "precision": "float32", "distribution": "auto", "jit_compile": False,
+    "scheduled_sampling": "loop", "sampling_schedule": None, "curriculum_epochs": 0,
+    "lowercase": False, "joint_vocab": False,
 }
 QUICK = {
-    "num_pairs": 3000,
-    "epochs": 2,
-    "embedding_dim": 32,
-    "units": 32,
-    "batch_size": 64,
-    "vocab_size": 300,
-    "warmup_steps": 10,
-    "beam_size": 5,
-    "length_penalty": 0.6,
+    "num_pairs": 3000, "epochs": 2, "embedding_dim": 32, "units": 32, "batch_size": 64,
+    "vocab_size": 300, "warmup_steps": 10, "beam_size": 5, "length_penalty": 0.6,
 }
-# Beam settings left to the data are the best of this grid by validation BLEU.
-BEAM_GRID = {"beam_size": (3, 5, 8), "length_penalty": (0.0, 0.6, 1.0)}
 # Settings that define the model and its data: a resumed run must keep them.
 MODEL_SETTINGS = (
-    "dataset",
-    "num_pairs",
-    "vocab_size",
-    "max_source_length",
-    "max_target_length",
-    "embedding_dim",
-    "units",
-    "encoder_layers",
-    "decoder_layers",
-    "cell",
-    "attention",
-    "input_feeding",
-    "bridge",
-    "seed",
-    "lowercase",
-    "joint_vocab",
+    "dataset", "num_pairs", "vocab_size", "max_source_length", "max_target_length",
+    "embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
+    "input_feeding", "bridge", "seed", "lowercase", "joint_vocab",
 )
-
-
-# ------------------------------------------------------------------ command line
-def integer(low):
-    """An argparse type: an int `>= low`; argparse names the flag in its error."""
-
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def number(low, high=None, low_inclusive=True):
-    """An argparse type: a float in `[low, high)` (or `(low, high)`)."""
-    interval = f"{'[' if low_inclusive else '('}{low}, {'inf' if high is None else high})"
-
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        too_low = value < low if low_inclusive else value <= low
-        if too_low or (high is not None and value >= high) or value != value:
-            raise argparse.ArgumentTypeError(f"must be a number in {interval}, got {text}")
-        return value
-
-    return parse
+# The run's settings that `build_seq2seq` takes under the same name.
+BACKBONE = ("embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
+            "dropout", "input_feeding", "bridge", "scheduled_sampling", "seed")
+# What `compile_seq2seq` takes under the same name.
+OPTIMIZATION = ("learning_rate", "warmup_steps", "clipnorm", "clipvalue", "global_clipnorm",
+                "accumulate_steps", "label_smoothing", "jit_compile")
+# fmt: on
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
-    )
+    integer, number = cli.integer, cli.number
+    parser = cli.parser(__doc__)
     add = parser.add_argument
     add("--dataset", help=f"{' | '.join(ks.data.SPECS)} (default: generated)")
     add("--valid-data", help="TSV file of validation pairs (with --dataset tsv:...)")
@@ -167,10 +86,9 @@ def build_parser():
     )
     add("--max-source-length", type=integer(1), help="tokens; longer pairs are filtered")
     add("--max-target-length", type=integer(2), help="tokens, end token included")
-    add("--embedding-dim", type=integer(1))
+    for flag in ("--embedding-dim", "--encoder-layers", "--decoder-layers"):
+        add(flag, type=integer(1))
     add("--units", type=integer(1), help="units of each encoder direction")
-    add("--encoder-layers", type=integer(1))
-    add("--decoder-layers", type=integer(1))
     add("--cell", choices=ks.layers.CELLS)
     add("--attention", choices=ks.layers.ATTENTIONS)
     add("--input-feeding", action="store_true", default=None)
@@ -243,19 +161,16 @@ def parse_args(argv):
     """`(config, output_dir)`; every flag and the data spec checked, argparse-style errors."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    config = dict(DEFAULTS)
-    if args.quick:
-        config.update(QUICK)
-    for key in DEFAULTS:
-        value = getattr(args, key)
-        if value is not None:
-            config[key] = value
-    config["quick"] = args.quick
-    config["valid_data"] = args.valid_data
-    config["test_data"] = args.test_data
-    config["export"] = not args.no_export
-    config["report"] = not args.no_report
-    config["evaluate"] = args.evaluate
+    config = {**DEFAULTS, **(QUICK if args.quick else {})}
+    config.update({k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None})
+    config.update(
+        quick=args.quick,
+        valid_data=args.valid_data,
+        test_data=args.test_data,
+        export=not args.no_export,
+        report=not args.no_report,
+        evaluate=args.evaluate,
+    )
     if args.evaluate is not None:
         if args.test_data is None or not os.path.isfile(args.test_data):
             parser.error(f"argument --evaluate: needs --test-data FILE (got {args.test_data!r})")
@@ -264,11 +179,10 @@ def parse_args(argv):
         ks.data.check_spec(config["dataset"], config["valid_data"], config["test_data"])
     except ValueError as error:
         parser.error(f"argument --dataset: {error}")
-    if config["sampling_schedule"]:
-        try:
-            sampling_schedule(config, total_steps=1)
-        except ValueError as error:
-            parser.error(f"argument --sampling-schedule: {error}")
+    try:
+        sampling_schedule(config, total_steps=1)
+    except ValueError as error:
+        parser.error(f"argument --sampling-schedule: {error}")
     for flag in ("clipvalue", "global_clipnorm"):
         if config[flag]:  # replaces the default per-variable clipping
             if args.clipnorm or (flag == "global_clipnorm" and config["clipvalue"]):
@@ -276,9 +190,7 @@ def parse_args(argv):
             config["clipnorm"] = 0.0
     if config["monitor"] == "val_bleu" and not config["val_bleu_pairs"]:
         parser.error("argument --monitor: val_bleu needs --val-bleu-pairs above 0")
-    if args.output_dir is not None and os.path.exists(args.output_dir):
-        if not os.path.isdir(args.output_dir):
-            parser.error(f"argument --output-dir: {args.output_dir!r} is a file, not a folder")
+    cli.check_output_dir(parser, args.output_dir)
     return config, args.output_dir
 
 
@@ -292,94 +204,6 @@ def sampling_schedule(config, total_steps):
     return ks.schedules.parse(spec, duration=epochs if per_epoch else total_steps)
 
 
-def auto_settings(config, corpus):
-    """Fills the settings left to the data (None) from the corpus; prints what it chose."""
-    stats = ks.presets.CorpusStats.of(corpus.train)
-    asked = config["preset"]
-    if asked is None and config["dataset"] == "generated":
-        asked = "tiny"  # the built-in data's (see keras_seq.presets)
-    settings, preset = ks.presets.auto_settings(stats, asked, joint=config["joint_vocab"])
-    chosen = {k: v for k, v in settings.items() if config[k] is None}
-    how = "as asked" if config["preset"] else "the built-in data's" if asked else "by the rule"
-    config.update(chosen, preset=preset)
-    print(f"Corpus: {stats.describe()} -> preset {preset} ({how}).")
-    print(
-        "  from the data: "
-        + (", ".join(f"{k} {v}" for k, v in chosen.items()) or "nothing (all set by flags)")
-    )
-
-
-def check_resumable(config, run):
-    """Raises SystemExit if `run` holds a run with other model settings.
-
-    Settings still left to the data (None) are taken from the earlier run.
-    """
-    if not os.path.exists(run[RunFolder.CONFIG]):
-        return
-    # A key the earlier run's config lacks (a setting added since) had its default.
-    previous = {**{k: DEFAULTS[k] for k in MODEL_SETTINGS}, **run.read_config()}
-    for key in MODEL_SETTINGS:
-        if config[key] is None:
-            config[key] = previous.get(key)
-    changed = {
-        k: (previous.get(k), config[k]) for k in MODEL_SETTINGS if previous.get(k) != config[k]
-    }
-    if changed:
-        raise SystemExit(
-            f"{run.path} holds a run with other settings {changed} (was, now). "
-            "Use another --output-dir, or the same settings to resume it."
-        )
-
-
-def prepare_run_dir(config, output_dir):
-    """Creates the run folder, or checks that an existing one belongs to this config."""
-    if output_dir is None:
-        output_dir = os.path.join("runs", time.strftime("translate-%Y%m%d-%H%M%S"))
-    run = RunFolder(output_dir)
-    check_resumable(config, run)
-    os.makedirs(run.path, exist_ok=True)
-    run.write_json(RunFolder.CONFIG, config)
-    return run.path
-
-
-# ------------------------------------------------------------------------- data
-@dataclasses.dataclass
-class Data:
-    corpus: object
-    source_tokenizer: object
-    target_tokenizer: object
-    train: object
-    valid: object
-    test: object
-    train_report: object
-    test_report: object
-    # What the training data needs in `fit`'s callbacks: its epoch order, its curriculum.
-    callbacks: list = dataclasses.field(default_factory=list)
-
-
-def tokenizers(corpus, config, run):
-    """The run's tokenizers: reloaded from vocab/ when resuming, else learned and saved.
-
-    With `--joint-vocab`, one model learned from both sides is saved as both
-    `source` and `target`, so that everything reading a run finds its usual files.
-    """
-
-    def learn(name, texts):
-        return ks.data.SubwordTokenizer.load_or_train(
-            run.vocab_prefix(name), texts, config["vocab_size"], lowercase=config["lowercase"]
-        )
-
-    if not config["joint_vocab"]:
-        return tuple(
-            learn(name, [pair[side] for pair in corpus.train])
-            for side, name in enumerate(("source", "target"))
-        )
-    shared = learn("source", [text for pair in corpus.train for text in pair])
-    if not os.path.exists(run.vocab_prefix("target") + ".model"):
-        shared.save(run.vocab_prefix("target"))
-    return shared, shared
-
-
 def load_corpus(config):
     return ks.data.load_corpus(
         config["dataset"],
@@ -390,65 +214,83 @@ def load_corpus(config):
     )
 
 
-def length_limits(config, corpus, source_tokenizer, target_tokenizer, run):
-    """Sets the maximum lengths left to the data (see `keras_seq.presets.length_limit`)."""
-    for key, side, tokenizer, extra in (
-        ("max_source_length", 0, source_tokenizer, 0),
-        ("max_target_length", 1, target_tokenizer, 1),  # the end token
-    ):
-        if config[key] is None:
-            texts = [pair[side] for pair in corpus.train]
-            lengths = [len(ids) + extra for ids in ks.data.encode_texts(tokenizer, texts)]
-            config[key] = ks.presets.length_limit(lengths)
-            print(f"  {key} {config[key]} (99.5 % of the training pairs fit)")
+def auto_settings(config, corpus):
+    """Fills the settings left to the data (None) from the corpus; prints what it chose."""
+    stats = ks.presets.CorpusStats.of(corpus.train)
+    asked = config["preset"] or ("tiny" if config["dataset"] == "generated" else None)
+    settings, preset = ks.presets.auto_settings(stats, asked, joint=config["joint_vocab"])
+    chosen = {k: v for k, v in settings.items() if config[k] is None}
+    how = "as asked" if config["preset"] else "the built-in data's" if asked else "by the rule"
+    config.update(chosen, preset=preset)
+    print(f"Corpus: {stats.describe()} -> preset {preset} ({how}).")
+    print("  from the data: " + (", ".join(f"{k} {v}" for k, v in chosen.items()) or "nothing"))
+
+
+def prepare_run_dir(config, output_dir):
+    """The run folder, created, or checked to hold a run of the same settings."""
+    run = RunFolder(cli.run_dir(output_dir, "translate"))
+    cli.check_resumable(run, config, MODEL_SETTINGS, DEFAULTS)
+    os.makedirs(run.path, exist_ok=True)
     run.write_json(RunFolder.CONFIG, config)
+    return run
 
 
-def write_shortlist(corpus, source_tokenizer, target_tokenizer, run):
-    """Writes vocab/shortlist.npz, for `python -m export RUN --shortlist`."""
-    if os.path.exists(run[RunFolder.SHORTLIST]):
-        return
-    shortlist = ks.decoding.LexicalShortlist.from_text_pairs(
-        corpus.train, source_tokenizer, target_tokenizer
+def preprocessor_of(config, corpus, run):
+    """The run's preprocessor: tokenizers reloaded from vocab/ when resuming, else learned
+    (one joint model saved as both sides with --joint-vocab); length limits from the data."""
+    if os.path.exists(run.vocab_prefix("target") + ".model"):
+        tokenizers = [
+            ks.data.SubwordTokenizer.load(run.vocab_prefix(s)) for s in ("source", "target")
+        ]
+    else:
+        tokenizers = Seq2SeqPreprocessor.learn_tokenizers(
+            corpus.train, config["vocab_size"], config["joint_vocab"], config["lowercase"]
+        )
+    limits = Seq2SeqPreprocessor.length_limits(corpus.train, *tokenizers)
+    for key, value in limits.items():
+        if config[key] is None:
+            config[key] = value
+            print(f"  {key} {value} (99.5 % of the training pairs fit)")
+    run.write_json(RunFolder.CONFIG, config)
+    preprocessor = Seq2SeqPreprocessor(
+        *tokenizers, config["max_source_length"], config["max_target_length"]
     )
-    with run.writing(RunFolder.SHORTLIST) as temporary:
-        shortlist.save(temporary)
+    preprocessor.save(run.path)
+    return preprocessor
 
 
-def prepare_data(config, corpus, run):
-    """Tokenizers and the train/valid/test pipelines of the run."""
-    source_tokenizer, target_tokenizer = tokenizers(corpus, config, run)
-    length_limits(config, corpus, source_tokenizer, target_tokenizer, run)
-    write_shortlist(corpus, source_tokenizer, target_tokenizer, run)
-    lengths = {k: config[k] for k in ("max_source_length", "max_target_length")}
+@dataclasses.dataclass
+class Data:
+    corpus: object
+    train: object
+    valid: object
+    test: object
+    train_report: object
+    test_report: object
+    callbacks: list  # what the training data needs in `fit`: its epoch order, its curriculum
+
+
+def prepare_data(config, corpus, run, preprocessor):
+    """The train/valid/test pipelines (and vocab/shortlist.npz, for `export --shortlist`)."""
+    if not os.path.exists(run[RunFolder.SHORTLIST]):
+        shortlist = ks.decoding.LexicalShortlist.from_text_pairs(
+            corpus.train, preprocessor.source_tokenizer, preprocessor.target_tokenizer
+        )
+        with run.writing(RunFolder.SHORTLIST) as temporary:
+            shortlist.save(temporary)
     epochs = config["curriculum_epochs"]
     curriculum = ks.data.LengthCurriculum(epochs) if epochs else None
     shuffle = ks.data.EpochShuffle(config["seed"])
-    train, train_report = ks.data.make_dataset(
-        corpus.train,
-        source_tokenizer,
-        target_tokenizer,
-        config["batch_size"],
-        shuffle=shuffle,
-        curriculum=curriculum,
-        **lengths,
+    train, train_report = preprocessor.make_dataset(
+        corpus.train, config["batch_size"], shuffle=shuffle, curriculum=curriculum
     )
     (valid, _), (test, test_report) = (
-        ks.data.make_dataset(
-            pairs,
-            source_tokenizer,
-            target_tokenizer,
-            min(config["batch_size"], len(pairs)),
-            shuffle=False,
-            **lengths,
-        )
+        preprocessor.make_dataset(pairs, min(config["batch_size"], len(pairs)), shuffle=False)
         for pairs in (corpus.valid, corpus.test)
     )
     train_report.padding_fraction = ks.data.measure_padding(train)  # also fills the cache
     return Data(
         corpus,
-        source_tokenizer,
-        target_tokenizer,
         train,
         valid,
         test,
@@ -458,82 +300,54 @@ def prepare_data(config, corpus, run):
     )
 
 
-# ----------------------------------------------------------------------- steps
-def train(config, run, data, strategy):
-    """The trained model and the training summary; reuses a training that had finished."""
-    import keras
+def validation_pairs(config, corpus):
+    return corpus.valid[: config["val_bleu_pairs"] or 500]
 
-    from keras_seq import training
 
+def training_steps(config, data):
+    """Optimizer updates of the whole run (the learning-rate schedule's length)."""
+    return -(-data.train_report.batches * config["epochs"] // config["accumulate_steps"])
+
+
+def train(config, run, translator, data):
+    """Trains `translator`; returns the training summary. A finished training is reused."""
     if os.path.exists(run[RunFolder.TRAINING_DONE]) and os.path.exists(run[RunFolder.MODEL]):
-        # Training finished in an earlier session that stopped before the end: reuse it.
         print(f"Training had finished; evaluating {run[RunFolder.MODEL]}.")
-        with open(run[RunFolder.TRAINING_DONE]) as f:
-            return keras.models.load_model(run[RunFolder.MODEL]), json.load(f)
-    total_steps = -(-data.train_report.batches * config["epochs"] // config["accumulate_steps"])
-    with strategy.scope():
-        model = ks.models.build_seq2seq(
-            data.source_tokenizer.vocab_size,
-            data.target_tokenizer.vocab_size,
-            embedding_dim=config["embedding_dim"],
-            units=config["units"],
-            encoder_layers=config["encoder_layers"],
-            decoder_layers=config["decoder_layers"],
-            cell=config["cell"],
-            attention=config["attention"],
-            dropout=config["dropout"],
-            input_feeding=config["input_feeding"],
-            bridge=config["bridge"],
-            scheduled_sampling=config["scheduled_sampling"],
-            seed=config["seed"],
-        )
-        training.compile_seq2seq(
-            model,
-            learning_rate=config["learning_rate"],
-            warmup_steps=config["warmup_steps"],
-            total_steps=total_steps,
-            clipnorm=config["clipnorm"],
-            clipvalue=config["clipvalue"],
-            global_clipnorm=config["global_clipnorm"],
-            accumulate_steps=config["accumulate_steps"],
-            label_smoothing=config["label_smoothing"],
-            jit_compile=config["jit_compile"],
-        )
-    timer = ks.callbacks.TrainingTimer()
-    validation_bleu = None
-    if config["val_bleu_pairs"]:
-        validation_bleu = ks.callbacks.ValidationBLEU(
-            data.corpus.valid,
-            data.source_tokenizer,
-            data.target_tokenizer,
-            config["max_source_length"],
-            config["max_target_length"],
-            num_pairs=config["val_bleu_pairs"],
-        )
-    callbacks = training.standard_callbacks(
+        translator.backbone.load_weights(run[RunFolder.MODEL])
+        return ks.files.read_json(run[RunFolder.TRAINING_DONE])
+    total_steps = training_steps(config, data)
+    lengths = (config["max_source_length"], config["max_target_length"])
+    tokenizers = (
+        translator.preprocessor.source_tokenizer,
+        translator.preprocessor.target_tokenizer,
+    )
+    valid = data.corpus.valid
+    callbacks = ks.training.standard_callbacks(
         run.path,
         patience=config["patience"],
-        sampling_schedule=sampling_schedule(config, total_steps),
         monitor=config["monitor"],
-        validation_scores=validation_bleu,
+        sampling_schedule=sampling_schedule(config, total_steps),
+        validation_scores=ks.callbacks.ValidationBLEU(
+            valid, *tokenizers, *lengths, num_pairs=config["val_bleu_pairs"]
+        )
+        if config["val_bleu_pairs"]
+        else None,
         keep_epochs=config["average_checkpoints"],
         attention_images=ks.callbacks.AttentionImages(
-            [source for source, _ in data.corpus.valid[:4]],
-            data.source_tokenizer,
-            data.target_tokenizer,
-            config["max_source_length"],
-            config["max_target_length"],
+            [source for source, _ in valid[:4]],
+            *tokenizers,
+            *lengths,
             log_dir=os.path.join(run.path, "logs", "attention"),
         ),
     )
+    timer = ks.callbacks.TrainingTimer()
     start = time.perf_counter()
-    history = model.fit(
+    history = translator.fit(
         data.train,
         validation_data=data.valid,
         epochs=config["epochs"],
         callbacks=[*callbacks, timer, *data.callbacks],
         verbose=2 if config["quick"] else "auto",
-        shuffle=False,  # the pipeline shuffles (and buckets) itself
     )
     epochs_run = len(history.history.get("loss", []))
     summary = {
@@ -545,210 +359,111 @@ def train(config, run, data, strategy):
         * epochs_run
         / max(timer.seconds, 1e-9),
     }
-    averaged = average_if_better(config, run, model, data)
-    if averaged:
-        summary["checkpoint_average"] = averaged
-    with run.writing(RunFolder.MODEL) as path:
-        model.save(path)
-    run.write_json(RunFolder.TRAINING_DONE, summary)
-    return model, summary
-
-
-def validation_bleu(config, model, data, strategy="greedy"):
-    """Corpus BLEU of `model` on the first validation pairs (`--val-bleu-pairs`, else 500)."""
-    from keras_seq import evaluation
-
-    pairs = data.corpus.valid[: config["val_bleu_pairs"] or 500]
-    hypotheses, _ = evaluation.translate_texts(
-        model,
-        [s for s, _ in pairs],
-        data.source_tokenizer,
-        data.target_tokenizer,
-        config["max_source_length"],
-        config["max_target_length"],
-        strategy=strategy,
-    )
-    return evaluation.corpus_scores(hypotheses, [t for _, t in pairs])["bleu"]
-
-
-def average_if_better(config, run, model, data):
-    """Checkpoint averaging: the mean of the last epochs' weights replaces the best epoch's
-    when its greedy validation BLEU is higher. Returns what was compared (None: nothing).
-    """
-    folder = os.path.join(run["checkpoints"], "epochs")
-    paths = ks.callbacks.EpochCheckpoints.paths(folder)
-    if config["average_checkpoints"] < 2 or len(paths) < 2:
-        return None
-    best_weights = model.get_weights()
-    scores = {"best": validation_bleu(config, model, data)}
-    ks.training.average_checkpoints(model, paths)
-    scores["average"] = validation_bleu(config, model, data)
-    kept = "average" if scores["average"] > scores["best"] else "best"
-    if kept == "best":
-        model.set_weights(best_weights)
-    shutil.rmtree(folder)
-    epochs = [ks.callbacks.EpochCheckpoints.epoch_of(p) for p in paths]
-    print(
-        f"Checkpoint average of epochs {epochs[0]}-{epochs[-1]}: validation BLEU "
-        f"{scores['average']:.2f} against {scores['best']:.2f} for the best epoch; "
-        f"keeping the {kept}."
-    )
-    return {
-        "epochs": epochs,
-        "val_bleu_average": scores["average"],
-        "val_bleu_best_epoch": scores["best"],
-        "kept": kept,
-    }
-
-
-def choose_beam(config, run, model, data):
-    """Beam size and length penalty left to the data: the grid's best on validation pairs.
-
-    Returns:
-        The grid's results (`beam_size`, `length_penalty`, `bleu` each), or None
-        when the flags set both.
-    """
-    if all(config[key] is not None for key in BEAM_GRID):
-        return None
-    options = itertools.product(
-        *(BEAM_GRID[key] if config[key] is None else (config[key],) for key in BEAM_GRID)
-    )
-    results = []
-    for beam_size, length_penalty in options:
-        bleu = validation_bleu(
-            config, model, data, ks.decoding.BeamSearch(beam_size, length_penalty)
+    paths = ks.callbacks.EpochCheckpoints.paths(os.path.join(run[RunFolder.CHECKPOINTS], "epochs"))
+    if config["average_checkpoints"] >= 2 and len(paths) >= 2:
+        epochs = [ks.callbacks.EpochCheckpoints.epoch_of(p) for p in paths]
+        average = translator.average_checkpoints(paths, validation_pairs(config, data.corpus))
+        summary["checkpoint_average"] = {"epochs": epochs, **average}
+        print(
+            f"Checkpoint average of epochs {epochs[0]}-{epochs[-1]}: validation BLEU "
+            f"{average['val_bleu_average']:.2f} against {average['val_bleu_best_epoch']:.2f} "
+            f"for the best epoch; keeping the {average['kept']}."
         )
-        results.append({"beam_size": beam_size, "length_penalty": length_penalty, "bleu": bleu})
-        print(f"  beam {beam_size}, length penalty {length_penalty}: validation BLEU {bleu:.2f}")
-    best = max(results, key=lambda r: r["bleu"])  # ties: the first, the smaller beam
-    config.update(beam_size=best["beam_size"], length_penalty=best["length_penalty"])
+        for path in paths:
+            os.remove(path)
+    with run.writing(RunFolder.MODEL) as temporary:
+        translator.backbone.save(temporary)
+    run.write_json(RunFolder.TRAINING_DONE, summary)
+    return summary
+
+
+def choose_beam(config, run, translator, corpus):
+    """Beam size and length penalty left to the data: the grid's best on validation pairs.
+    Returns the grid's results, or None when the flags set both."""
+    keys = ("beam_size", "length_penalty")
+    if all(config[key] is not None for key in keys):
+        return None
+    grid = [
+        (config[k],) if config[k] is not None else default
+        for k, default in zip(
+            keys,
+            (ks.models.translator.BEAM_SIZES, ks.models.translator.LENGTH_PENALTIES),
+            strict=True,
+        )
+    ]
+    results = translator.tune_decoding(
+        validation_pairs(config, corpus),
+        *grid,
+        callback=lambda r: print(
+            f"  beam {r['beam_size']}, length penalty {r['length_penalty']}: "
+            f"validation BLEU {r['bleu']:.2f}"
+        ),
+    )
+    config.update(
+        beam_size=translator.strategy.beam_size, length_penalty=translator.strategy.length_penalty
+    )
     run.write_json(RunFolder.CONFIG, config)
-    print(f"Beam search: size {best['beam_size']}, length penalty {best['length_penalty']}.")
+    print(f"Beam search: size {config['beam_size']}, length penalty {config['length_penalty']}.")
     return results
 
 
-def plot_curves(run):
-    """curves.png: training and validation loss, and validation BLEU, per epoch."""
-    from keras_seq._optional import optional_import
-
-    matplotlib = optional_import("matplotlib", "matplotlib", "Learning curves")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(run[RunFolder.HISTORY]) as f:
-        rows = list(csv.DictReader(f))
-    epochs = [int(row["epoch"]) + 1 for row in rows]
-    panels = [("loss", ("loss", "val_loss")), ("BLEU (greedy, validation subset)", ("val_bleu",))]
-    panels = [(title, keys) for title, keys in panels if keys[-1] in rows[0]]
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
-    for axis, (title, keys) in zip(axes[0], panels, strict=True):
-        for key in keys:
-            axis.plot(epochs, [float(row[key]) for row in rows], marker="o", label=key)
-        axis.set_xlabel("epoch")
-        axis.set_title(title)
-        axis.legend()
-    figure.tight_layout()
-    with run.writing(RunFolder.CURVES) as path:
-        figure.savefig(path, dpi=100, format="png")
-    plt.close(figure)
-
-
-def evaluate(config, run, model, data):
-    """Test loss and perplexity, sacreBLEU scores of greedy and beam search, heat maps.
-
-    Writes `translations.tsv` (beam search) and `attention/*.png`.
-
-    Returns:
-        `(test_results, scores)`: Keras' evaluation dict, and per strategy name
-        the `corpus_scores` dict.
-    """
-    from keras_seq import evaluation
-
-    test_results = model.evaluate(data.test, verbose=0, return_dict=True)
-    sources = [s for s, _ in data.corpus.test]
-    references = [t for _, t in data.corpus.test]
-    lengths = dict(
-        max_source_length=config["max_source_length"], max_length=config["max_target_length"]
-    )
+def evaluate(run, translator, data):
+    """Test loss and perplexity, sacreBLEU of greedy and beam search; writes
+    `translations.tsv` (beam) and `attention/*.png`. Returns `(test_results, scores)`."""
+    test_results = translator.backbone.evaluate(data.test, verbose=0, return_dict=True)
+    sources, references = zip(*data.corpus.test, strict=True)
     scores = {}
-    for strategy in (ks.decoding.GreedySearch(), RunFolder.strategy(config)):
-        hypotheses, _ = evaluation.translate_texts(
-            model,
-            sources,
-            data.source_tokenizer,
-            data.target_tokenizer,
-            strategy=strategy,
-            **lengths,
-        )
-        scores[strategy.name] = evaluation.corpus_scores(hypotheses, references)
-    with run.writing(RunFolder.TRANSLATIONS) as path:
-        write_translations(path, sources, references, hypotheses)
-
-    attention_dir = run[RunFolder.ATTENTION]
-    os.makedirs(attention_dir, exist_ok=True)
-    maps = evaluation.attention_maps(
-        model, sources[:4], data.source_tokenizer, data.target_tokenizer, **lengths
-    )
-    for i, (source, target, weights) in enumerate(maps):
-        path = os.path.join(attention_dir, f"{i}.png")
-        evaluation.plot_attention(source, target, weights, path, title=sources[i])
-    return test_results, scores
-
-
-def write_translations(path, sources, references, hypotheses):
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    for name, strategy in (("greedy", "greedy"), ("beam", translator.strategy)):
+        hypotheses = translator.translate(list(sources), strategy)
+        scores[name] = ks.evaluation.corpus_scores(hypotheses, list(references))
+    with (
+        run.writing(RunFolder.TRANSLATIONS) as path,
+        open(path, "w", newline="", encoding="utf-8") as f,
+    ):
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(["source", "reference", "hypothesis"])
         writer.writerows(zip(sources, references, hypotheses, strict=True))
+    os.makedirs(run[RunFolder.ATTENTION], exist_ok=True)
+    _, maps = translator.translate(list(sources[:4]), "greedy", return_attention=True)
+    for i, (source_pieces, target_pieces, weights) in enumerate(maps):
+        ks.plots.plot_attention(
+            source_pieces,
+            target_pieces,
+            weights,
+            os.path.join(run[RunFolder.ATTENTION], f"{i}.png"),
+            title=sources[i],
+        )
+    return test_results, scores
 
 
-def export(config, run, model, data):
-    """Writes saved_model/ and tflite/ (see export.run_folder)."""
-    translator = ks.export.Translator(
-        model,
-        data.source_tokenizer,
-        data.target_tokenizer,
-        max_source_length=config["max_source_length"],
-        max_target_length=config["max_target_length"],
-        strategy=RunFolder.strategy(config),
-    )
-    return run.export(translator)
-
-
-def finish_export(config, run):
-    """A run evaluated already: writes its export and report where they are missing.
-
-    (An export that failed, or a run stopped after its evaluation, left them out.)
-    """
-    from recipes.attention_gallery import REPORT
-
+def finish(config, run):
+    """A run evaluated already: writes its export and report where they are missing."""
     missing_export = config["export"] and not all(
         os.path.exists(run[name]) for name in (RunFolder.SAVED_MODEL, RunFolder.TFLITE)
     )
-    missing_report = config["report"] and not os.path.exists(run[REPORT])
+    missing_report = config["report"] and not os.path.exists(run[RunFolder.REPORT])
     if missing_export:
         print(f"{run.path} is trained and evaluated; exporting it.")
         exported = run.export()
         print(f"  {exported['saved_model']}\n  {run[RunFolder.TFLITE]}")
     if missing_report:
-        write_run_report(run)
+        write_report(run)
     if not (missing_export or missing_report):
         print(f"This run has finished already; its results are in {run.path}.")
     return 0
 
 
-def write_run_report(run):
-    from recipes.attention_gallery import write_report
-
-    found = write_report(run.path)
+def write_report(run):
+    found = ks.report.write_report(run.path)
     print(
-        f"  {found['path']}  (scores, curves, attention of {found['sentences']} test "
-        f"sentences: {found['monotonic']} monotonic, {found['reordering']} reordering)"
+        f"  {found['path']}  (scores, curves, attention of {found['sentences']} test sentences: "
+        f"{found['monotonic']} monotonic, {found['reordering']} reordering)"
     )
 
 
-def collect_metrics(data, precision, summary, test_results, scores):
+def collect_metrics(data, preprocessor, precision, summary, test_results, scores):
     greedy, beam = scores["greedy"], scores["beam"]
+    report = data.train_report
     return {
         "bleu": beam["bleu"],
         "chrf": beam["chrf"],
@@ -761,35 +476,31 @@ def collect_metrics(data, precision, summary, test_results, scores):
         "perplexity": test_results["perplexity"],
         "test_token_accuracy": test_results["token_accuracy"],
         **summary,
-        "padding_fraction": data.train_report.padding_fraction,
+        "padding_fraction": report.padding_fraction,
         "train_pairs": len(data.corpus.train),
         "valid_pairs": len(data.corpus.valid),
         "test_pairs": len(data.corpus.test),
-        "overlong_pairs": data.train_report.overlong,
+        "overlong_pairs": report.overlong,
         "overlong_test_pairs": data.test_report.overlong,
-        "overlong_policy": data.train_report.policy,
+        "overlong_policy": report.policy,
         "skipped_lines": data.corpus.skipped,
         "precision": precision,
-        "source_vocab_size": data.source_tokenizer.vocab_size,
-        "target_vocab_size": data.target_tokenizer.vocab_size,
+        "source_vocab_size": preprocessor.source_tokenizer.vocab_size,
+        "target_vocab_size": preprocessor.target_tokenizer.vocab_size,
     }
 
 
-def report(config, run, metrics, scores, exported):
+def print_summary(config, run, metrics, scores, exported):
     """Prints the score table and where everything is."""
-    rows = [("", "greedy", f"beam {config['beam_size']}")] + [
-        (name, f"{scores['greedy'][key]:.2f}", f"{scores['beam'][key]:.2f}")
-        for name, key in (("BLEU", "bleu"), ("chrF", "chrf"), ("exact match", "exact_match"))
-    ]
-    print()
-    for row in rows:
-        print(f"  {row[0]:<12}{row[1]:>10}{row[2]:>12}")
+    print(f"\n  {'':<12}{'greedy':>10}{'beam ' + str(config['beam_size']):>12}")
+    for name, key in (("BLEU", "bleu"), ("chrF", "chrf"), ("exact match", "exact_match")):
+        print(f"  {name:<12}{scores['greedy'][key]:>10.2f}{scores['beam'][key]:>12.2f}")
     print(
-        f"  test perplexity {metrics['perplexity']:.3f}, trained "
-        f"{metrics['train_seconds'] / 60:.1f} min, "
-        f"{metrics['target_tokens_per_second']:.0f} target tokens/s"
+        f"  test perplexity {metrics['perplexity']:.3f}, "
+        f"trained {metrics['train_seconds'] / 60:.1f} "
+        f"min, {metrics['target_tokens_per_second']:.0f} target tokens/s"
     )
-    print(f"\nRun folder: {run.path}")
+    print(f"\nRun folder (ks.models.Translator.from_preset loads it): {run.path}")
     for name in (
         RunFolder.CONFIG,
         RunFolder.METRICS,
@@ -809,19 +520,16 @@ def report(config, run, metrics, scores, exported):
 
 def evaluate_run(run_dir, test_data):
     """`--evaluate`: scores a finished run's model and exports on `test_data` (TSV)."""
-    from export.evaluate import evaluate_run
-    from export.run_folder import NotARunFolder
+    from keras_seq.export.evaluate import evaluate_run
 
     try:
         pairs, _ = ks.data.read_tsv(test_data)
         print(f"Scoring {run_dir} on {len(pairs)} pairs of {test_data}:")
         results = evaluate_run(run_dir, pairs)
-    except (NotARunFolder, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    run = RunFolder(run_dir)
-    os.makedirs(run["evaluations"], exist_ok=True)
+    except (ValueError, OSError) as error:  # NotARunFolder is a ValueError
+        return cli.fail(error)
     name = os.path.join("evaluations", os.path.basename(test_data) + ".json")
+    run = RunFolder(run_dir)
     run.write_json(name, {"test_data": os.path.abspath(test_data), "results": results})
     print(f"Written to {run[name]}")
     return 0
@@ -832,43 +540,48 @@ def main(argv=None):
     if config["evaluate"] is not None:
         return evaluate_run(config["evaluate"], config["test_data"])
     if output_dir is not None and os.path.exists(RunFolder(output_dir)[RunFolder.METRICS]):
-        return finish_export(config, RunFolder(output_dir))
-    try:
+        return finish(config, RunFolder(output_dir))
+    try:  # the data and the run folder: one error line, nothing written
         corpus = load_corpus(config)
-    except (ValueError, OSError, ImportError) as error:  # the data: one line, nothing written
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    auto_settings(config, corpus)
-    run = RunFolder(prepare_run_dir(config, output_dir))
-
+        auto_settings(config, corpus)
+        run = prepare_run_dir(config, output_dir)
+    except (ValueError, OSError, ImportError) as error:
+        return cli.fail(error)
     import keras
 
     keras.utils.set_random_seed(config["seed"])
-    strategy, precision = ks.training.setup(config["precision"], config["distribution"])
+    distribution, precision = ks.training.setup(config["precision"], config["distribution"])
     try:
-        data = prepare_data(config, corpus, run)
+        preprocessor = preprocessor_of(config, corpus, run)
+        data = prepare_data(config, corpus, run, preprocessor)
     except ValueError as error:  # e.g. fewer usable pairs than the batch size
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.fail(error)
+    report = data.train_report
     print(
-        f"{len(corpus.train)} training pairs ({data.train_report.overlong} over the length "
-        f"limits, policy {data.train_report.policy}); {data.train_report.batches} batches "
-        f"per epoch, padding {data.train_report.padding_fraction:.1%}; vocabularies "
-        f"{data.source_tokenizer.vocab_size}/{data.target_tokenizer.vocab_size}; "
-        f"precision {precision}"
+        f"{len(corpus.train)} training pairs ({report.overlong} over the length limits, policy "
+        f"{report.policy}); {report.batches} batches per epoch, padding "
+        f"{report.padding_fraction:.1%}; vocabularies {preprocessor.source_tokenizer.vocab_size}/"
+        f"{preprocessor.target_tokenizer.vocab_size}; precision {precision}"
     )
-    model, summary = train(config, run, data, strategy)
-    plot_curves(run)
-    beam_grid = choose_beam(config, run, model, data)  # on validation pairs, before the test
-    test_results, scores = evaluate(config, run, model, data)
-    metrics = collect_metrics(data, precision, summary, test_results, scores)
+    with distribution.scope():
+        options = {k: config[k] for k in BACKBONE}
+        translator = Translator.build(preprocessor, RunFolder.strategy(config), **options)
+        options = {k: config[k] for k in OPTIMIZATION}
+        translator.compile(**options, total_steps=training_steps(config, data))
+    summary = train(config, run, translator, data)
+    ks.plots.plot_history(run[RunFolder.HISTORY], run[RunFolder.CURVES])
+    beam_grid = choose_beam(config, run, translator, corpus)  # validation pairs, before the test
+    translator.strategy = RunFolder.strategy(config)
+    translator.save_to_preset(run.path)
+    test_results, scores = evaluate(run, translator, data)
+    metrics = collect_metrics(data, preprocessor, precision, summary, test_results, scores)
     if beam_grid:
         metrics["beam_grid"] = beam_grid
     run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
-    exported = export(config, run, model, data) if config["export"] else {}
-    report(config, run, metrics, scores, exported)
+    exported = translator.export(run.path) if config["export"] else {}
+    print_summary(config, run, metrics, scores, exported)
     if config["report"]:
-        write_run_report(run)
+        write_report(run)
     return 0
 
 

@@ -174,6 +174,10 @@ def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None):
 _DIGITS = re.compile("[0-9]")
 
 
+# The vocabulary files of `TagVocabularies.save`, besides `settings.txt`.
+LISTS = ("words", "chars", "tags")
+
+
 @dataclasses.dataclass
 class TagVocabularies:
     """Word, character and tag vocabularies of a tagger, and how words are looked up.
@@ -268,15 +272,16 @@ class TagVocabularies:
 
     def save(self, directory):
         """Writes `words.txt`, `chars.txt`, `tags.txt` and `settings.txt` in `directory`."""
+        from keras_seq import files
+
         os.makedirs(directory, exist_ok=True)
-        for name in ("words", "chars", "tags"):
-            with open(os.path.join(directory, f"{name}.txt"), "w", encoding="utf-8") as f:
-                f.writelines(f"{item}\n" for item in getattr(self, name))
-        with open(os.path.join(directory, "settings.txt"), "w", encoding="utf-8") as f:
-            f.write(
-                f"lowercase={int(self.lowercase)}\nnormalize_digits={int(self.normalize_digits)}\n"
-                f"max_chars={self.max_chars}\n"
-            )
+        texts = {name: "".join(f"{item}\n" for item in getattr(self, name)) for name in LISTS}
+        texts["settings"] = (
+            f"lowercase={int(self.lowercase)}\nnormalize_digits={int(self.normalize_digits)}\n"
+            f"max_chars={self.max_chars}\n"
+        )
+        for name, text in texts.items():
+            files.write_bytes(os.path.join(directory, f"{name}.txt"), text.encode("utf-8"))
 
     @classmethod
     def load(cls, directory):

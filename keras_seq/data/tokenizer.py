@@ -123,11 +123,13 @@ class SubwordTokenizer:
 
     def save(self, path_prefix):
         """Writes `PREFIX.model` (the SentencePiece model) and `PREFIX.vocab` (one piece a line)."""
+        from keras_seq import files
+
         path_prefix = str(path_prefix)
-        with open(path_prefix + ".model", "wb") as f:
-            f.write(self.model_proto)
-        with open(path_prefix + ".vocab", "w", encoding="utf-8") as f:
-            f.write("".join(piece + "\n" for piece in self.pieces))
+        files.write_bytes(path_prefix + ".model", self.model_proto)
+        files.write_bytes(
+            path_prefix + ".vocab", "".join(piece + "\n" for piece in self.pieces).encode("utf-8")
+        )
 
     @classmethod
     def load_or_train(cls, path_prefix, texts, vocab_size, **options):

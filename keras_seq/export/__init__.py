@@ -4,7 +4,8 @@ The deployment tools around these (the `python -m export RUN` command line, the
 TF Serving config, the clients) live in the repository's top-level `export/`.
 """
 
-from keras_seq.export.inference import Translator
+from keras_seq.export.bundle import export_tagger, export_translator
+from keras_seq.export.inference import Translator, TranslatorModule
 from keras_seq.export.saved_model import export_saved_model, saved_model_strategies
 from keras_seq.export.tagger import (
     TaggerModule,
@@ -23,13 +24,16 @@ from keras_seq.export.tflite import (
 __all__ = [
     "TaggerModule",
     "Translator",
+    "TranslatorModule",
     "check_builtins_only",
     "convert",
     "convert_tagger",
+    "export_tagger",
     "export_tagger_saved_model",
     "export_tagger_tflite",
     "export_saved_model",
     "export_tflite",
+    "export_translator",
     "op_names",
     "saved_model_strategies",
     "tflite_strategy",

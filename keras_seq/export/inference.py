@@ -7,8 +7,11 @@ from keras_seq.models import as_float32, generate, seq2seq_parts
 from keras_seq.special_ids import PAD_ID, UNK_ID
 
 
-class Translator(tf.Module):
+class TranslatorModule(tf.Module):
     """A trained `build_seq2seq` model with its tokenizers, as exportable functions.
+
+    The `tf.Module` that SavedModel and TFLite export save; a user holds a
+    `ks.models.Translator`, whose `module()` builds it.
 
     Everything runs in one TensorFlow graph with fixed maximum lengths: the text
     is cleaned and tokenized (tensorflow-text), truncated to
@@ -145,3 +148,7 @@ def result_outputs(result):
     if result.attention is not None:
         outputs["attention"] = result.attention
     return outputs
+
+
+# The name of `TranslatorModule` before `ks.models.Translator` (the task) took it.
+Translator = TranslatorModule

@@ -2,13 +2,11 @@
 
 import json
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
-from keras_seq import decoding
-from keras_seq.export.inference import Translator, result_outputs
+from keras_seq import decoding, files
+from keras_seq.export.inference import TranslatorModule, result_outputs
 
 STRATEGIES_ASSET = "decoding.json"
 
@@ -35,15 +33,18 @@ def export_saved_model(translator, path, with_attention=False):
     place, so a failed export leaves any earlier export as it was.
 
     Args:
-        translator: a `Translator` with both tokenizers.
+        translator: a `TranslatorModule` with both tokenizers.
         path: output folder (replaced if it exists).
         with_attention: add attention weights to the ids signatures.
 
     Returns:
         `path`.
     """
-    if not isinstance(translator, Translator) or translator.target_tokenizer is None:
-        raise ValueError("`translator` must be a Translator with source and target tokenizers.")
+    if not isinstance(translator, TranslatorModule) or translator.target_tokenizer is None:
+        raise ValueError(
+            "`translator` must be a TranslatorModule with source and target tokenizers "
+            f"(ks.models.Translator.module()). Received: {translator!r}"
+        )
     text_spec = tf.TensorSpec([None], tf.string, name="text")
     ids_spec = tf.TensorSpec([None, None], tf.int32, name="source_ids")
     signatures = {"serving_default": tf.function(translator.translate, input_signature=[text_spec])}
@@ -79,19 +80,12 @@ def save_atomically(module, path, signatures, write_assets):
     are packaged in the SavedModel's `assets/`. The folder is written beside `path`
     and renamed into place, so a failed export leaves any earlier export as it was.
     """
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=parent, prefix=".saved_model-") as staging:
+    with files.replacing(path, folder=True) as staging:
         assets_dir = os.path.join(staging, "assets")
         os.makedirs(assets_dir)
         module.assets = [tf.saved_model.Asset(a) for a in write_assets(assets_dir)]
-        written = os.path.join(staging, "saved_model")
-        tf.saved_model.save(module, written, signatures=signatures)
-        if os.path.exists(path):
-            shutil.rmtree(path)
-        os.replace(written, path)
-    return path
+        tf.saved_model.save(module, staging, signatures=signatures)
+    return os.fspath(path)
 
 
 def saved_model_strategies(path):

@@ -12,9 +12,8 @@ from keras_seq.export.tflite import (
     write_atomically,
 )
 from keras_seq.models import Tagger, as_float32
+from keras_seq.models.tagger import DEFAULT_MAX_WORDS
 from keras_seq.special_ids import PAD_ID, UNK_ID
-
-DEFAULT_MAX_WORDS = 128
 
 
 def _table(keys):
@@ -153,7 +152,6 @@ def convert_tagger(module, quantization="float32"):
 
 def export_tagger_tflite(module, directory, quantizations=QUANTIZATIONS):
     """Writes `tagger.tflite` and its `_float16` / `_int8` variants; returns `{name: path}`."""
-    os.makedirs(directory, exist_ok=True)
     written = {}
     for quantization in quantizations:
         name = "tagger.tflite" if quantization == "float32" else f"tagger_{quantization}.tflite"

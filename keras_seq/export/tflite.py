@@ -2,12 +2,11 @@
 
 import json
 import os
-import tempfile
 
 import tensorflow as tf
 
-from keras_seq import decoding
-from keras_seq.export.inference import Translator, result_outputs
+from keras_seq import decoding, files
+from keras_seq.export.inference import TranslatorModule, result_outputs
 
 QUANTIZATIONS = ("float32", "float16", "int8")
 FORBIDDEN_PREFIXES = ("Flex", "CUSTOM", "DELEGATE")
@@ -90,7 +89,7 @@ def convert(translator, strategy, quantization="float32", with_attention=False):
     (`"keras_seq.decoding"`; read it with `tflite_strategy`).
 
     Args:
-        translator: a `Translator`.
+        translator: a `TranslatorModule`.
         strategy: a `GreedySearch` or `BeamSearch` (object, name or config).
         quantization: `"float32"`, `"float16"` (float16 weights) or `"int8"`
             (dynamic-range int8 weights).
@@ -104,8 +103,11 @@ def convert(translator, strategy, quantization="float32", with_attention=False):
         ValueError: for a strategy that does not convert (sampling), an unknown
             quantization, or a converted model holding an op that is not a builtin.
     """
-    if not isinstance(translator, Translator):
-        raise ValueError(f"Expected a Translator. Received: {translator!r}")
+    if not isinstance(translator, TranslatorModule):
+        raise ValueError(
+            "Expected a TranslatorModule (ks.models.Translator.module()). "
+            f"Received: {translator!r}"
+        )
     strategy = decoding.get(strategy)
     if not isinstance(strategy, CONVERTIBLE):
         raise ValueError(
@@ -202,16 +204,4 @@ def export_tflite(translator, directory, quantizations=QUANTIZATIONS):
 
 def write_atomically(path, content):
     """Writes bytes to `path` through a temporary file in the same folder; returns `path`."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(content)
-        os.chmod(temporary, 0o666 & ~umask)  # as `open` would make it, not mkstemp's 0o600
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
+    return files.write_bytes(path, content)

@@ -16,6 +16,7 @@ from keras_seq.models.tagger import (
     embedding_matrix,
     read_vectors,
 )
+from keras_seq.models.translator import Seq2SeqPreprocessor, Translator
 
 __all__ = [
     "HEADS",
@@ -24,6 +25,8 @@ __all__ = [
     "embedding_matrix",
     "read_vectors",
     "Seq2SeqParts",
+    "Seq2SeqPreprocessor",
+    "Translator",
     "as_float32",
     "attention_of",
     "build_seq2seq",

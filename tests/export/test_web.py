@@ -142,7 +142,7 @@ def test_not_a_run_folder_is_one_clear_error(tmp_path, capsys):
     from export.__main__ import main
 
     assert main(["web", str(tmp_path)]) == 2
-    assert "is not a finished run folder" in capsys.readouterr().err
+    assert "is not a finished Translator run folder" in capsys.readouterr().err
 
 
 def test_the_page_source_pins_its_packages():

@@ -132,7 +132,7 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
+        (["--dropout", "1.5"], "argument --dropout: must be a number in [0, 1), got 1.5"),
         (["--embeddings", "missing.txt"], "no such file: 'missing.txt'"),
         (["--embeddings", "ragged.txt"], "ragged.txt:2: a vector of 1 values; expected 2"),
         (["--dataset", "conll:no_such_dir"], "No such directory: 'no_such_dir'"),

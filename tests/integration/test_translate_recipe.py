@@ -184,7 +184,7 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
     run.mkdir()
     config, _ = recipe.parse_args(["--quick"])
     (run / "config.json").write_text(json.dumps({**config, "units": 999}))
-    with pytest.raises(SystemExit, match="units"):
+    with pytest.raises(keras_seq.cli.SettingsChanged, match="units"):
         recipe.prepare_run_dir(config, str(run))
 
 
@@ -284,12 +284,10 @@ def test_beam_settings_left_to_the_data_are_chosen_on_validation_pairs(tmp_path,
     config.update(beam_size=None, length_penalty=3.0 / 4)  # the beam size is left to the data
     corpus = recipe.load_corpus(config)
     recipe.auto_settings(config, corpus)
-    run = recipe.RunFolder(recipe.prepare_run_dir(config, str(tmp_path / "run")))
-    data = recipe.prepare_data(config, corpus, run)
-    model = keras_seq.models.build_seq2seq(
-        data.source_tokenizer.vocab_size, data.target_tokenizer.vocab_size, 8, 8
-    )
-    grid = recipe.choose_beam(config, run, model, data)
+    run = recipe.prepare_run_dir(config, str(tmp_path / "run"))
+    preprocessor = recipe.preprocessor_of(config, corpus, run)
+    translator = keras_seq.models.Translator.build(preprocessor, embedding_dim=8, units=8)
+    grid = recipe.choose_beam(config, run, translator, corpus)
     assert [(r["beam_size"], r["length_penalty"]) for r in grid] == [
         (3, 0.75),
         (5, 0.75),
@@ -317,8 +315,8 @@ def test_joint_vocab_is_one_subword_model_for_both_languages(tmp_path):
     config, _ = recipe.parse_args(["--quick", "--num-pairs", "400", "--joint-vocab"])
     corpus = recipe.load_corpus(config)
     recipe.auto_settings(config, corpus)
-    run = recipe.RunFolder(recipe.prepare_run_dir(config, str(tmp_path / "run")))
-    source, target = recipe.tokenizers(corpus, config, run)
+    run = recipe.prepare_run_dir(config, str(tmp_path / "run"))
+    target = recipe.preprocessor_of(config, corpus, run).target_tokenizer
     files = [open(run.vocab_prefix(side) + ".model", "rb").read() for side in ("source", "target")]
     assert files[0] == files[1]
     # It knows German as well as a vocabulary learned from German alone does, and better
@@ -332,4 +330,5 @@ def test_joint_vocab_is_one_subword_model_for_both_languages(tmp_path):
 
     assert pieces(target) < pieces(english_only)
     assert pieces(target) < 1.5 * pieces(german_only)
-    assert recipe.tokenizers(corpus, config, run)[1].vocab_size == target.vocab_size  # reloaded
+    reloaded = recipe.preprocessor_of(config, corpus, run).target_tokenizer
+    assert reloaded.model_proto == target.model_proto

@@ -1,0 +1,97 @@
+"""What every recipe's command line shares: argument types, the run folder, resume checks.
+
+Flag errors are argparse's (`error: argument --units: ...`, exit status 2);
+problems found later (the data, a run folder of other settings) end in one
+`error: ...` line and exit status 2 too, without touching what a run folder holds.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+
+def integer(low):
+    """An argparse type: an int `>= low`; argparse names the flag in its error."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def number(low, high=None, low_inclusive=True):
+    """An argparse type: a float in `[low, high)` (or `(low, high)`)."""
+    interval = f"{'[' if low_inclusive else '('}{low}, {'inf' if high is None else high})"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        too_low = value < low if low_inclusive else value <= low
+        if too_low or (high is not None and value >= high) or value != value:
+            raise argparse.ArgumentTypeError(f"must be a number in {interval}, got {text}")
+        return value
+
+    return parse
+
+
+def parser(doc):
+    """An `ArgumentParser` described by the first paragraph of a recipe's docstring."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+
+
+def check_output_dir(parser, output_dir):
+    """`parser.error` if `--output-dir` names a file."""
+    if output_dir is not None and os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        parser.error(f"argument --output-dir: {output_dir!r} is a file, not a folder")
+
+
+def run_dir(output_dir, prefix):
+    """`output_dir`, or a new `runs/PREFIX-YYYYmmdd-HHMMSS`."""
+    return output_dir or os.path.join("runs", time.strftime(f"{prefix}-%Y%m%d-%H%M%S"))
+
+
+class SettingsChanged(ValueError):
+    """A run folder holds a run with other model settings than the command asks for."""
+
+
+def check_resumable(run, config, settings, defaults=None):
+    """Checks that `run` holds no run, or one with the same `settings` as `config`.
+
+    Settings still left to the data (None in `config`) are taken from the earlier
+    run; a key the earlier run's config lacks (a setting added since) had its
+    value in `defaults`.
+
+    Raises:
+        SettingsChanged: naming each changed setting (was, now).
+    """
+    if not os.path.exists(run[run.CONFIG]):
+        return
+    previous = {**{k: (defaults or {}).get(k) for k in settings}, **run.read_config()}
+    for key in settings:
+        if config.get(key) is None:
+            config[key] = previous.get(key)
+    changed = {
+        k: (previous.get(k), config.get(k)) for k in settings if previous.get(k) != config.get(k)
+    }
+    if changed:
+        raise SettingsChanged(
+            f"{run.path} holds a run with other settings {changed} (was, now). "
+            "Use another --output-dir, or the same settings to resume it."
+        )
+
+
+def fail(error):
+    """Prints `error: ...` on stderr; returns the exit status 2."""
+    print(f"error: {error}", file=sys.stderr)
+    return 2

@@ -1,0 +1,517 @@
+"""The translation task: a backbone, a preprocessor and a decoding strategy in one object."""
+
+import itertools
+import os
+
+from keras_seq import decoding
+from keras_seq.run_folder import NotARunFolder, RunFolder
+
+# The beam settings `Translator.tune_decoding` tries by default.
+BEAM_SIZES = (3, 5, 8)
+LENGTH_PENALTIES = (0.0, 0.6, 1.0)
+
+
+def _check_pairs(pairs, name="pairs"):
+    """`pairs` as a list of `(source, target)` strings, or a ValueError naming what is wrong."""
+    if isinstance(pairs, str) or not hasattr(pairs, "__len__"):
+        raise ValueError(f"`{name}` must be a list of (source, target) pairs. Received: {pairs!r}")
+    for i, pair in enumerate(pairs):
+        if (
+            not isinstance(pair, (tuple, list))
+            or len(pair) != 2
+            or not all(isinstance(text, str) for text in pair)
+        ):
+            raise ValueError(
+                f"`{name}` must hold (source, target) pairs of strings; item {i} is {pair!r}."
+            )
+    return list(pairs)
+
+
+class Seq2SeqPreprocessor:
+    """Text to ids and back for a translator: two tokenizers and the length limits.
+
+    The keras-hub `Preprocessor` of `Translator`: it owns the source and target
+    `SubwordTokenizer`s (the same one for a joint vocabulary) and the maximum
+    lengths the model was trained with.
+
+    Args:
+        source_tokenizer, target_tokenizer: `ks.data.SubwordTokenizer`s.
+        max_source_length: longer sources are cut (decoding) or filtered (training).
+        max_target_length: the most target tokens, end token included.
+
+    Example:
+    ```python
+    preprocessor = ks.models.Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=1000)
+    dataset, report = preprocessor.make_dataset(pairs, batch_size=64)
+    ```
+    """
+
+    def __init__(self, source_tokenizer, target_tokenizer, max_source_length, max_target_length):
+        for name, value in (
+            ("max_source_length", max_source_length),
+            ("max_target_length", max_target_length),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {value!r}")
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+
+    def __repr__(self):
+        return (
+            f"Seq2SeqPreprocessor(vocabularies {self.source_tokenizer.vocab_size}/"
+            f"{self.target_tokenizer.vocab_size}, max lengths {self.max_source_length}/"
+            f"{self.max_target_length})"
+        )
+
+    @staticmethod
+    def learn_tokenizers(pairs, vocab_size, joint=False, lowercase=False):
+        """`(source_tokenizer, target_tokenizer)` learned from training pairs.
+
+        With `joint`, one vocabulary learned from both languages serves as both.
+        """
+        from keras_seq.data import SubwordTokenizer
+
+        pairs = _check_pairs(pairs)
+        if joint:
+            shared = SubwordTokenizer.train(
+                [text for pair in pairs for text in pair], vocab_size, lowercase=lowercase
+            )
+            return shared, shared
+        return tuple(
+            SubwordTokenizer.train([pair[side] for pair in pairs], vocab_size, lowercase=lowercase)
+            for side in (0, 1)
+        )
+
+    @staticmethod
+    def length_limits(pairs, source_tokenizer, target_tokenizer):
+        """`{"max_source_length", "max_target_length"}` that 99.5 % of `pairs` fit in.
+
+        See `keras_seq.presets.length_limit`; the target counts its end token.
+        """
+        from keras_seq.data import encode_texts
+        from keras_seq.presets import length_limit
+
+        pairs = _check_pairs(pairs)
+        limits = {}
+        for key, side, tokenizer, extra in (
+            ("max_source_length", 0, source_tokenizer, 0),
+            ("max_target_length", 1, target_tokenizer, 1),  # the end token
+        ):
+            texts = [pair[side] for pair in pairs]
+            limits[key] = length_limit([len(ids) + extra for ids in encode_texts(tokenizer, texts)])
+        return limits
+
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs,
+        vocab_size=8000,
+        joint=False,
+        lowercase=False,
+        max_source_length=None,
+        max_target_length=None,
+    ):
+        """A preprocessor learned from training pairs: tokenizers, and length limits
+        from the data where not given."""
+        source, target = cls.learn_tokenizers(pairs, vocab_size, joint, lowercase)
+        limits = cls.length_limits(pairs, source, target)
+        return cls(
+            source,
+            target,
+            max_source_length or limits["max_source_length"],
+            max_target_length or limits["max_target_length"],
+        )
+
+    def make_dataset(self, pairs, batch_size, shuffle=True, **options):
+        """`(dataset, report)` of text pairs for `fit` / `evaluate` (`ks.data.make_dataset`)."""
+        from keras_seq.data import make_dataset
+
+        return make_dataset(
+            _check_pairs(pairs),
+            self.source_tokenizer,
+            self.target_tokenizer,
+            batch_size,
+            max_source_length=self.max_source_length,
+            max_target_length=self.max_target_length,
+            shuffle=shuffle,
+            **options,
+        )
+
+    def get_config(self):
+        return {
+            "max_source_length": self.max_source_length,
+            "max_target_length": self.max_target_length,
+        }
+
+    def save(self, directory):
+        """Writes `vocab/source.*` and `vocab/target.*` into `directory` (a preset)."""
+        run = RunFolder(directory)
+        os.makedirs(run[RunFolder.VOCAB], exist_ok=True)
+        self.source_tokenizer.save(run.vocab_prefix("source"))
+        self.target_tokenizer.save(run.vocab_prefix("target"))
+
+    @classmethod
+    def load(cls, directory):
+        """The preprocessor of the preset (run folder) `directory`."""
+        from keras_seq.data import SubwordTokenizer
+
+        run = RunFolder(directory)
+        config = run.read_config()
+        return cls(
+            SubwordTokenizer.load(run.vocab_prefix("source")),
+            SubwordTokenizer.load(run.vocab_prefix("target")),
+            config["max_source_length"],
+            config["max_target_length"],
+        )
+
+
+class Translator:
+    """A translator you hold from training to text out to export.
+
+    The keras-hub `Task` of keras_seq: a `backbone` (the `build_seq2seq` training
+    model), a `preprocessor` (`Seq2SeqPreprocessor`: tokenizers and length
+    limits) and a decoding `strategy` (`ks.decoding`; beam search by default).
+    `translate` and `score` decode inside one traced TensorFlow function per
+    strategy; `export` writes the TF Serving SavedModel and the builtins-only
+    TFLite models; `save_to_preset` writes a run folder that `from_preset`
+    loads anywhere (see `keras_seq.run_folder` for the layout).
+
+    Args:
+        backbone: a `build_seq2seq` model.
+        preprocessor: a `Seq2SeqPreprocessor` whose vocabularies match the backbone.
+        strategy: decoding strategy of `translate`, `score` and the exports (an
+            object, a name or a config, see `ks.decoding.get`).
+
+    Example:
+    ```python
+    translator = ks.models.Translator.from_preset("runs/deu")
+    translator.translate("Where is the station?")
+    translator.score([("Good morning.", "Guten Morgen.")])        # {"bleu": ..., "chrf": ...}
+    translator.export("deploy/")                                   # saved_model/, tflite/
+    ```
+    """
+
+    def __init__(self, backbone, preprocessor, strategy="beam"):
+        from keras_seq.models.seq2seq import seq2seq_parts
+
+        if not isinstance(preprocessor, Seq2SeqPreprocessor):
+            raise ValueError(
+                f"`preprocessor` must be a Seq2SeqPreprocessor. Received: {preprocessor!r}"
+            )
+        parts = seq2seq_parts(backbone)  # raises for a model build_seq2seq did not make
+        sizes = (parts.encoder.vocab_size, parts.decoder.vocab_size)
+        vocabularies = (
+            preprocessor.source_tokenizer.vocab_size,
+            preprocessor.target_tokenizer.vocab_size,
+        )
+        if sizes != vocabularies:
+            raise ValueError(
+                f"The backbone's vocabularies (source, target) are {sizes} but the "
+                f"preprocessor's tokenizers have {vocabularies}: they must be the same."
+            )
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.strategy = decoding.get(strategy)
+        self.preset_dir = None  # set by from_preset / save_to_preset
+        self._decoders = {}
+
+    def __repr__(self):
+        return (
+            f"Translator({self.backbone.name}, {self.preprocessor!r}, strategy={self.strategy!r})"
+        )
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, preprocessor, strategy="beam", **seq2seq_options):
+        """A new, untrained translator: `build_seq2seq` sized by `preprocessor`'s vocabularies.
+
+        `seq2seq_options` go to `ks.models.build_seq2seq` (`embedding_dim`, `units`,
+        `attention`, `cell`, `dropout`, ...).
+        """
+        from keras_seq.models.seq2seq import build_seq2seq
+
+        backbone = build_seq2seq(
+            preprocessor.source_tokenizer.vocab_size,
+            preprocessor.target_tokenizer.vocab_size,
+            **seq2seq_options,
+        )
+        return cls(backbone, preprocessor, strategy)
+
+    # ------------------------------------------------------------------ training
+    def compile(self, **options):
+        """Compiles the backbone (`ks.training.compile_seq2seq` options: learning rate,
+        warmup, clipping, label smoothing, ...); returns the translator."""
+        from keras_seq.training import compile_seq2seq
+
+        compile_seq2seq(self.backbone, **options)
+        return self
+
+    def _dataset(self, data, batch_size, shuffle):
+        import tensorflow as tf
+
+        if isinstance(data, tf.data.Dataset):
+            return data
+        pairs = _check_pairs(data, "validation_data" if not shuffle else "x")
+        dataset, _ = self.preprocessor.make_dataset(
+            pairs, min(batch_size, len(pairs)) if not shuffle else batch_size, shuffle=shuffle
+        )
+        return dataset
+
+    def fit(self, x, validation_data=None, batch_size=64, epochs=1, **fit_options):
+        """Trains the backbone on text pairs (or a dataset of `make_dataset`'s batches).
+
+        Compiles with `compile_seq2seq`'s defaults if `compile` was not called.
+
+        Args:
+            x: list of `(source, target)` strings, or a `tf.data.Dataset`.
+            validation_data: the same kinds, optional.
+            batch_size: pairs per batch, for text pairs.
+            epochs: epochs to train.
+            **fit_options: `keras.Model.fit`'s (`callbacks`, `verbose`, ...).
+
+        Returns:
+            The Keras `History`.
+        """
+        if getattr(self.backbone, "optimizer", None) is None:
+            self.compile()
+        train = self._dataset(x, batch_size, shuffle=True)
+        if validation_data is not None:
+            validation_data = self._dataset(validation_data, batch_size, shuffle=False)
+        fit_options.setdefault("shuffle", False)  # the pipeline shuffles (and buckets) itself
+        return self.backbone.fit(
+            train, validation_data=validation_data, epochs=epochs, **fit_options
+        )
+
+    # ------------------------------------------------------------------ text out
+    def _decoder(self, strategy, return_attention):
+        """One traced decoding function per strategy and attention flag, kept for reuse."""
+        from keras_seq.evaluation import make_translate_fn
+
+        key = (repr(decoding.serialize(strategy)), return_attention)
+        if key not in self._decoders:
+            self._decoders[key] = make_translate_fn(
+                self.backbone, self.preprocessor.max_target_length, strategy, return_attention
+            )
+        return self._decoders[key]
+
+    def _texts(self, texts):
+        if isinstance(texts, str):
+            return [texts]
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"`texts` must be strings; item {i} is {text!r}.")
+        return texts
+
+    def translate(self, texts, strategy=None, return_attention=False, batch_size=64):
+        """Translates text, decoding in the graph by the translator's strategy (or `strategy`).
+
+        Args:
+            texts: a string, or a list of strings.
+            strategy: a decoding strategy (object, name or config) for this call;
+                None: the translator's.
+            return_attention: also return each translation's attention map.
+            batch_size: sentences decoded together.
+
+        Returns:
+            The translation (a string for a string, a list for a list). With
+            `return_attention`, `(translations, maps)`, each map a tuple
+            `(source_pieces, target_pieces, weights (len(target), len(source)))`.
+        """
+        from keras_seq.evaluation import AttentionMaps, TextTranslator
+
+        strategy = self.strategy if strategy is None else decoding.get(strategy)
+        batch = self._texts(texts)
+        runner = AttentionMaps if return_attention else TextTranslator
+        translations, extra = (
+            runner(
+                self.backbone,
+                batch,
+                self.preprocessor.source_tokenizer,
+                self.preprocessor.target_tokenizer,
+                self.preprocessor.max_source_length,
+                self.preprocessor.max_target_length,
+                strategy=strategy,
+                batch_size=batch_size,
+                translate_fn=self._decoder(strategy, return_attention),
+            )()
+            if batch
+            else ([], [])
+        )
+        if isinstance(texts, str):
+            translations, extra = translations[0], extra[0]
+        return (translations, extra) if return_attention else translations
+
+    def score(self, pairs, strategy=None, batch_size=64):
+        """sacreBLEU BLEU and chrF (and the exact-match rate) of the translations of `pairs`.
+
+        Returns:
+            dict: `bleu`, `chrf`, `exact_match`, `bleu_signature`
+            (`ks.evaluation.corpus_scores`).
+        """
+        from keras_seq.evaluation import corpus_scores
+
+        pairs = _check_pairs(pairs)
+        hypotheses = self.translate([s for s, _ in pairs], strategy, batch_size=batch_size)
+        return corpus_scores(hypotheses, [t for _, t in pairs])
+
+    def tune_decoding(
+        self, pairs, beam_sizes=BEAM_SIZES, length_penalties=LENGTH_PENALTIES, callback=None
+    ):
+        """Sets the strategy to the beam search with the best BLEU on `pairs`.
+
+        Tune on validation pairs, never on the test set. Ties go to the first
+        tried (the smaller beam, the smaller penalty).
+
+        Args:
+            pairs: validation `(source, target)` pairs.
+            beam_sizes, length_penalties: the grid.
+            callback: optional `callback(result)` after each setting (progress).
+
+        Returns:
+            The grid's results, a list of `{"beam_size", "length_penalty", "bleu"}`.
+        """
+        results = []
+        for beam_size, length_penalty in itertools.product(beam_sizes, length_penalties):
+            strategy = decoding.BeamSearch(beam_size, length_penalty)
+            bleu = self.score(pairs, strategy)["bleu"]
+            results.append({"beam_size": beam_size, "length_penalty": length_penalty, "bleu": bleu})
+            if callback is not None:
+                callback(results[-1])
+        best = max(results, key=lambda result: result["bleu"])
+        self.strategy = decoding.BeamSearch(best["beam_size"], best["length_penalty"])
+        return results
+
+    def average_checkpoints(self, paths, pairs):
+        """Checkpoint averaging, kept only when it helps.
+
+        The mean of the weight files `paths` (`ks.training.average_checkpoints`)
+        replaces the current weights if its greedy BLEU on `pairs` (validation) is
+        higher; otherwise the current weights stay.
+
+        Returns:
+            dict: `val_bleu_average`, `val_bleu_best_epoch` (the current weights'),
+            `kept` (`"average"` or `"best"`).
+        """
+        from keras_seq.training import average_checkpoints
+
+        greedy = decoding.GreedySearch()
+        current = self.backbone.get_weights()
+        scores = {"best": self.score(pairs, greedy)["bleu"]}
+        average_checkpoints(self.backbone, paths)
+        scores["average"] = self.score(pairs, greedy)["bleu"]
+        kept = "average" if scores["average"] > scores["best"] else "best"
+        if kept == "best":
+            self.backbone.set_weights(current)
+        return {
+            "val_bleu_average": scores["average"],
+            "val_bleu_best_epoch": scores["best"],
+            "kept": kept,
+        }
+
+    # -------------------------------------------------------------------- export
+    def module(self, shortlist=None):
+        """The exportable `ks.export.TranslatorModule` of this translator.
+
+        Args:
+            shortlist: a `ks.decoding.LexicalShortlist`, or True for the preset's
+                `vocab/shortlist.npz`; None: full vocabulary.
+        """
+        from keras_seq.decoding import LexicalShortlist
+        from keras_seq.export import TranslatorModule
+
+        if shortlist is True:
+            path = (
+                None if self.preset_dir is None else RunFolder(self.preset_dir)[RunFolder.SHORTLIST]
+            )
+            if path is None or not os.path.exists(path):
+                raise NotARunFolder(
+                    f"{self.preset_dir or 'This translator'} has no {RunFolder.SHORTLIST}: "
+                    f"{RunFolder.RECIPE} writes it when it prepares the data (older runs lack "
+                    "it); build one with keras_seq.decoding.LexicalShortlist.from_text_pairs "
+                    "and pass it as `shortlist`."
+                )
+            shortlist = LexicalShortlist.load(path)
+        return TranslatorModule(
+            self.backbone,
+            self.preprocessor.source_tokenizer,
+            self.preprocessor.target_tokenizer,
+            max_source_length=self.preprocessor.max_source_length,
+            max_target_length=self.preprocessor.max_target_length,
+            strategy=self.strategy,
+            shortlist=shortlist,
+        )
+
+    def export(
+        self, directory, tflite=True, quantizations=None, with_attention=True, shortlist=None
+    ):
+        """Writes `directory/saved_model/` (TF Serving: text in, text out) and
+        `directory/tflite/` (builtins-only greedy and beam models, float32/float16/int8).
+
+        Args:
+            directory: any folder; a run folder gets them beside its model.
+            tflite: also write the TFLite models.
+            quantizations: TFLite variants (default all: float32, float16, int8).
+            with_attention: attention weights in the SavedModel's ids signatures.
+            shortlist: see `module`.
+
+        Returns:
+            dict: `saved_model` (path) and `tflite` (file name -> path).
+        """
+        from keras_seq.export import export_translator
+
+        return export_translator(
+            self.module(shortlist), directory, tflite, quantizations, with_attention
+        )
+
+    # ------------------------------------------------------------------- presets
+    def save_to_preset(self, directory):
+        """Writes the translator as a preset (run folder) that `from_preset` loads.
+
+        `model.keras`, `vocab/` and the preset's keys of `config.json` (the length
+        limits and the decoding strategy; other keys of an existing config, such
+        as a recipe's settings, are kept). Each file is written atomically.
+        """
+        run = RunFolder(directory)
+        os.makedirs(run.path, exist_ok=True)
+        self.preprocessor.save(run.path)
+        with run.writing(RunFolder.MODEL) as temporary:
+            self.backbone.save(temporary)
+        strategy = {"decoding": decoding.serialize(self.strategy)}
+        if isinstance(self.strategy, decoding.BeamSearch):
+            strategy.update(
+                beam_size=self.strategy.beam_size, length_penalty=self.strategy.length_penalty
+            )
+        run.update_config(**self.preprocessor.get_config(), **strategy)
+        self.preset_dir = run.path
+        return run.path
+
+    @classmethod
+    def from_preset(cls, directory, strategy=None, compile=True):
+        """Loads a translator from a preset: a `recipes/translate.py` run folder or a
+        folder `save_to_preset` wrote, wherever it was moved.
+
+        Args:
+            directory: the preset folder.
+            strategy: overrides the preset's decoding strategy.
+            compile: restore the training configuration (to `fit` further).
+
+        Raises:
+            keras_seq.run_folder.NotARunFolder: naming what is missing.
+        """
+        import keras
+
+        import keras_seq  # noqa: F401  (registers the layers for load_model)
+
+        run = RunFolder(directory)
+        run.check_trained()
+        config = run.read_config()
+        translator = cls(
+            keras.models.load_model(run[RunFolder.MODEL], compile=compile),
+            Seq2SeqPreprocessor.load(run.path),
+            RunFolder.strategy(config) if strategy is None else strategy,
+        )
+        translator.preset_dir = run.path
+        return translator

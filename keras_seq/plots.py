@@ -1,0 +1,98 @@
+"""Plots of runs: attention heat maps, the tag confusion matrix, learning curves.
+
+Each draws on a `matplotlib.figure.Figure` of its own and writes a PNG, as Keras'
+`keras.utils.plot_*` do: no pyplot state, and the user's matplotlib backend is
+never switched.
+"""
+
+import csv
+
+import numpy as np
+
+from keras_seq._optional import optional_import
+
+
+def _figure(what, figsize):
+    """A new `Figure` (not registered with pyplot); names `what` if matplotlib is missing."""
+    optional_import("matplotlib", "matplotlib", what)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def _save(figure, path):
+    """Writes `figure` as a PNG to `path` (a file name or a binary file object)."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=100, format="png")
+
+
+def plot_attention(source_pieces, target_pieces, weights, path, title=None):
+    """Writes a heat map PNG of `weights (target, source)` with the pieces on the axes."""
+    figure = _figure(
+        "Attention heat maps", (1 + 0.45 * len(source_pieces), 1 + 0.4 * len(target_pieces))
+    )
+    axes = figure.subplots()
+    axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(source_pieces)), source_pieces, rotation=90)
+    axes.set_yticks(range(len(target_pieces)), target_pieces)
+    axes.set_xlabel("source")
+    axes.set_ylabel("translation")
+    if title:
+        axes.set_title(title, fontsize=9)
+    _save(figure, path)
+
+
+def plot_tag_confusion(gold, predicted, tags, path):
+    """Writes a PNG of the word-level tag confusion matrix (rows gold, columns predicted).
+
+    Each row is normalised to the fraction of its gold words; the counts are printed
+    in the cells. Tags missing from `tags` (gold tags unseen in training) are added
+    at the end.
+    """
+    seen = {t for sentence in (*gold, *predicted) for t in sentence}
+    tags = [*tags, *sorted(seen - set(tags))]  # gold tags the model never learned, too
+    index = {tag: i for i, tag in enumerate(tags)}
+    counts = np.zeros((len(tags), len(tags)), np.int64)
+    for gold_tags, predicted_tags in zip(gold, predicted, strict=True):
+        for g, p in zip(gold_tags, predicted_tags, strict=True):
+            counts[index[g], index[p]] += 1
+    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 1.5 + 0.55 * len(tags)
+    figure = _figure("The tag confusion matrix", (size + 1, size))
+    axes = figure.subplots()
+    image = axes.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i, j in zip(*np.nonzero(counts), strict=True):
+        color = "white" if fractions[i, j] > 0.5 else "black"
+        axes.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7, color=color)
+    axes.set_xticks(range(len(tags)), tags, rotation=90)
+    axes.set_yticks(range(len(tags)), tags)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("gold")
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    _save(figure, path)
+
+
+def plot_history(history_csv, path):
+    """Writes learning curves: training and validation loss, and validation BLEU if logged.
+
+    Args:
+        history_csv: a `history.csv` of `keras.callbacks.CSVLogger` (one row per epoch).
+        path: the PNG to write.
+    """
+    with open(history_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{history_csv} holds no epoch.")
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    panels = [("loss", ("loss", "val_loss")), ("BLEU (greedy, validation subset)", ("val_bleu",))]
+    panels = [(title, keys) for title, keys in panels if keys[-1] in rows[0]]
+    figure = _figure("Learning curves", (5 * len(panels), 3.5))
+    for axis, (title, keys) in zip(
+        figure.subplots(1, len(panels), squeeze=False)[0], panels, strict=True
+    ):
+        for key in keys:
+            axis.plot(epochs, [float(row[key]) for row in rows], marker="o", label=key)
+        axis.set_xlabel("epoch")
+        axis.set_title(title)
+        axis.legend()
+    _save(figure, path)

@@ -1,0 +1,237 @@
+"""The run folder: one documented layout, the preset of `Translator` and `Tagger`.
+
+A run folder is what `recipes/translate.py` and `recipes/tag.py` write, and what
+`ks.models.Translator.save_to_preset` / `ks.models.Tagger.save_to_preset` write:
+the same folder is a preset, loaded anywhere by `from_preset`. File names, the
+`vocab/` layout and the config keys that choose the decoding strategy are known
+here and nowhere else; every file is written atomically (`keras_seq.files`).
+
+Translation (`RunFolder`):
+
+    config.json        settings; the preset reads max_source_length, max_target_length,
+                       beam_size, length_penalty (and `decoding`, when present)
+    model.keras        the trained `build_seq2seq` model (the backbone)
+    vocab/             source.model/.vocab, target.model/.vocab (SentencePiece),
+                       shortlist.npz (optional lexical shortlist)
+    metrics.json  history.csv  curves.png  translations.tsv  attention/  report/
+    checkpoints/       resume state, best weights
+    saved_model/       TF Serving export;  tflite/  builtins-only TFLite models
+
+Tagging (`TagRunFolder`): config.json (with `max_words`), model.keras,
+vocab/words.txt, vocab/tags.txt, vocab/chars.txt, predictions.conll,
+confusion.png, saved_model/, tflite/.
+"""
+
+import contextlib
+import os
+
+from keras_seq import files
+
+
+class NotARunFolder(ValueError):
+    """A folder that is not (or not yet) a finished run folder."""
+
+
+class RunFolder:
+    """Paths and settings of one translation run folder (a `Translator` preset).
+
+    Args:
+        path: the run folder.
+    """
+
+    RECIPE = "recipes/translate.py"
+    TASK = "Translator"
+    CONFIG = "config.json"
+    METRICS = "metrics.json"
+    HISTORY = "history.csv"
+    CURVES = "curves.png"
+    MODEL = "model.keras"
+    VOCAB = "vocab"
+    CHECKPOINTS = "checkpoints"
+    TRANSLATIONS = "translations.tsv"
+    ATTENTION = "attention"
+    REPORT = os.path.join("report", "index.html")
+    SAVED_MODEL = "saved_model"
+    TFLITE = "tflite"
+    # Written with the vocabularies: the lexical shortlist of the training pairs.
+    SHORTLIST = os.path.join(VOCAB, "shortlist.npz")
+    # Written when training ends, so a run stopped later does not train again.
+    TRAINING_DONE = os.path.join(CHECKPOINTS, "training_done.json")
+    # What a finished training leaves behind: what `from_preset` and exporting need.
+    TRAINED = (
+        CONFIG,
+        MODEL,
+        os.path.join(VOCAB, "source.model"),
+        os.path.join(VOCAB, "target.model"),
+    )
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __getitem__(self, name):
+        """The path of `name` inside the run folder."""
+        return os.path.join(self.path, name)
+
+    def vocab_prefix(self, side):
+        """Path prefix of the `"source"` or `"target"` SentencePiece files."""
+        return os.path.join(self.path, self.VOCAB, side)
+
+    def read_config(self):
+        """The run's `config.json`, or `{}` before anything has written it."""
+        return files.read_json(self[self.CONFIG], default={})
+
+    def update_config(self, **values):
+        """Writes `values` into `config.json`, keeping its other keys; returns the config."""
+        config = {**self.read_config(), **values}
+        os.makedirs(self.path, exist_ok=True)
+        self.write_json(self.CONFIG, config)
+        return config
+
+    def read_metrics(self):
+        """The run's `metrics.json`, or `{}` before evaluation has written it."""
+        return files.read_json(self[self.METRICS], default={})
+
+    @contextlib.contextmanager
+    def writing(self, name):
+        """A temporary path beside `name`, renamed to `name` when the block succeeds.
+
+        A file of the run is never half-written: a failure leaves the earlier
+        file, or none. The temporary name keeps the extension (Keras checks it).
+        """
+        with files.replacing(self[name]) as temporary:
+            yield temporary
+
+    def write_json(self, name, value):
+        """Writes `value` to `name` as JSON, atomically."""
+        files.write_json(self[name], value)
+
+    def write_folder(self, name, write):
+        """Runs `write(folder)` in a staging folder, renamed to `name` when it succeeds.
+
+        A failure leaves the earlier folder, or none: never a partial one.
+        Returns what `write` returns.
+        """
+        with files.replacing(self[name], folder=True) as staging:
+            return write(staging)
+
+    def check_trained(self):
+        """Raises `NotARunFolder` naming what is missing unless training has finished here."""
+        if not os.path.isdir(self.path):
+            raise NotARunFolder(f"{self.path} is not a folder.")
+        missing = [name for name in self.TRAINED if not os.path.exists(self[name])]
+        if missing:
+            other = open_run_folder(self.path)
+            if type(other) is not type(self) and not other.missing():
+                raise NotARunFolder(
+                    f"{self.path} is a {other.TASK} run ({other.RECIPE}), not a {self.TASK} run: "
+                    f"load it with ks.models.{other.TASK}.from_preset."
+                )
+            raise NotARunFolder(
+                f"{self.path} is not a finished {self.TASK} run folder ({self.RECIPE} or "
+                f"ks.models.{self.TASK}.save_to_preset): {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing."
+            )
+
+    def missing(self):
+        """The files of `TRAINED` that are not (yet) in the folder."""
+        return [name for name in self.TRAINED if not os.path.exists(self[name])]
+
+    @staticmethod
+    def strategy(config):
+        """The decoding strategy a run's config asks for.
+
+        `decoding` (a `ks.decoding.serialize` config, written by `save_to_preset`)
+        when present; else beam search with the config's `beam_size` and
+        `length_penalty`, where settings not chosen yet (None: the run stopped
+        before its validation grid) take `BeamSearch`'s defaults.
+        """
+        from keras_seq import decoding
+
+        if config.get("decoding"):
+            return decoding.get(config["decoding"])
+        keys = ("beam_size", "length_penalty")
+        return decoding.BeamSearch(**{k: config[k] for k in keys if config.get(k) is not None})
+
+    def load_translator(self, shortlist=False):
+        """The `ks.export.TranslatorModule` of the run (see `Translator.module`).
+
+        With `shortlist`, its decoding emits only the candidates of the run's
+        lexical shortlist (`vocab/shortlist.npz`).
+        """
+        from keras_seq.models import Translator
+
+        return Translator.from_preset(self.path).module(shortlist=shortlist or None)
+
+    def export(self, translator=None, tflite=True, quantizations=None, with_attention=True):
+        """Writes `saved_model/` and (with `tflite`) `tflite/*.tflite`.
+
+        Args:
+            translator: an already built `ks.models.Translator` or
+                `ks.export.TranslatorModule`; by default loaded from the run.
+            tflite: also write the TFLite models.
+            quantizations: TFLite variants; default all of
+                `keras_seq.export.tflite.QUANTIZATIONS`.
+            with_attention: add attention weights to the SavedModel's ids signatures.
+
+        Returns:
+            dict of what was written: `saved_model` (path) and `tflite` (name -> path).
+        """
+        from keras_seq.export import export_translator
+        from keras_seq.models import Translator
+
+        if translator is None:
+            translator = Translator.from_preset(self.path)
+        module = translator.module() if isinstance(translator, Translator) else translator
+        return export_translator(module, self.path, tflite, quantizations, with_attention)
+
+    def write_tflite(self, write):
+        """Runs `write(folder)` into `tflite/` (see `write_folder`).
+
+        `write` returns the file names it wrote; returns `{name: path}` in `tflite/`.
+        """
+        written = self.write_folder(self.TFLITE, write)
+        return {name: os.path.join(self[self.TFLITE], name) for name in written}
+
+
+class TagRunFolder(RunFolder):
+    """The run folder of `recipes/tag.py` (a `Tagger` preset)."""
+
+    RECIPE = "recipes/tag.py"
+    TASK = "Tagger"
+    PREDICTIONS = "predictions.conll"
+    CONFUSION = "confusion.png"
+    TRAINED = (
+        RunFolder.CONFIG,
+        RunFolder.MODEL,
+        os.path.join(RunFolder.VOCAB, "words.txt"),
+        os.path.join(RunFolder.VOCAB, "tags.txt"),
+    )
+
+    def export(self, model=None, vocabularies=None, tflite=True, quantizations=None):
+        """Writes `saved_model/` and (with `tflite`) `tflite/tagger*.tflite`.
+
+        Args:
+            model: the trained `ks.models.Tagger`; by default loaded from the run.
+            vocabularies: its `TagVocabularies` when `model` carries none.
+            tflite: also write the TFLite models, `max_words` (config) words long.
+            quantizations: TFLite variants; default all.
+
+        Returns:
+            dict of what was written: `saved_model` (path) and `tflite` (name -> path).
+        """
+        from keras_seq.models import Tagger
+
+        if model is None:
+            model = Tagger.from_preset(self.path)
+        return model.export(
+            self.path, tflite=tflite, quantizations=quantizations, vocabularies=vocabularies
+        )
+
+
+def open_run_folder(path):
+    """The `TagRunFolder` of a tagging run, else the `RunFolder` of a translation run."""
+    tag_run = TagRunFolder(path)
+    if os.path.exists(tag_run[os.path.join(TagRunFolder.VOCAB, "tags.txt")]):
+        return tag_run
+    return RunFolder(path)
+
