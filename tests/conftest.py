@@ -3,8 +3,20 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import json  # noqa: E402
+import runpy  # noqa: E402
+import sys  # noqa: E402
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
+
+import keras_seq as ks  # noqa: E402
+from keras_seq.data import SubwordTokenizer, load_corpus, make_dataset  # noqa: E402
+from keras_seq.training import compile_seq2seq  # noqa: E402
+from tests.shared import built_once  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAX_SOURCE, MAX_TARGET = 24, 24
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +26,48 @@ def _fresh_keras_state():
     keras.utils.set_random_seed(1234)
     yield
     keras.config.set_dtype_policy("float32")
+
+
+@pytest.fixture(scope="session")
+def exported_run(tmp_path_factory):
+    """`(run_dir, test_pairs)`: a run folder with model, vocab, saved_model/ and tflite/.
+
+    Trained once per session (by the first xdist worker that needs it); tests that
+    change it work on a copy (`tests.shared.copy_of`).
+    """
+    folder, _ = built_once(tmp_path_factory, "exported_run", _train_and_export)
+    return str(folder), load_corpus("generated", num_pairs=8000, seed=0).test[:40]
+
+
+def _train_and_export(run):
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(0)
+    corpus = load_corpus("generated", num_pairs=8000, seed=0)
+    source = SubwordTokenizer.train([s for s, _ in corpus.train], 300)
+    target = SubwordTokenizer.train([t for _, t in corpus.train], 300)
+    os.makedirs(run / "vocab")
+    source.save(run / "vocab" / "source")
+    target.save(run / "vocab" / "target")
+    data, _ = make_dataset(corpus.train, source, target, 64, MAX_SOURCE, MAX_TARGET)
+    model = ks.models.build_seq2seq(
+        source.vocab_size, target.vocab_size, embedding_dim=48, units=64, attention="luong_general"
+    )
+    compile_seq2seq(model, learning_rate=5e-3)
+    model.fit(data, epochs=10, verbose=0)  # about 30 s: a model that translates well
+    model.save(run / "model.keras")
+    config = {
+        "max_source_length": MAX_SOURCE,
+        "max_target_length": MAX_TARGET,
+        "beam_size": 3,
+        "length_penalty": 0.6,
+    }
+    (run / "config.json").write_text(json.dumps(config))
+    argv = sys.argv
+    try:
+        sys.argv = ["export", str(run)]
+        with pytest.raises(SystemExit) as exit_info:
+            runpy.run_path(os.path.join(ROOT, "export", "__main__.py"), run_name="__main__")
+        assert exit_info.value.code == 0
+    finally:
+        sys.argv = argv
+    return {}

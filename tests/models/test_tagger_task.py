@@ -1,0 +1,105 @@
+"""The tagging task a user holds: `tag` gives entities; presets; export."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_seq as ks
+from keras_seq.models import Tagger, build_tagger
+from keras_seq.models.tagger import entity_spans
+from keras_seq.run_folder import NotARunFolder
+
+
+@pytest.mark.parametrize(
+    ("tags", "spans"),
+    [
+        (["B-PER", "I-PER", "O", "B-LOC"], [("PER", 0, 2), ("LOC", 3, 4)]),
+        (["B-PER", "B-PER", "I-LOC"], [("PER", 0, 1), ("PER", 1, 2), ("LOC", 2, 3)]),
+        (["I-ORG", "I-ORG", "O"], [("ORG", 0, 2)]),  # conlleval: a stray I- starts one
+        (["S-LOC", "B-PER", "E-PER", "O"], [("LOC", 0, 1), ("PER", 1, 3)]),  # IOBES
+        (["O", "O"], []),
+        ([], []),
+    ],
+)
+def test_entity_spans_of_iob2_and_iobes_tags(tags, spans):
+    assert entity_spans(tags) == spans
+
+
+def numbers_corpus(count=300, seed=0):
+    """Sentences of the words a..i; a run of words after e is a NUM entity."""
+    rng = np.random.default_rng(seed)
+    sentences = []
+    for _ in range(count):
+        ids = rng.integers(1, 10, rng.integers(3, 9))
+        tags = [
+            "O" if k <= 5 else "I-NUM" if i and ids[i - 1] > 5 else "B-NUM"
+            for i, k in enumerate(ids)
+        ]
+        sentences.append(([chr(ord("a") + k - 1) for k in ids], tags))
+    return sentences
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    keras.utils.set_random_seed(0)
+    sentences = numbers_corpus(400)
+    vocabularies = ks.data.TagVocabularies.build(sentences)
+    model = build_tagger(
+        len(vocabularies.words), len(vocabularies.tags), embedding_dim=8, units=16,
+        tags=vocabularies.tags, constraints="iob2",
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    data = ks.data.make_tagging_dataset(sentences, vocabularies, 32, with_chars=False)
+    model.fit(data, epochs=6, verbose=0)
+    model.preprocessor = vocabularies
+    return model
+
+
+def test_tag_gives_the_entities_of_text(tagger):
+    entities = tagger.tag("g h a i")
+    assert [(e["type"], e["start"], e["end"], e["text"]) for e in entities] == [
+        ("NUM", 0, 2, "g h"),
+        ("NUM", 3, 4, "i"),
+    ]
+    assert all(0.5 < e["score"] <= 1.0 for e in entities)
+    batch = tagger.tag(["a b", ["f", "c"], ""])
+    assert batch[0] == [] and batch[2] == []
+    assert [(e["text"], e["start"]) for e in batch[1]] == [("f", 0)]
+
+
+def test_tag_refuses_what_is_not_a_sentence_and_a_tagger_without_vocabularies(tagger):
+    with pytest.raises(ValueError, match="sentence 1 is 7"):
+        tagger.tag(["a", 7])
+    bare = build_tagger(10, 3, embedding_dim=4, units=4)
+    with pytest.raises(ValueError, match="has no vocabularies.*from_preset"):
+        bare.tag("a")
+
+
+def test_preset_round_trip_and_export(tagger, tmp_path):
+    preset = tmp_path / "preset"
+    tagger.max_words = 12
+    tagger.save_to_preset(preset)
+    assert json.loads((preset / "config.json").read_text()) == {"max_words": 12}
+    loaded = Tagger.from_preset(preset)
+    assert loaded.max_words == 12 and loaded.preprocessor.tags == tagger.preprocessor.tags
+    text = "g h a i b"
+    assert loaded.tag(text) == tagger.tag(text)
+
+    written = loaded.export(tmp_path / "deploy", quantizations=["float32"])
+    assert sorted(written["tflite"]) == ["tagger.tflite"]
+    served = tf.saved_model.load(written["saved_model"]).signatures["serving_default"]
+    out = served(text=tf.constant([text]))
+    tags = [t.decode() for t in out["tags"][0].numpy()[: int(out["lengths"][0])]]
+    spans = [(e["type"], e["start"], e["end"]) for e in loaded.tag(text)]
+    assert entity_spans(tags) == spans
+    assert os.path.getsize(written["tflite"]["tagger.tflite"]) > 0
+
+
+def test_from_preset_names_what_is_missing(tmp_path):
+    with pytest.raises(NotARunFolder, match="vocab/words.txt, vocab/tags.txt"):
+        (tmp_path / "config.json").write_text("{}")
+        Tagger.from_preset(tmp_path)

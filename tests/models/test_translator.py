@@ -1,0 +1,199 @@
+"""The translation task a user holds: presets, text in and out, scores, fit, export."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_seq as ks
+from keras_seq.models import Seq2SeqPreprocessor, Translator
+from keras_seq.run_folder import NotARunFolder
+from tests.shared import copy_of
+
+SENTENCES = ["in 3 days", "tuesday, may 23, 1978", "thirty four", "march 3, 2025"]
+
+
+@pytest.fixture(scope="module")
+def translator(exported_run, tmp_path_factory):
+    """The exported run, moved elsewhere, loaded as a user does."""
+    moved = copy_of(exported_run[0], tmp_path_factory.mktemp("moved"))
+    return Translator.from_preset(moved)
+
+
+def test_a_moved_preset_translates_as_its_saved_model(translator, exported_run):
+    loaded = tf.saved_model.load(os.path.join(exported_run[0], "saved_model"))
+    served = loaded.signatures["serving_default"](text=tf.constant(SENTENCES))
+    expected = [text.decode() for text in served["translation"].numpy()]
+    assert translator.translate(SENTENCES) == expected  # the preset's beam search
+    assert isinstance(translator.strategy, ks.decoding.BeamSearch)
+    assert (translator.strategy.beam_size, translator.strategy.length_penalty) == (3, 0.6)
+    assert translator.translate(SENTENCES[0]) == expected[0]  # a string gives a string
+    assert translator.translate([]) == []
+    greedy = loaded.signatures["greedy"](
+        source_ids=tf.ragged.constant(
+            translator.preprocessor.source_tokenizer.tokenize(SENTENCES).to_list()
+        ).to_tensor()
+    )
+    ids = greedy["ids"][:, 0]
+    expected_greedy = translator.preprocessor.target_tokenizer.detokenize(ids).numpy()
+    assert translator.translate(SENTENCES, "greedy") == [t.decode() for t in expected_greedy]
+
+
+def test_translation_and_its_attention_map(translator):
+    translations, maps = translator.translate(SENTENCES, "greedy", return_attention=True)
+    assert translations == translator.translate(SENTENCES, "greedy")
+    for text, (source_pieces, target_pieces, weights) in zip(SENTENCES, maps, strict=True):
+        source_ids = translator.preprocessor.source_tokenizer.tokenize([text]).to_list()[0]
+        assert len(source_pieces) == len(source_ids)
+        assert weights.shape == (len(target_pieces), len(source_pieces))
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    one, (pieces_in, _, _) = translator.translate(SENTENCES[1], return_attention=True)
+    assert isinstance(one, str) and pieces_in[0].startswith("▁")
+
+
+def test_score_is_sacrebleu_of_the_translations(translator, exported_run):
+    pairs = exported_run[1][:20]
+    scores = translator.score(pairs)
+    expected = ks.evaluation.corpus_scores(
+        translator.translate([s for s, _ in pairs]), [t for _, t in pairs]
+    )
+    assert scores == expected
+    assert scores["bleu"] > 50  # the fixture's model translates the generated data well
+    with pytest.raises(ValueError, match="item 1 is 'oops'"):
+        translator.score([pairs[0], "oops"])
+
+
+def test_bad_text_is_refused_with_what_was_received(translator):
+    with pytest.raises(ValueError, match="item 1 is 3"):
+        translator.translate(["fine", 3])
+    with pytest.raises(ValueError, match="decoding strategy .nucleus."):
+        translator.translate("fine", strategy="nucleus")
+
+
+def test_tune_decoding_keeps_the_best_beam_on_the_given_pairs(translator, exported_run):
+    pairs = exported_run[1][:12]
+    seen = []
+    before = translator.strategy
+    try:
+        results = translator.tune_decoding(pairs, (1, 2), (0.0, 1.0), callback=seen.append)
+        assert [(r["beam_size"], r["length_penalty"]) for r in results] == [
+            (1, 0.0),
+            (1, 1.0),
+            (2, 0.0),
+            (2, 1.0),
+        ]
+        assert seen == results
+        best = max(results, key=lambda r: r["bleu"])
+        assert translator.strategy.beam_size == best["beam_size"]
+        assert translator.strategy.length_penalty == best["length_penalty"]
+    finally:
+        translator.strategy = before
+
+
+def test_save_to_preset_round_trips_and_keeps_other_settings(translator, tmp_path):
+    preset = tmp_path / "preset"
+    preset.mkdir()
+    (preset / "config.json").write_text(json.dumps({"dataset": "mine", "beam_size": 8}))
+    translator.save_to_preset(preset)
+    config = json.loads((preset / "config.json").read_text())
+    assert config["dataset"] == "mine" and config["beam_size"] == 3  # kept, and updated
+    assert not [name for name in os.listdir(preset) if name.startswith(".")]  # no temporaries
+    again = Translator.from_preset(preset, strategy="greedy")
+    assert isinstance(again.strategy, ks.decoding.GreedySearch)
+    assert again.translate(SENTENCES) == translator.translate(SENTENCES, "greedy")
+    assert Translator.from_preset(preset).strategy.get_config() == (
+        translator.strategy.get_config()
+    )
+
+
+def test_from_preset_names_what_is_missing(tmp_path):
+    with pytest.raises(NotARunFolder, match="is not a folder"):
+        Translator.from_preset(tmp_path / "nothing")
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(NotARunFolder, match="model.keras, vocab/source.model"):
+        Translator.from_preset(tmp_path)
+
+
+def test_a_tagger_run_is_not_a_translator(tmp_path):
+    run = tmp_path / "tag"
+    (run / "vocab").mkdir(parents=True)
+    for name in ("config.json", "model.keras", "vocab/words.txt", "vocab/tags.txt"):
+        (run / name).write_text("")
+    with pytest.raises(NotARunFolder, match=r"is a Tagger run .*Tagger.from_preset"):
+        Translator.from_preset(run)
+
+
+def test_export_writes_a_servable_saved_model_and_builtins_only_tflite(translator, tmp_path):
+    written = translator.export(tmp_path / "deploy", quantizations=["float32"])
+    assert sorted(written["tflite"]) == ["beam.tflite", "greedy.tflite"]
+    for path in written["tflite"].values():
+        with open(path, "rb") as f:
+            assert "WHILE" in ks.export.check_builtins_only(f.read())
+    loaded = tf.saved_model.load(written["saved_model"])
+    out = loaded.signatures["serving_default"](text=tf.constant(SENTENCES))
+    assert [t.decode() for t in out["translation"].numpy()] == translator.translate(SENTENCES)
+
+
+def test_a_mismatched_preprocessor_is_refused(translator):
+    preprocessor = translator.preprocessor
+    small = Seq2SeqPreprocessor(
+        preprocessor.source_tokenizer, preprocessor.source_tokenizer, 8, 8
+    )
+    backbone = ks.models.build_seq2seq(preprocessor.source_tokenizer.vocab_size, 77, 4, 4)
+    with pytest.raises(ValueError, match=r"vocabularies .* must be the same"):
+        Translator(backbone, small)
+    with pytest.raises(ValueError, match="max_source_length"):
+        Seq2SeqPreprocessor(preprocessor.source_tokenizer, preprocessor.target_tokenizer, 0, 8)
+
+
+def test_fit_on_text_pairs_learns_and_average_checkpoints_keeps_the_better(tmp_path):
+    pairs = ks.data.load_corpus("generated", num_pairs=1500, seed=3).train
+    preprocessor = Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=200, joint=True)
+    assert preprocessor.source_tokenizer is preprocessor.target_tokenizer
+    tokenizers = (preprocessor.source_tokenizer, preprocessor.target_tokenizer)
+    limits = Seq2SeqPreprocessor.length_limits(pairs, *tokenizers)
+    assert preprocessor.get_config() == limits
+    translator = Translator.build(preprocessor, "greedy", embedding_dim=16, units=16)
+    translator.compile(learning_rate=1e-2)
+    history = translator.fit(pairs, validation_data=pairs[:50], batch_size=64, epochs=2, verbose=0)
+    losses = history.history["loss"]
+    assert losses[1] < losses[0] and "val_loss" in history.history
+    with pytest.raises(ValueError, match="item 0 is 'not a pair'"):
+        translator.fit(["not a pair"])
+
+    # Averaging with random weights is worse: the current weights stay.
+    trained = tmp_path / "trained.weights.h5"
+    translator.backbone.save_weights(trained)
+    before = [w.copy() for w in translator.backbone.get_weights()]
+    noise = tmp_path / "noise.weights.h5"
+    translator.backbone.set_weights([np.random.normal(size=w.shape) * 5 for w in before])
+    translator.backbone.save_weights(noise)
+    translator.backbone.set_weights(before)
+    result = translator.average_checkpoints([str(trained), str(noise)], pairs[:30])
+    if result["kept"] == "best":
+        for now, then in zip(translator.backbone.get_weights(), before, strict=True):
+            np.testing.assert_array_equal(now, then)
+    assert result["kept"] == (
+        "average" if result["val_bleu_average"] > result["val_bleu_best_epoch"] else "best"
+    )
+
+
+def test_a_preset_loads_from_any_directory_in_a_fresh_process(exported_run, tmp_path):
+    run = copy_of(exported_run[0], tmp_path, "elsewhere")
+    code = (
+        "import keras_seq as ks\n"
+        f"t = ks.models.Translator.from_preset({str(run)!r})\n"
+        "print(repr(t.translate('in 3 days')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    expected = Translator.from_preset(run).translate("in 3 days")
+    assert out.stdout.strip().splitlines()[-1] == repr(expected)
+    shutil.rmtree(run)
