@@ -16,6 +16,7 @@ from its last finished epoch; a finished run says so and stops.
 import csv
 import dataclasses
 import os
+import shutil
 import sys
 import time
 
@@ -369,8 +370,7 @@ def train(config, run, translator, data):
             f"{average['val_bleu_average']:.2f} against {average['val_bleu_best_epoch']:.2f} "
             f"for the best epoch; keeping the {average['kept']}."
         )
-        for path in paths:
-            os.remove(path)
+        shutil.rmtree(os.path.dirname(paths[0]))  # the space given back
     with run.writing(RunFolder.MODEL) as temporary:
         translator.backbone.save(temporary)
     run.write_json(RunFolder.TRAINING_DONE, summary)

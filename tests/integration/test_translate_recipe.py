@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -11,9 +12,13 @@ import pytest
 
 import keras_seq  # noqa: F401  (registers the layers for load_model)
 from tests.integration import recipe_runner
+from tests.integration.conftest import QUICK_RUN as SMALL
+from tests.shared import copy_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SMALL = ["--quick", "--num-pairs", "1500", "--epochs", "2"]
+# What a run folder holds after its evaluation; removing them makes a copy of a finished
+# run one that stopped right after training.
+EVALUATED = ("metrics.json", "translations.tsv", "attention", "saved_model", "tflite", "report")
 
 
 def run_recipe(args, cwd, timeout):
@@ -25,11 +30,22 @@ def load_recipe():
     return recipe_runner.load_recipe("translate")
 
 
+def stopped_after_training(quick_run, tmp_path):
+    """A copy of the quick run as it was when its training had just finished."""
+    run = copy_of(quick_run[0], tmp_path)
+    for name in EVALUATED:
+        path = run / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    return run
+
+
 @pytest.mark.slow
-def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
-    run = tmp_path / "run"
-    completed = run_recipe([*SMALL, "--output-dir", str(run)], tmp_path, timeout=900)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+def test_quick_run_writes_every_file_of_the_run_folder(quick_run):
+    run, output = quick_run
+    completed = subprocess.CompletedProcess([], 0, output["stdout"], output["stderr"])
     assert "BLEU" in completed.stdout and str(run) in completed.stdout
     for name in ("config.json", "metrics.json", "history.csv", "model.keras", "translations.tsv"):
         assert (run / name).is_file(), name
@@ -46,6 +62,7 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
         for suffix in ("", "_float16", "_int8"):
             assert (run / "tflite" / f"{method}{suffix}.tflite").is_file()
     assert len(list((run / "attention").glob("*.png"))) == 4
+    assert "retracing" not in completed.stdout + completed.stderr
 
     metrics = json.loads((run / "metrics.json").read_text())
     for key in (
@@ -82,11 +99,23 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     assert (run / "curves.png").is_file()
     assert "val_bleu" in history[0]
 
-    # --evaluate: every variant of the run scored on a test file of the user's.
+    # The run folder is the translator's preset.
+    translator = keras_seq.models.Translator.from_preset(run)
+    assert translator.strategy.get_config() == {"beam_size": 5, "length_penalty": 0.6}
+    assert translator.translate(rows[1][0]) == rows[1][2]  # translations.tsv is beam search
+
+
+@pytest.mark.slow
+def test_evaluate_scores_the_model_and_every_export_and_a_finished_run_stays(
+    quick_run, tmp_path, capsys
+):
+    recipe = load_recipe()
+    run = copy_of(quick_run[0], tmp_path)
+    with open(run / "translations.tsv", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
     test_file = tmp_path / "mine.tsv"
     test_file.write_text("".join(f"{r[0]}\t{r[1]}\n" for r in rows[1:21]), encoding="utf-8")
-    scored = run_recipe(["--evaluate", str(run), "--test-data", str(test_file)], tmp_path, 600)
-    assert scored.returncode == 0, scored.stderr[-3000:]
+    assert recipe.main(["--evaluate", str(run), "--test-data", str(test_file)]) == 0
     results = json.loads((run / "evaluations" / "mine.tsv.json").read_text())["results"]
     assert sorted(results) == sorted(
         [f"keras {m}" for m in ("greedy", "beam")]
@@ -99,8 +128,9 @@ def test_quick_run_writes_every_file_of_the_run_folder(tmp_path):
     assert results["tflite beam_int8"]["bytes"] < results["tflite beam"]["bytes"]
 
     config_text = (run / "config.json").read_text()
-    again = run_recipe([*SMALL, "--beam-size", "2", "--output-dir", str(run)], tmp_path, 300)
-    assert again.returncode == 0 and "finished already" in again.stdout
+    capsys.readouterr()
+    assert recipe.main([*SMALL, "--beam-size", "2", "--output-dir", str(run)]) == 0
+    assert "finished already" in capsys.readouterr().out
     assert (run / "config.json").read_text() == config_text  # still describes the run
 
 
@@ -145,7 +175,7 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_a_failed_export_keeps_the_metrics_and_the_same_command_finishes_it(
-    tmp_path, monkeypatch, capsys
+    quick_run, tmp_path, monkeypatch, capsys
 ):
     recipe = load_recipe()
     from keras_seq.export import tflite
@@ -157,8 +187,8 @@ def test_a_failed_export_keeps_the_metrics_and_the_same_command_finishes_it(
             raise RuntimeError("simulated converter crash")
         return convert(translator, strategy, quantization)
 
-    run = tmp_path / "run"
-    args = [*SMALL[:-1], "1", "--output-dir", str(run)]
+    run = stopped_after_training(quick_run, tmp_path)
+    args = [*SMALL, "--output-dir", str(run)]
     monkeypatch.setattr(tflite, "convert", failing)
     with pytest.raises(RuntimeError, match="simulated"):
         recipe.main(args)
@@ -189,26 +219,18 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_stop_after_training_does_not_train_again(tmp_path, monkeypatch, capsys):
+def test_stop_after_training_does_not_train_again(quick_run, tmp_path, capsys):
     recipe = load_recipe()
-    run = str(tmp_path / "run")
-    args = [*SMALL, "--output-dir", run, "--no-export"]
-    original = recipe.evaluate
-
-    def interrupted(*a, **k):
-        raise KeyboardInterrupt("stopped while evaluating")
-
-    monkeypatch.setattr(recipe, "evaluate", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        recipe.main(args)
-    monkeypatch.setattr(recipe, "evaluate", original)
-    capsys.readouterr()
-    assert recipe.main(args) == 0
+    run = stopped_after_training(quick_run, tmp_path)
+    assert recipe.main([*SMALL, "--output-dir", str(run), "--no-export", "--no-report"]) == 0
     assert "Training had finished" in capsys.readouterr().out
-    with open(os.path.join(run, "history.csv")) as f:
+    with open(run / "history.csv") as f:
         assert len(list(csv.DictReader(f))) == 2  # the two epochs, not retrained
-    metrics = json.loads(open(os.path.join(run, "metrics.json")).read())
+    metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs_run_this_session"] == 2 and metrics["train_seconds"] > 0
+    assert metrics["bleu"] == json.loads(
+        (quick_run[0] / "metrics.json").read_text()
+    )["bleu"]  # the same model, evaluated again
 
 
 BAD_FLAGS = [
