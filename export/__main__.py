@@ -16,6 +16,7 @@ import threading
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from keras_seq.__main__ import export_main  # noqa: E402
 from keras_seq.export.tflite import QUANTIZATIONS  # noqa: E402
 from keras_seq.run_folder import NotARunFolder, TagRunFolder, open_run_folder  # noqa: E402
 
@@ -24,42 +25,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["web"]:
         return web_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "run_dir", help="a finished recipes/translate.py or recipes/tag.py run folder"
-    )
-    parser.add_argument("--no-tflite", action="store_true", help="write the SavedModel only")
-    parser.add_argument(
-        "--quantizations",
-        nargs="+",
-        default=list(QUANTIZATIONS),
-        choices=QUANTIZATIONS,
-        help="TFLite variants",
-    )
-    parser.add_argument(
-        "--shortlist",
-        action="store_true",
-        help="decode with the run's lexical shortlist (vocab/shortlist.npz): faster steps, "
-        "only target ids that co-occur with the source's in the training pairs; check its "
-        "BLEU with recipes/translate.py --evaluate",
-    )
-    args = parser.parse_args(argv)
-    run = open_run_folder(args.run_dir)
-    if args.shortlist and isinstance(run, TagRunFolder):
-        parser.error(f"{args.run_dir} is a recipes/tag.py run; --shortlist is for translation.")
-    try:
-        run.check_trained()
-        translator = run.load_translator(shortlist=True) if args.shortlist else None
-    except NotARunFolder as error:
-        parser.error(str(error))
-
-    options = {"translator": translator} if args.shortlist else {}
-    written = run.export(tflite=not args.no_tflite, quantizations=args.quantizations, **options)
-    print(f"SavedModel: {written['saved_model']}")
-    print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
-    for name, path in written.get("tflite", {}).items():
-        print(f"TFLite {name}: {path}")
-    return 0
+    return export_main(argv, prog="python -m export")
 
 
 def web_main(argv):

@@ -2,6 +2,7 @@
 
 from keras_seq import (
     callbacks,
+    cli,
     data,
     decoding,
     evaluation,
@@ -23,6 +24,7 @@ from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 __version__ = "0.1.0"
 __all__ = [
     "callbacks",
+    "cli",
     "data",
     "decoding",
     "evaluation",

@@ -9,12 +9,12 @@ worst translations by sentence chrF with their heat maps (`keras_seq.report`).
     python recipes/attention_gallery.py RUN --sentences 40 --worst 10
 """
 
-import argparse
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from keras_seq import cli  # noqa: E402
 from keras_seq.report import REPORT, write_report  # noqa: E402
 from keras_seq.run_folder import NotARunFolder  # noqa: E402
 
@@ -22,20 +22,17 @@ __all__ = ["REPORT", "main", "write_report"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.parser(__doc__)
     parser.add_argument("run_dir", help="a finished recipes/translate.py run folder")
-    parser.add_argument("--sentences", type=int, default=24, help="test sentences in the gallery")
-    parser.add_argument("--worst", type=int, default=8, help="worst translations shown")
+    parser.add_argument(
+        "--sentences", type=cli.integer(1), default=24, help="test sentences in the gallery"
+    )
+    parser.add_argument("--worst", type=cli.integer(0), default=8, help="worst translations shown")
     args = parser.parse_args(argv)
-    if args.sentences < 1 or args.worst < 0:
-        parser.error(
-            f"--sentences must be >= 1 and --worst >= 0. Received: {args.sentences}, {args.worst}"
-        )
     try:
         found = write_report(args.run_dir, args.sentences, args.worst)
     except NotARunFolder as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.fail(error)
     print(
         f"Report: {found['path']} ({found['sentences']} sentences: {found['monotonic']} "
         f"monotonic, {found['reordering']} reordering; {found['worst']} worst)"

@@ -16,8 +16,6 @@ PNG plots into its run folder. Running the same command again resumes: finished
 variants are kept, an interrupted one continues from its last epoch.
 """
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -25,6 +23,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras_seq as ks  # noqa: E402
+from keras_seq import cli, files  # noqa: E402
 
 SCHEDULE_SPECS = ("linear", "cosine", "exponential", "inverse_sigmoid")
 FIXED = {"teacher_forcing": 0.0, "free_running": 1.0, "mix_0.5": 0.5}
@@ -49,26 +48,24 @@ def variants(total_steps):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="generated", help=" | ".join(ks.data.SPECS))
-    parser.add_argument("--num-pairs", type=int, default=20_000)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--vocab-size", type=int, default=1000)
-    parser.add_argument("--units", type=int, default=96)
-    parser.add_argument("--max-length", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", nargs="+", help="only these variants (default: all)")
-    parser.add_argument("--output-dir", help="run folder (default: a new folder under runs/)")
-    parser.add_argument("--quick", action="store_true", help="a small run of a few minutes")
+    integer = cli.integer
+    parser = cli.parser(__doc__)
+    add = parser.add_argument
+    add("--dataset", default="generated", help=" | ".join(ks.data.SPECS))
+    add("--num-pairs", type=integer(1), default=20_000)
+    add("--epochs", type=integer(1), default=4)
+    add("--batch-size", type=integer(1), default=64)
+    add("--vocab-size", type=integer(8), default=1000)
+    add("--units", type=integer(1), default=96)
+    add("--max-length", type=integer(1), default=32)
+    add("--seed", type=integer(0), default=0)
+    add("--variants", nargs="+", help="only these variants (default: all)")
+    add("--output-dir", help="run folder (default: a new folder under runs/)")
+    add("--quick", action="store_true", help="a small run of a few minutes")
     args = parser.parse_args(argv)
     if args.quick:
         args.num_pairs, args.epochs, args.units, args.vocab_size = 3000, 2, 32, 300
-    for name in ("num_pairs", "epochs", "batch_size", "units", "max_length"):
-        if getattr(args, name) < 1:
-            parser.error(f"argument --{name.replace('_', '-')}: must be an integer >= 1")
-    if args.vocab_size < 8:
-        parser.error("argument --vocab-size: must be an integer >= 8")
+    cli.check_output_dir(parser, args.output_dir)
     known = set(variants(1))
     unknown = sorted(set(args.variants or ()) - known)
     if unknown:
@@ -288,13 +285,9 @@ def main(argv=None):
             print(f"{name}: training", flush=True)
             os.makedirs(folder, exist_ok=True)
             result = run_variant(name, *chosen[name], args, data, folder)
-            with open(result_path + ".tmp", "w") as f:
-                json.dump(result, f, indent=2)
-            os.replace(result_path + ".tmp", result_path)
-        with open(result_path) as f:
-            results.append(json.load(f))
-    with open(os.path.join(run_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+            files.write_json(result_path, result)
+        results.append(files.read_json(result_path))
+    files.write_json(os.path.join(run_dir, "results.json"), results)
     write_report(results, run_dir)
     with open(os.path.join(run_dir, "study.md")) as f:
         print(f.read())

@@ -15,7 +15,7 @@ import random
 import re
 
 from keras_seq._optional import optional_import
-from keras_seq.data.tagging import TaggedCorpus
+from keras_seq.data.corpus import TaggedCorpus
 
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL", "sv_SE")
 SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}

@@ -10,13 +10,13 @@ Specs:
   dictionary, read where the package installs them.
 """
 
-import dataclasses
 import os
 import random
 import re
 import warnings
 
 from keras_seq._optional import optional_import
+from keras_seq.data.corpus import Corpus
 
 DING_PATH = "/usr/share/trans/de-en"
 SPECS = ("generated", "tsv:PATH", "tfds:NAME", "ding")
@@ -80,26 +80,6 @@ def _unprepared(name, data_dir):
         f"at run time. Prepare it where the network is reachable (`tfds build {name}`) and "
         "copy the data folder here, or set TFDS_DATA_DIR to where it is."
     )
-
-
-@dataclasses.dataclass
-class Corpus:
-    """Train/valid/test text pairs and what loading skipped.
-
-    Attributes:
-        name: the spec it came from.
-        train, valid, test: lists of `(source, target)` strings.
-        skipped: counts of skipped lines by reason (e.g. `{"no_tab": 2}`).
-        source_language, target_language: language codes when known.
-    """
-
-    name: str
-    train: list
-    valid: list
-    test: list
-    skipped: dict = dataclasses.field(default_factory=dict)
-    source_language: str = ""
-    target_language: str = ""
 
 
 def split_pairs(pairs, valid_fraction, test_fraction, seed):

@@ -12,7 +12,10 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_seq.data.corpus import TaggedCorpus
+from keras_seq.data.generated_ner import generate_ner_corpus
 from keras_seq.data.loaders import _tfds, _tfds_builder, _unprepared
+from keras_seq.data.pipeline import shuffle_and_bucket
 from keras_seq.special_ids import UNK_ID
 
 # The usual names of the three CoNLL-2003 files, by split.
@@ -134,16 +137,6 @@ def read_tfds_tagging(name, split, data_dir=None, tag_feature="ner"):
     ]
 
 
-@dataclasses.dataclass
-class TaggedCorpus:
-    """Train/valid/test sentences (`(words, tags)` lists) and where they came from."""
-
-    name: str
-    train: list
-    valid: list
-    test: list
-
-
 def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None):
     """A `TaggedCorpus` from `"generated"`, `"conll:DIR"` or `"tfds:NAME"`.
 
@@ -152,8 +145,6 @@ def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None):
             unprepared TFDS dataset (nothing is downloaded at run time).
     """
     if spec == "generated":
-        from keras_seq.data.generated_ner import generate_ner_corpus
-
         return generate_ner_corpus(num_sentences or 12_000, seed=seed)
     if isinstance(spec, str) and spec.startswith("conll:"):
         files = find_conll_files(spec[6:])
@@ -317,8 +308,6 @@ def make_tagging_dataset(
         bucket_width: words per length bucket.
         with_chars: include `"chars"` (for a model with character features).
     """
-    from keras_seq.data.pipeline import shuffle_and_bucket
-
     encoded = [vocabularies.encode(words, tags) for words, tags in sentences if words]
     max_length = max(len(w) for w, _, _ in encoded)
 

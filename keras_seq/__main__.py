@@ -1,0 +1,117 @@
+"""`keras-seq` (or `python -m keras_seq`): use a trained run folder from the command line.
+
+    keras-seq translate RUN "Where is the station?" "Good morning."
+    keras-seq translate RUN --strategy greedy < sentences.txt     # one sentence a line
+    keras-seq tag RUN "Ana vive en Madrid"
+    keras-seq export RUN [--no-tflite] [--quantizations int8] [--shortlist]
+
+RUN is a run folder of `recipes/translate.py` or `recipes/tag.py`, or any preset
+`Translator.save_to_preset` / `Tagger.save_to_preset` wrote.
+"""
+
+import sys
+
+from keras_seq import cli
+from keras_seq.export.tflite import QUANTIZATIONS
+from keras_seq.run_folder import NotARunFolder, TagRunFolder, open_run_folder
+
+
+def _texts(texts):
+    """The texts given, else the lines of standard input."""
+    return texts if texts else [line.rstrip("\n") for line in sys.stdin]
+
+
+def translate_main(argv, prog):
+    parser = cli.parser(__doc__)
+    parser.prog = prog
+    parser.add_argument("run_dir", help="a translation run folder (a Translator preset)")
+    parser.add_argument("texts", nargs="*", help="sentences (default: standard input, a line each)")
+    parser.add_argument(
+        "--strategy", help="greedy, beam or sample (default: the run's, e.g. its tuned beam)"
+    )
+    args = parser.parse_args(argv)
+    from keras_seq.models import Translator
+
+    try:
+        translator = Translator.from_preset(args.run_dir, compile=False)
+        translations = translator.translate(_texts(args.texts), args.strategy)
+    except ValueError as error:  # NotARunFolder, a bad strategy
+        return cli.fail(error)
+    for translation in translations:
+        print(translation)
+    return 0
+
+
+def tag_main(argv, prog):
+    parser = cli.parser(__doc__)
+    parser.prog = prog
+    parser.add_argument("run_dir", help="a tagging run folder (a Tagger preset)")
+    parser.add_argument("texts", nargs="*", help="sentences (default: standard input, a line each)")
+    args = parser.parse_args(argv)
+    from keras_seq.models import Tagger
+
+    try:
+        tagger = Tagger.from_preset(args.run_dir, compile=False)
+    except ValueError as error:
+        return cli.fail(error)
+    texts = _texts(args.texts)
+    for text, entities in zip(texts, tagger.tag(texts), strict=True):
+        shown = "  ".join(f"[{e['type']} {e['text']}] {e['score']:.2f}" for e in entities)
+        print(f"{text}\t{shown}")
+    return 0
+
+
+def export_main(argv, prog="keras-seq export"):
+    """Writes RUN/saved_model and RUN/tflite of a translation or tagging run."""
+    parser = cli.parser(
+        "Write RUN_DIR/saved_model (TF Serving: text in, text out) and RUN_DIR/tflite "
+        "(builtin ops only, float32/float16/int8) of a translation or tagging run."
+    )
+    parser.prog = prog
+    parser.add_argument("run_dir", help="a finished translation or tagging run folder")
+    parser.add_argument("--no-tflite", action="store_true", help="write the SavedModel only")
+    parser.add_argument(
+        "--quantizations",
+        nargs="+",
+        default=list(QUANTIZATIONS),
+        choices=QUANTIZATIONS,
+        help="TFLite variants",
+    )
+    parser.add_argument(
+        "--shortlist",
+        action="store_true",
+        help="decode with the run's lexical shortlist (vocab/shortlist.npz): faster steps, "
+        "only target ids that co-occur with the source's in the training pairs; check its "
+        "BLEU with recipes/translate.py --evaluate",
+    )
+    args = parser.parse_args(argv)
+    run = open_run_folder(args.run_dir)
+    if args.shortlist and isinstance(run, TagRunFolder):
+        parser.error(f"{args.run_dir} is a tagging run; --shortlist is for translation.")
+    try:
+        run.check_trained()
+        translator = run.load_translator(shortlist=True) if args.shortlist else None
+    except NotARunFolder as error:
+        parser.error(str(error))
+    options = {"translator": translator} if args.shortlist else {}
+    written = run.export(tflite=not args.no_tflite, quantizations=args.quantizations, **options)
+    print(f"SavedModel: {written['saved_model']}")
+    print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
+    for name, path in written.get("tflite", {}).items():
+        print(f"TFLite {name}: {path}")
+    return 0
+
+
+COMMANDS = {"translate": translate_main, "tag": tag_main, "export": export_main}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__.strip(), file=sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    return COMMANDS[argv[0]](argv[1:], prog=f"keras-seq {argv[0]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
