@@ -13,6 +13,8 @@ import os
 import shutil
 import tempfile
 
+__all__ = ["read_json", "replacing", "write_bytes", "write_json"]
+
 
 def _umask():
     mask = os.umask(0)

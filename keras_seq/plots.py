@@ -11,6 +11,8 @@ import numpy as np
 
 from keras_seq._optional import optional_import
 
+__all__ = ["plot_attention", "plot_history", "plot_tag_confusion"]
+
 
 def _figure(what, figsize):
     """A new `Figure` (not registered with pyplot); names `what` if matplotlib is missing."""

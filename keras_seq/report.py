@@ -16,6 +16,8 @@ import os
 
 from keras_seq.run_folder import NotARunFolder, RunFolder
 
+__all__ = ["REPORT", "write_report"]
+
 REPORT = RunFolder.REPORT
 # Settings and scores shown at the top, in this order, when the run has them.
 SETTINGS = (

@@ -67,19 +67,26 @@ def test_flops_grow_with_lengths_and_training_is_three_forward_passes():
         forward_flops("transformer", CONFIG, [1], [1])
 
 
-@pytest.mark.slow
-def test_quick_harness_writes_every_part(tmp_path):
+def quick_harness(tmp_path, part):
+    """`python -m benchmarks --quick --only PART`'s JSON (one child process per part, so
+    that the parts run side by side on the test workers)."""
     output = tmp_path / "results.json"
     subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)],
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", part, "--output", str(output)],
         cwd=ROOT,
         check=True,
         timeout=900,
     )
     result = json.loads(output.read_text())
+    assert set(result) >= {"machine", "ceilings", part} and result["quick"] is True
     ceilings = result["ceilings"]
     assert ceilings["matmul_gflops_float32"] > 0 and ceilings["memory_bandwidth_gbs"] > 0
+    return result
 
+
+@pytest.mark.slow
+def test_quick_harness_measures_training(tmp_path):
+    result = quick_harness(tmp_path, "training")
     training = result["training"]["results"]
     assert {r["variant"] for r in training} >= {"keras_builtins_reference", "bahdanau_loop"}
     assert {r["precision"] for r in training} == {"float32", "mixed_bfloat16"}
@@ -88,7 +95,16 @@ def test_quick_harness_writes_every_part(tmp_path):
         assert r["ratio_to_reference"] > 0 and 0 < r["fraction_of_matmul_ceiling"]
         assert r["model_flops_per_target_token"] > 0
     assert all(r["ratio_to_reference"] == 1 for r in training if r["variant"].startswith("keras"))
+    # The README's tables come from this JSON.
+    training_rows = report.training_table(result).splitlines()[2:]
+    assert len(training_rows) == len({r["variant"] for r in training})
+    assert "| keras_builtins_reference | " in report.training_table(result)
+    assert "(1.00×" in report.training_table(result)
 
+
+@pytest.mark.slow
+def test_quick_harness_measures_decoding(tmp_path):
+    result = quick_harness(tmp_path, "decoding")
     decoding = result["decoding"]["results"]
     steps = result["decoding"]["max_steps"]
     assert decoding["keras"]["greedy"]["decoded_steps"] == steps
@@ -100,7 +116,12 @@ def test_quick_harness_writes_every_part(tmp_path):
         assert entry["threads_1"]["decoded_steps"] == steps
         assert entry["threads_1"]["batch64_sentences_per_second"] > 0
     assert 0 < decoding["shortlist_candidates"] < result["decoding"]["config"]["target_vocab_size"]
+    assert "TFLite + shortlist `greedy.tflite`, 1 thread(s)" in report.decoding_table(result)
 
+
+@pytest.mark.slow
+def test_quick_harness_measures_scaling_and_plots_it(tmp_path):
+    result = quick_harness(tmp_path, "scaling")
     curves = result["scaling"]["curves"]
     points = result["scaling"]["points"]
     assert len(curves["batch_size"]["luong_fused_teacher_forcing"]) == len(points["batch_sizes"])
@@ -108,10 +129,3 @@ def test_quick_harness_writes_every_part(tmp_path):
     with open(result["scaling"]["plot"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert result["scaling"]["plot"] == str(tmp_path / "results.png")
-
-    # The README's tables come from this JSON.
-    training_rows = report.training_table(result).splitlines()[2:]
-    assert len(training_rows) == len({r["variant"] for r in training})
-    assert "| keras_builtins_reference | " in report.training_table(result)
-    assert "(1.00×" in report.training_table(result)
-    assert "TFLite + shortlist `greedy.tflite`, 1 thread(s)" in report.decoding_table(result)
