@@ -43,6 +43,16 @@ def number(low, high=None, low_inclusive=True):
     return parse
 
 
+def encoding(text):
+    """An argparse type: `auto` or a text encoding Python knows."""
+    from keras_seq.data.text_files import check_encoding
+
+    try:
+        return check_encoding(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parser(doc):
     """An `ArgumentParser` described by the first paragraph of a recipe's docstring."""
     return argparse.ArgumentParser(

@@ -1,10 +1,12 @@
 """On-device reference client for taggers: a `tagger*.tflite` model and its vocabularies,
 sentence in, entities out.
 
-Runs the exported tagger with the LiteRT interpreter (`ai-edge-litert`). Words are
-looked up as in training (`TagVocabularies.encode`: the same files a phone app
-reads from the run's `vocab/`). The model's input holds a fixed number of words
-(`max_words`, 128 by default); a longer sentence is tagged in overlapping windows,
+Runs the exported tagger with the LiteRT interpreter (`ai-edge-litert`) and numpy
+alone: no TensorFlow, no keras_seq, as on a device. Words are looked up as in
+training (`keras_seq.data.TagVocabularies.encode`, written again here in numpy and
+tested against it: the same files a phone app reads from the run's `vocab/`). The
+model's input holds a fixed number of words (`max_words`, 128 by default); a longer
+sentence is tagged in overlapping windows,
 each word taking its tag from a window where it has context on both sides.
 
     python export/clients/litert_tagger.py RUN/tflite/tagger.tflite --vocab RUN/vocab \\
@@ -14,9 +16,61 @@ each word taking its tag from a window where it has context on both sides.
 import argparse
 import dataclasses
 import os
+import re
 import sys
 
 import numpy as np
+
+UNK_ID = 3
+DIGITS = re.compile("[0-9]")
+
+
+class Vocabularies:
+    """A run's `vocab/` folder (`words.txt`, `chars.txt`, `tags.txt`, `settings.txt`)."""
+
+    def __init__(self, directory):
+        def lines(name):
+            with open(os.path.join(directory, f"{name}.txt"), encoding="utf-8") as f:
+                return [line.rstrip("\n") for line in f]
+
+        settings = dict(line.split("=") for line in lines("settings"))
+        self.lowercase = bool(int(settings["lowercase"]))
+        self.normalize_digits = bool(int(settings["normalize_digits"]))
+        self.max_chars = int(settings["max_chars"])
+        self.tags = lines("tags")
+        self.word_ids = {w: i for i, w in enumerate(lines("words"))}
+        self.char_ids = {c: i for i, c in enumerate(lines("chars"))}
+
+    def word_id(self, word):
+        word = DIGITS.sub("0", word) if self.normalize_digits else word
+        word = word.lower() if self.lowercase else word
+        return self.word_ids.get(word, self.word_ids.get(word.lower(), UNK_ID))
+
+    def encode(self, words):
+        """`(word_ids (T,), char_ids (T, max_chars))` int32, as in training."""
+        word_ids = np.array([self.word_id(w) for w in words], dtype=np.int32)
+        char_ids = np.zeros((len(words), self.max_chars), dtype=np.int32)
+        for i, word in enumerate(words):
+            ids = [self.char_ids.get(c, UNK_ID) for c in word[: self.max_chars]]
+            char_ids[i, : len(ids)] = ids
+        return word_ids, char_ids
+
+
+def entity_spans(tags):
+    """`(type, start, end)` of the entities in IOB2 / IOBES tags (`end` exclusive)."""
+    spans, kind, start = [], None, 0
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, name = tag.partition("-")
+        continues = prefix in ("I", "E") and name == kind
+        if kind is not None and not continues:
+            spans.append((kind, start, i))
+            kind = None
+        if prefix in ("B", "S") or (prefix in ("I", "E") and not continues):
+            kind, start = name, i
+        if prefix in ("E", "S") and kind is not None:
+            spans.append((kind, start, i + 1))
+            kind = None
+    return spans
 
 
 @dataclasses.dataclass
@@ -45,9 +99,7 @@ class LiteRTTagger:
     def __init__(self, model_path, vocab_dir, num_threads=None, context=None):
         from ai_edge_litert.interpreter import Interpreter
 
-        from keras_seq.data.tagging import TagVocabularies
-
-        self.vocabularies = TagVocabularies.load(vocab_dir)
+        self.vocabularies = Vocabularies(vocab_dir)
         interpreter = Interpreter(model_path=model_path, num_threads=num_threads or os.cpu_count())
         self.runner = interpreter.get_signature_runner()
         inputs = self.runner.get_input_details()
@@ -94,19 +146,11 @@ class LiteRTTagger:
 
     def entities(self, text):
         """The `Entity` list of one sentence (split on whitespace)."""
-        from seqeval.metrics.sequence_labeling import get_entities
-
         words = text.split()
         tags, scores = self.tag(words)
         return [
-            Entity(
-                kind,
-                start,
-                last + 1,
-                " ".join(words[start : last + 1]),
-                float(np.mean(scores[start : last + 1])),
-            )
-            for kind, start, last in get_entities(tags)
+            Entity(kind, start, end, " ".join(words[start:end]), float(np.mean(scores[start:end])))
+            for kind, start, end in entity_spans(tags)
         ]
 
 

@@ -195,6 +195,17 @@ def shuffle_and_bucket(
     return dataset, boundaries
 
 
+def bucket_batch_count(lengths, boundaries, batch_size, drop_remainder=False):
+    """How many batches `shuffle_and_bucket` makes of examples of these `lengths`.
+
+    Known from the lengths alone; stating it (`assert_cardinality`) gives Keras a sized
+    epoch: a progress bar with its end instead of `1/Unknown`, and no "ran out of
+    data" warnings.
+    """
+    counts = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+    return int(np.sum(counts // batch_size if drop_remainder else -(-counts // batch_size)))
+
+
 def make_dataset(
     pairs,
     source_tokenizer,
@@ -312,12 +323,10 @@ def make_dataset(
     dataset = dataset.map(
         lambda x: ({"source_ids": x["source_ids"], "target_ids": x["target_ids"]}, x["labels"])
     )
-    # The batch count is known from the lengths; stating it gives Keras a sized epoch.
     source_sizes = np.minimum(lengths[:, 0], max_source_length)[keep]
     target_sizes = np.minimum(lengths[:, 1] + 1, max_target_length)[keep]
-    buckets = np.searchsorted(boundaries, np.maximum(source_sizes, target_sizes), side="right")
-    counts = np.bincount(buckets)
-    batches = int(np.sum(counts // batch_size if drop_remainder else -(-counts // batch_size)))
+    sizes = np.maximum(source_sizes, target_sizes)
+    batches = bucket_batch_count(sizes, boundaries, batch_size, drop_remainder)
     if curriculum is None:
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     dataset = dataset.prefetch(tf.data.AUTOTUNE)

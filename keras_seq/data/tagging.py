@@ -15,14 +15,19 @@ import tensorflow as tf
 from keras_seq.data.corpus import TaggedCorpus
 from keras_seq.data.generated_ner import generate_ner_corpus
 from keras_seq.data.loaders import _tfds, _tfds_builder, _unprepared
-from keras_seq.data.pipeline import shuffle_and_bucket
+from keras_seq.data.pipeline import bucket_batch_count, shuffle_and_bucket
+from keras_seq.data.text_files import check_encoding, read_lines
 from keras_seq.special_ids import UNK_ID
 
 # The usual names of the three CoNLL-2003 files, by split.
+# The names of the CoNLL-2003 (eng, deu) and CoNLL-2002 (esp, ned) releases, and plain ones.
 CONLL_FILES = {
-    "train": ("train.txt", "eng.train"),
-    "valid": ("valid.txt", "dev.txt", "eng.testa"),
-    "test": ("test.txt", "eng.testb"),
+    split: (*plain, *(f"{language}.{suffix}" for language in ("eng", "deu", "esp", "ned")))
+    for split, plain, suffix in (
+        ("train", ("train.txt",), "train"),
+        ("valid", ("valid.txt", "dev.txt"), "testa"),
+        ("test", ("test.txt",), "testb"),
+    )
 }
 # Ids 0-3 as in every keras_seq vocabulary (PAD_ID, START_ID, END_ID, UNK_ID).
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
@@ -44,7 +49,7 @@ def to_iob2(tags):
     return converted
 
 
-def read_conll(path):
+def read_conll(path, encoding="auto"):
     """Sentences of a CoNLL-format file, tags converted to IOB2.
 
     One token per line, the word in the first column and the tag in the last
@@ -52,12 +57,17 @@ def read_conll(path):
     has the same number of columns); blank lines end sentences; `-DOCSTART-` lines
     are skipped.
 
+    The encoding is UTF-8, or ISO-8859-1 for a file that is plainly not UTF-8 (as the
+    CoNLL-2002 and CoNLL-2003 German releases), with a warning; `encoding` chooses
+    another (see `keras_seq.data.text_files.read_lines`).
+
     Returns:
         A list of `(words, tags)`.
 
     Raises:
-        ValueError: naming `FILE:LINE` for a line with one column, or with another
-            number of columns than the file's first token line.
+        ValueError: naming `FILE:LINE` for a line with one column, with another
+            number of columns than the file's first token line, or that does not
+            decode (never replaced: a model would learn `p\ufffdgina`).
     """
     sentences, words, tags = [], [], []
     expected = None  # (columns, line number) of the first token line
@@ -68,28 +78,34 @@ def read_conll(path):
         words.clear()
         tags.clear()
 
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line_number, line in enumerate(f, 1):
-            columns = line.split()
-            if not columns:
-                flush()
-            elif columns[0] == "-DOCSTART-":
-                flush()
-            elif len(columns) < 2:
-                raise ValueError(
-                    f"{path}:{line_number}: one column ({line.strip()!r}); CoNLL lines hold "
-                    "a word, optional columns, and the tag last, separated by spaces."
-                )
-            elif expected and len(columns) != expected[0]:
-                raise ValueError(
-                    f"{path}:{line_number}: {len(columns)} columns ({line.strip()!r}), but "
-                    f"line {expected[1]} has {expected[0]}; every token line of a CoNLL file "
-                    "has the same columns (a word with a space in it splits into two)."
-                )
-            else:
-                expected = expected or (len(columns), line_number)
-                words.append(columns[0])
-                tags.append(columns[-1])
+    lines, used = read_lines(path, encoding)
+    for line_number, line in lines:
+        if line is None:
+            raise ValueError(
+                f"{path}:{line_number}: not valid {used} text. Pass the file's encoding "
+                "with --encoding (recipes) or encoding= (e.g. iso-8859-1, the CoNLL-2002 and "
+                "CoNLL-2003 German releases' encoding)."
+            )
+        columns = line.split()
+        if not columns:
+            flush()
+        elif columns[0] == "-DOCSTART-":
+            flush()
+        elif len(columns) < 2:
+            raise ValueError(
+                f"{path}:{line_number}: one column ({line.strip()!r}); CoNLL lines hold "
+                "a word, optional columns, and the tag last, separated by spaces."
+            )
+        elif expected and len(columns) != expected[0]:
+            raise ValueError(
+                f"{path}:{line_number}: {len(columns)} columns ({line.strip()!r}), but "
+                f"line {expected[1]} has {expected[0]}; every token line of a CoNLL file "
+                "has the same columns (a word with a space in it splits into two)."
+            )
+        else:
+            expected = expected or (len(columns), line_number)
+            words.append(columns[0])
+            tags.append(columns[-1])
     flush()
     return sentences
 
@@ -137,8 +153,10 @@ def read_tfds_tagging(name, split, data_dir=None, tag_feature="ner"):
     ]
 
 
-def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None):
+def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None, encoding="auto"):
     """A `TaggedCorpus` from `"generated"`, `"conll:DIR"` or `"tfds:NAME"`.
+
+    `encoding` is the CoNLL files' (`read_conll`).
 
     Raises:
         ValueError: for an unknown spec, a missing directory or file, or an
@@ -147,8 +165,11 @@ def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None):
     if spec == "generated":
         return generate_ner_corpus(num_sentences or 12_000, seed=seed)
     if isinstance(spec, str) and spec.startswith("conll:"):
+        check_encoding(encoding)
         files = find_conll_files(spec[6:])
-        return TaggedCorpus(spec, *(read_conll(files[s]) for s in ("train", "valid", "test")))
+        return TaggedCorpus(
+            spec, *(read_conll(files[s], encoding) for s in ("train", "valid", "test"))
+        )
     if isinstance(spec, str) and spec.startswith("tfds:"):
         name = spec[5:]
         # Without recorded metadata (an unprepared builder), CoNLL-2003's split names.
@@ -320,7 +341,7 @@ def make_tagging_dataset(
         inputs_signature["chars"] = tf.TensorSpec((None, vocabularies.max_chars), tf.int32)
     signature = (inputs_signature, tf.TensorSpec((None,), tf.int32))
     dataset = tf.data.Dataset.from_generator(rows, output_signature=signature).cache()
-    dataset, _ = shuffle_and_bucket(
+    dataset, boundaries = shuffle_and_bucket(
         dataset,
         lambda inputs, tags: tf.shape(tags)[0],
         longest=max_length,
@@ -330,4 +351,6 @@ def make_tagging_dataset(
         seed=0,
         window=min(len(encoded), 100_000),
     )
+    batches = bucket_batch_count([len(w) for w, _, _ in encoded], boundaries, batch_size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     return dataset.prefetch(tf.data.AUTOTUNE)

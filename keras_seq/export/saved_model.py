@@ -6,6 +6,7 @@ import os
 import tensorflow as tf
 
 from keras_seq import decoding, files
+from keras_seq.export._noise import known_noise_dropped
 from keras_seq.export.inference import TranslatorModule, result_outputs
 
 STRATEGIES_ASSET = "decoding.json"
@@ -84,7 +85,8 @@ def save_atomically(module, path, signatures, write_assets):
         assets_dir = os.path.join(staging, "assets")
         os.makedirs(assets_dir)
         module.assets = [tf.saved_model.Asset(a) for a in write_assets(assets_dir)]
-        tf.saved_model.save(module, staging, signatures=signatures)
+        with known_noise_dropped():
+            tf.saved_model.save(module, staging, signatures=signatures)
     return os.fspath(path)
 
 

@@ -6,6 +6,7 @@ import os
 import tensorflow as tf
 
 from keras_seq import decoding, files
+from keras_seq.export._noise import known_noise_dropped
 from keras_seq.export.inference import TranslatorModule, result_outputs
 
 QUANTIZATIONS = ("float32", "float16", "int8")
@@ -43,8 +44,9 @@ def frozen_function(function, input_signature):
         convert_variables_to_constants_v2,
     )
 
-    concrete = tf.function(function, input_signature=input_signature).get_concrete_function()
-    frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=False)
+    with known_noise_dropped():
+        concrete = tf.function(function, input_signature=input_signature).get_concrete_function()
+        frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=False)
     keys = sorted(concrete.structured_outputs)  # the frozen outputs come in this order
 
     @tf.function(input_signature=input_signature)
@@ -75,7 +77,8 @@ def convert_concrete(concrete, quantization="float32"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    content = converter.convert()
+    with known_noise_dropped():
+        content = converter.convert()
     check_builtins_only(content)
     return content
 

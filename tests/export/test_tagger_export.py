@@ -1,5 +1,8 @@
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -16,6 +19,7 @@ from keras_seq.export import (
     export_tagger_tflite,
 )
 from keras_seq.models import build_tagger
+from tests.export.conftest import ROOT
 from tests.export.test_clients import client
 
 SENTENCES = [
@@ -147,3 +151,39 @@ def test_export_command_and_litert_client_on_a_tag_run(trained, tmp_path):
         assert expected[0][entity.start] in (f"B-{entity.type}", f"I-{entity.type}")
         assert 0 < entity.score <= 1
     assert tagger.entities("") == [] and tagger.entities("   ") == []
+
+    # The client's own (numpy) lookup is the training lookup.
+    for text in SENTENCES:
+        ours, theirs = tagger.vocabularies.encode(text.split()), vocabularies.encode(text.split())
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+BLOCK_TENSORFLOW = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "keras_seq", "seqeval", "sklearn"):
+            raise ImportError(f"{name} is blocked: an on-device client runs without it")
+sys.meta_path.insert(0, Block())
+sys.argv = sys.argv[1:]
+import runpy
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_the_litert_tagger_client_runs_without_tensorflow(trained, tmp_path):
+    model, vocabularies = trained
+    module = TaggerModule(model, vocabularies, max_words=16)
+    written = export_tagger_tflite(module, tmp_path / "tflite", ["float32"])
+    vocabularies.save(tmp_path / "vocab")
+    script = os.path.join(ROOT, "export", "clients", "litert_tagger.py")
+    completed = subprocess.run(
+        [sys.executable, "-c", BLOCK_TENSORFLOW, script, written["tagger.tflite"],
+         "--vocab", str(tmp_path / "vocab"), SENTENCES[0]],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    tagger = client("litert_tagger").LiteRTTagger(written["tagger.tflite"], tmp_path / "vocab")
+    expected = [f"  {e.type}\t{e.text}\t{e.score:.3f}" for e in tagger.entities(SENTENCES[0])]
+    assert completed.stdout.splitlines() == [SENTENCES[0], *expected]
