@@ -12,6 +12,7 @@ import keras_seq as ks
 from keras_seq.models import Tagger, build_tagger
 from keras_seq.models.tagger import entity_spans
 from keras_seq.run_folder import NotARunFolder
+from tests.export.test_clients import client
 
 
 @pytest.mark.parametrize(
@@ -27,6 +28,8 @@ from keras_seq.run_folder import NotARunFolder
 )
 def test_entity_spans_of_iob2_and_iobes_tags(tags, spans):
     assert entity_spans(tags) == spans
+    # The on-device client reads entities alike, in its own numpy-only copy.
+    assert client("litert_tagger").entity_spans(tags) == spans
 
 
 def numbers_corpus(count=300, seed=0):
