@@ -54,9 +54,17 @@ def standard_translator(config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURC
     """An untrained Bahdanau translator of `config`, beam-5, `steps` output tokens at most."""
     from keras_seq.decoding import BeamSearch
     from keras_seq.export import TranslatorModule
+    from keras_seq.models import seq2seq_parts
+    from keras_seq.special_ids import END_ID
 
     model = standard_model("bahdanau", config=config)
     model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
+    # An untrained model may end a sentence early, and more so in one precision than in
+    # another: forbidding the end token makes every variant decode all `steps` steps.
+    output = seq2seq_parts(model).decoder.output_dense
+    bias = output.bias.numpy()
+    bias[END_ID] = -1e4  # float32 weights, whatever the compute policy
+    output.bias.assign(bias)
     return TranslatorModule(
         model, max_source_length=source_tokens, max_target_length=steps, strategy=BeamSearch(BEAM)
     )
