@@ -10,6 +10,9 @@ import pytest
 
 from tests.integration.recipe_runner import load_recipe
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_attention_gallery")
+
 
 class Images(html.parser.HTMLParser):
     def __init__(self):

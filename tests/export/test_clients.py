@@ -14,6 +14,9 @@ import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedMode
 from keras_seq.data import SubwordTokenizer
 from tests.export.conftest import MAX_SOURCE, ROOT, padded_ids
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_clients")
+
 TEXTS = ["in 3 days", "tuesday, may 23, 1978", "", "$1,234.50"]
 
 

@@ -14,6 +14,9 @@ from keras_seq.data import SubwordTokenizer
 from keras_seq.evaluation import corpus_scores
 from tests.export.conftest import MAX_SOURCE, MAX_TARGET, padded_ids
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_saved_model")
+
 
 @pytest.fixture(scope="module")
 def moved(exported_run, tmp_path_factory):

@@ -168,6 +168,9 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 sys.argv = sys.argv[1:]
 import runpy
+
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_tagger_export")
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 

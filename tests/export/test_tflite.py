@@ -13,6 +13,9 @@ from keras_seq.export import check_builtins_only, op_names, tflite_strategy
 from keras_seq.export.tflite import convert
 from tests.export.conftest import MAX_SOURCE, padded_ids
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_tflite")
+
 VARIANTS = [
     f"{method}{suffix}.tflite"
     for method in ("greedy", "beam")

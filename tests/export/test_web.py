@@ -15,6 +15,9 @@ import pytest
 from export.web_app import serve
 from tests.export.conftest import MAX_SOURCE, ROOT
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_web")
+
 SENTENCES = ["in 3 days", "tuesday, may 23, 1978", "$1,234.50", "thirty four"]
 
 

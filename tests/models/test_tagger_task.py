@@ -14,6 +14,9 @@ from keras_seq.models.tagger import entity_spans
 from keras_seq.run_folder import NotARunFolder
 from tests.export.test_clients import client
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_tagger_task")
+
 
 @pytest.mark.parametrize(
     ("tags", "spans"),

@@ -15,6 +15,9 @@ from keras_seq.models import Seq2SeqPreprocessor, Translator
 from keras_seq.run_folder import NotARunFolder
 from tests.shared import copy_of
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_translator")
+
 SENTENCES = ["in 3 days", "tuesday, may 23, 1978", "thirty four", "march 3, 2025"]
 
 
