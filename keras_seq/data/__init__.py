@@ -1,5 +1,6 @@
 """Data: tokenizers, tf.data pipelines, parallel-text and tagged-text loaders (TensorFlow only)."""
 
+from keras_seq.data import sources
 from keras_seq.data.generated import generate_pairs
 from keras_seq.data.loaders import (
     SPECS,
@@ -20,6 +21,7 @@ from keras_seq.data.pipeline import (
     measure_padding,
 )
 from keras_seq.data.tagging import (
+    TAGGING_SPECS,
     TaggedCorpus,
     TagVocabularies,
     load_tagged_corpus,
@@ -30,6 +32,7 @@ from keras_seq.data.tokenizer import SubwordTokenizer
 
 __all__ = [
     "SPECS",
+    "TAGGING_SPECS",
     "Corpus",
     "EpochShuffle",
     "LengthCurriculum",
@@ -49,5 +52,6 @@ __all__ = [
     "read_conll",
     "read_ding",
     "read_tsv",
+    "sources",
     "split_pairs",
 ]

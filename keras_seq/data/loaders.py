@@ -16,11 +16,12 @@ import re
 import warnings
 
 from keras_seq._optional import optional_import
+from keras_seq.data import sources
 from keras_seq.data.corpus import Corpus
+from keras_seq.data.generated import generate_pairs
 from keras_seq.data.text_files import check_encoding, read_lines
 
 DING_PATH = "/usr/share/trans/de-en"
-SPECS = ("generated", "tsv:PATH", "tfds:NAME", "ding")
 
 
 def _tfds():
@@ -30,7 +31,8 @@ def _tfds():
 def check_spec(spec, valid_data=None, test_data=None, data_dir=None):
     """Checks a dataset spec and its files before any work, with one clear error.
 
-    Checks the form of `spec` (one of `SPECS`), that the files it names exist,
+    Checks the form of `spec` (one of `SPECS`, `keras_seq.data.sources`), that the
+    files it names exist,
     that `valid_data`/`test_data` come only with `tsv:`, and for `tfds:` that
     TFDS knows the name and its data is prepared (nothing is downloaded at run
     time).
@@ -56,10 +58,7 @@ def check_spec(spec, valid_data=None, test_data=None, data_dir=None):
 
 
 def _check_form(spec):
-    if not isinstance(spec, str) or not (
-        spec in ("generated", "ding") or spec.startswith(("tsv:", "tfds:"))
-    ):
-        raise ValueError(f"Unknown dataset spec. Expected one of {SPECS}. Received: {spec!r}")
+    sources.find(spec, "translation")
 
 
 def _tfds_builder(name, data_dir=None, require_prepared=False):
@@ -266,38 +265,62 @@ def load_corpus(
     Raises:
         ValueError: for an unknown spec.
     """
-    _check_form(spec)
+    source, argument = sources.find(spec, "translation")
     check_encoding(encoding)
-    skipped = {}
-    if spec == "generated":
-        from keras_seq.data.generated import generate_pairs
+    return source.load(
+        argument,
+        spec=spec,
+        valid_data=valid_data,
+        test_data=test_data,
+        seed=seed,
+        num_pairs=num_pairs,
+        valid_fraction=valid_fraction,
+        test_fraction=test_fraction,
+        data_dir=data_dir,
+        encoding=encoding,
+    )
 
-        pairs = generate_pairs(num_pairs, seed=seed)
-        train, valid, test = split_pairs(pairs, valid_fraction, test_fraction, seed)
-        return Corpus(spec, train, valid, test, skipped, "en", "de")
-    if spec == "ding":
-        train, valid, test = split_pairs(read_ding(), valid_fraction, test_fraction, seed)
-        return Corpus(spec, train, valid, test, skipped, "en", "de")
-    if spec.startswith("tsv:"):
-        pairs, skipped = read_tsv(spec[4:], encoding)
-        given = {}
-        for name, path in (("valid", valid_data), ("test", test_data)):
-            if path is not None:
-                given[name], more_skipped = read_tsv(path, encoding)
-                skipped.update({f"{name}_{k}": v for k, v in more_skipped.items()})
-        splits = _complete_splits(pairs, given, valid_fraction, test_fraction, seed)
-        return Corpus(spec, *splits, skipped)
-    if spec.startswith("tfds:"):
-        name = spec[5:]
-        builder, (source_key, target_key) = _tfds_splits(name, data_dir)
-        # Without recorded metadata (an unprepared builder), try the usual split names.
-        available = set(builder.info.splits) or {"validation", "test"}
-        given = {
-            key: read_tfds(name, split, data_dir)
-            for key, split in (("valid", "validation"), ("test", "test"))
-            if split in available
-        }
-        train = read_tfds(name, "train", data_dir)
-        splits = _complete_splits(train, given, valid_fraction, test_fraction, seed)
-        return Corpus(spec, *splits, skipped, source_key, target_key)
-    raise AssertionError(f"unhandled dataset spec {spec!r}")
+
+def _load_generated(_, spec, seed, num_pairs, valid_fraction, test_fraction, **unused):
+    pairs = generate_pairs(num_pairs, seed=seed)
+    train, valid, test = split_pairs(pairs, valid_fraction, test_fraction, seed)
+    return Corpus(spec, train, valid, test, {}, "en", "de")
+
+
+def _load_ding(_, spec, seed, valid_fraction, test_fraction, **unused):
+    train, valid, test = split_pairs(read_ding(), valid_fraction, test_fraction, seed)
+    return Corpus(spec, train, valid, test, {}, "en", "de")
+
+
+def _load_tsv(path, spec, seed, valid_data, test_data, valid_fraction, test_fraction, encoding,
+              **unused):
+    pairs, skipped = read_tsv(path, encoding)
+    given = {}
+    for name, other in (("valid", valid_data), ("test", test_data)):
+        if other is not None:
+            given[name], more_skipped = read_tsv(other, encoding)
+            skipped.update({f"{name}_{k}": v for k, v in more_skipped.items()})
+    splits = _complete_splits(pairs, given, valid_fraction, test_fraction, seed)
+    return Corpus(spec, *splits, skipped)
+
+
+def _load_tfds(name, spec, seed, valid_fraction, test_fraction, data_dir, **unused):
+    builder, (source_key, target_key) = _tfds_splits(name, data_dir)
+    # Without recorded metadata (an unprepared builder), try the usual split names.
+    available = set(builder.info.splits) or {"validation", "test"}
+    given = {
+        key: read_tfds(name, split, data_dir)
+        for key, split in (("valid", "validation"), ("test", "test"))
+        if split in available
+    }
+    train = read_tfds(name, "train", data_dir)
+    splits = _complete_splits(train, given, valid_fraction, test_fraction, seed)
+    return Corpus(spec, *splits, {}, source_key, target_key)
+
+
+sources.register("generated", "translation", "", _load_generated)
+sources.register("tsv", "translation", "PATH", _load_tsv)
+sources.register("tfds", "translation", "NAME", _load_tfds)
+sources.register("ding", "translation", "", _load_ding)
+# The translation specs, for messages and --help.
+SPECS = sources.forms("translation")

@@ -12,6 +12,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_seq.data import sources
 from keras_seq.data.corpus import TaggedCorpus
 from keras_seq.data.generated_ner import generate_ner_corpus
 from keras_seq.data.loaders import _tfds, _tfds_builder, _unprepared
@@ -154,33 +155,49 @@ def read_tfds_tagging(name, split, data_dir=None, tag_feature="ner"):
 
 
 def load_tagged_corpus(spec, data_dir=None, seed=0, num_sentences=None, encoding="auto"):
-    """A `TaggedCorpus` from `"generated"`, `"conll:DIR"` or `"tfds:NAME"`.
+    """A `TaggedCorpus` by spec: `"generated"`, `"conll:DIR"` or `"tfds:NAME"`
+    (`keras_seq.data.sources`).
 
     `encoding` is the CoNLL files' (`read_conll`).
 
     Raises:
-        ValueError: for an unknown spec, a missing directory or file, or an
-            unprepared TFDS dataset (nothing is downloaded at run time).
+        ValueError: for an unknown spec or encoding, a missing directory or file, or
+            an unprepared TFDS dataset (nothing is downloaded at run time).
     """
-    if spec == "generated":
-        return generate_ner_corpus(num_sentences or 12_000, seed=seed)
-    if isinstance(spec, str) and spec.startswith("conll:"):
-        check_encoding(encoding)
-        files = find_conll_files(spec[6:])
-        return TaggedCorpus(
-            spec, *(read_conll(files[s], encoding) for s in ("train", "valid", "test"))
-        )
-    if isinstance(spec, str) and spec.startswith("tfds:"):
-        name = spec[5:]
-        # Without recorded metadata (an unprepared builder), CoNLL-2003's split names.
-        valid = "validation" if "validation" in _tfds_builder(name, data_dir).info.splits else "dev"
-        return TaggedCorpus(
-            spec, *(read_tfds_tagging(name, s, data_dir) for s in ("train", valid, "test"))
-        )
-    raise ValueError(
-        "Unknown tagging dataset. Expected 'generated', 'conll:DIR' or 'tfds:NAME'. "
-        f"Received: {spec!r}"
+    source, argument = sources.find(spec, "tagging")
+    check_encoding(encoding)
+    return source.load(
+        argument,
+        spec=spec,
+        data_dir=data_dir,
+        seed=seed,
+        num_sentences=num_sentences,
+        encoding=encoding,
     )
+
+
+def _load_generated(_, seed, num_sentences, **unused):
+    return generate_ner_corpus(num_sentences or 12_000, seed=seed)
+
+
+def _load_conll(directory, spec, encoding, **unused):
+    files = find_conll_files(directory)
+    return TaggedCorpus(spec, *(read_conll(files[s], encoding) for s in ("train", "valid", "test")))
+
+
+def _load_tfds(name, spec, data_dir, **unused):
+    # Without recorded metadata (an unprepared builder), CoNLL-2003's split names.
+    valid = "validation" if "validation" in _tfds_builder(name, data_dir).info.splits else "dev"
+    return TaggedCorpus(
+        spec, *(read_tfds_tagging(name, s, data_dir) for s in ("train", valid, "test"))
+    )
+
+
+sources.register("generated", "tagging", "", _load_generated)
+sources.register("conll", "tagging", "DIR", _load_conll)
+sources.register("tfds", "tagging", "NAME", _load_tfds)
+# The tagging specs, for messages and --help.
+TAGGING_SPECS = sources.forms("tagging")
 
 
 _DIGITS = re.compile("[0-9]")
