@@ -22,6 +22,9 @@ from keras_seq.models import build_tagger
 from tests.export.conftest import ROOT
 from tests.export.test_clients import client
 
+# Its module fixtures are built once: the module runs on one test worker.
+pytestmark = pytest.mark.xdist_group("test_tagger_export")
+
 SENTENCES = [
     "Anna Schmidt joined Müller GmbH in Berlin on Monday .",
     "PARIS said 1987 sales rose 12 percent",
@@ -168,9 +171,6 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 sys.argv = sys.argv[1:]
 import runpy
-
-# Its module fixtures are built once: the module runs on one test worker.
-pytestmark = pytest.mark.xdist_group("test_tagger_export")
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
