@@ -70,10 +70,10 @@ def data_uri(png_bytes):
 
 
 def heat_map_png(source_pieces, target_pieces, weights):
-    from keras_seq import evaluation
+    from keras_seq import plots
 
     buffer = io.BytesIO()
-    evaluation.plot_attention(source_pieces, target_pieces, weights, buffer)
+    plots.plot_attention(source_pieces, target_pieces, weights, buffer)
     return buffer.getvalue()
 
 

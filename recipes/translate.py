@@ -219,11 +219,13 @@ def preprocessor_of(config, corpus, run):
         tokenizers = Seq2SeqPreprocessor.learn_tokenizers(
             corpus.train, config["vocab_size"], config["joint_vocab"], config["lowercase"]
         )
-    limits = Seq2SeqPreprocessor.length_limits(corpus.train, *tokenizers)
-    for key, value in limits.items():
-        if config[key] is None:
-            config[key] = value
-            print(f"  {key} {value} (99.5 % of the training pairs fit)")
+    keys = ("max_source_length", "max_target_length")
+    if any(config[key] is None for key in keys):  # a resumed run has them: no re-tokenizing
+        limits = Seq2SeqPreprocessor.length_limits(corpus.train, *tokenizers)
+        for key in keys:
+            if config[key] is None:
+                config[key] = limits[key]
+                print(f"  {key} {limits[key]} (99.5 % of the training pairs fit)")
     run.write_json(RunFolder.CONFIG, config)
     preprocessor = Seq2SeqPreprocessor(
         *tokenizers, config["max_source_length"], config["max_target_length"]

@@ -2,14 +2,14 @@
 
 import keras
 
-from keras_seq import evaluation
+from keras_seq import evaluation, plots
 
 
 class AttentionImages(keras.callbacks.Callback):
     """Heat maps of a few sentences' attention, logged to TensorBoard every epoch.
 
     Translates `texts` greedily at the end of each epoch and writes each heat map
-    (`evaluation.plot_attention`: source subwords across, output subwords down) as
+    (`keras_seq.plots.plot_attention`: source subwords across, output subwords down) as
     `tf.summary.image` `attention/<i>` under `log_dir`, so that TensorBoard's
     Images tab shows how attention sharpens during training (drag the step slider).
 
@@ -44,7 +44,7 @@ class AttentionImages(keras.callbacks.Callback):
         with self._writer.as_default(step=epoch):
             for i, (source, target, weights) in enumerate(maps):
                 buffer = io.BytesIO()
-                evaluation.plot_attention(source, target, weights, buffer, title=self.texts[i])
+                plots.plot_attention(source, target, weights, buffer, title=self.texts[i])
                 image = tf.image.decode_png(buffer.getvalue(), channels=4)
                 tf.summary.image(f"attention/{i}", image[None], description=self.texts[i])
         self._writer.flush()
