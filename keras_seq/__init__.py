@@ -1,5 +1,14 @@
 """keras_seq: attention-based recurrent sequence-to-sequence models for Keras 3."""
 
+import sys as _sys
+
+from keras_seq import _native_logs
+
+# Before TensorFlow's first import, whose early native logs ignore TF_CPP_MIN_LOG_LEVEL.
+# Not under pytest, which captures the descriptors itself.
+if "tensorflow" not in _sys.modules and "pytest" not in _sys.modules:
+    _native_logs.install()
+
 from keras_seq import (
     callbacks,
     cli,

@@ -5,9 +5,14 @@ The rule (also in the README), from the training pairs split on whitespace:
 - preset: `tiny` when the larger side has fewer than 2,000 distinct words (a
   narrow or generated language, like the built-in data); else `small` below
   2 million words (both sides together: Multi30k, Tatoeba, Ding); else `base`.
-- subword vocabulary (each language): 1,000 for `tiny`; else a third of the
-  larger side's distinct words, rounded to a thousand, within [1,000, 32,000]
-  (for one joint vocabulary: of both sides' distinct words together).
+- subword vocabulary: `small` learns one joint vocabulary from both languages,
+  `tiny` and `base` one per language. Its size: 1,000 for `tiny`; else a third
+  of the distinct words it covers (the larger side's, or both sides' for a joint
+  one), and for a joint one no more than one entry per 64 training words (both
+  sides), so that a small corpus still sees each subword often enough to learn
+  it; rounded to a thousand, within [1,000, 32,000].
+- precision: `auto` for `small` and `base` (bfloat16 on a CPU that computes it,
+  float16 on a GPU, else float32), float32 for `tiny`.
 - the built-in generated data (`recipes/translate.py --dataset generated`) is
   `tiny` by definition: its numbers and dates make tens of thousands of distinct
   "words" from a few hundred subwords, which the word counts above misread.
@@ -37,18 +42,22 @@ PRESETS = {
         "learning_rate": 3e-3,
         "label_smoothing": 0.0,
         "average_checkpoints": 0,
+        "joint_vocab": False,
+        "precision": "float32",
     },
     "small": {
         "embedding_dim": 256,
         "units": 256,
         "encoder_layers": 1,
         "decoder_layers": 1,
-        "dropout": 0.3,
+        "dropout": 0.5,
         "batch_size": 64,
-        "epochs": 15,
+        "epochs": 20,
         "learning_rate": 2e-3,
         "label_smoothing": 0.1,
         "average_checkpoints": 5,
+        "joint_vocab": True,
+        "precision": "auto",
     },
     "base": {
         "embedding_dim": 512,
@@ -61,10 +70,13 @@ PRESETS = {
         "learning_rate": 1e-3,
         "label_smoothing": 0.1,
         "average_checkpoints": 5,
+        "joint_vocab": False,
+        "precision": "auto",
     },
 }
 TINY_BELOW_TYPES = 2_000
 SMALL_BELOW_WORDS = 2_000_000
+WORDS_PER_JOINT_ENTRY = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,19 +126,22 @@ def choose_preset(stats):
 
 
 def vocab_size_for(stats, joint=False):
-    """Subword vocabulary size of each language for `stats` (of the one shared vocabulary,
-    from both sides' distinct words, when `joint`)."""
-    types = stats.joint_types if joint else stats.types
-    return int(min(max(round(types / 3, -3), 1_000), 32_000))
+    """Subword vocabulary size of each language for `stats` (of the one shared vocabulary
+    when `joint`: from both sides' distinct words, at most one entry per 64 words)."""
+    size = (stats.joint_types if joint else stats.types) / 3
+    if joint:
+        size = min(size, stats.words / WORDS_PER_JOINT_ENTRY)
+    return int(min(max(round(size, -3), 1_000), 32_000))
 
 
-def auto_settings(stats, preset=None, joint=False):
+def auto_settings(stats, preset=None, joint=None):
     """`(settings, preset)`: the preset's settings, with the rule's `vocab_size` if it has none.
 
     Args:
         stats: a `CorpusStats`.
         preset: a name of `PRESETS`, or None for the rule's choice.
-        joint: size the vocabulary for one subword model shared by both languages.
+        joint: size the vocabulary for one subword model shared by both languages
+            (None: as the preset does).
 
     Raises:
         ValueError: for an unknown preset.
@@ -135,7 +150,10 @@ def auto_settings(stats, preset=None, joint=False):
         preset = choose_preset(stats)
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}. Expected one of {sorted(PRESETS)}.")
-    return {"vocab_size": vocab_size_for(stats, joint), **PRESETS[preset]}, preset
+    settings = dict(PRESETS[preset])
+    if joint is not None:
+        settings["joint_vocab"] = joint
+    return {"vocab_size": vocab_size_for(stats, settings["joint_vocab"]), **settings}, preset
 
 
 def length_limit(lengths, low=16, high=256):

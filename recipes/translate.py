@@ -13,6 +13,7 @@ Running the same command on an existing run folder resumes an interrupted run
 from its last finished epoch; a finished run says so and stops.
 """
 
+import argparse
 import csv
 import dataclasses
 import os
@@ -39,9 +40,9 @@ DEFAULTS = {
     "clipnorm": 1.0, "clipvalue": 0.0, "global_clipnorm": 0.0, "accumulate_steps": 1,
     "label_smoothing": None, "average_checkpoints": None, "patience": 3, "monitor": "val_bleu",
     "val_bleu_pairs": 500, "beam_size": None, "length_penalty": None, "seed": 0,
-    "precision": "float32", "distribution": "auto", "jit_compile": False,
+    "precision": None, "distribution": "auto", "jit_compile": False,
     "scheduled_sampling": "loop", "sampling_schedule": None, "curriculum_epochs": 0,
-    "lowercase": False, "joint_vocab": False, "encoding": "auto",
+    "lowercase": False, "joint_vocab": None, "encoding": "auto",
 }
 QUICK = {
     "num_pairs": 3000, "epochs": 2, "embedding_dim": 32, "units": 32, "batch_size": 64,
@@ -79,8 +80,8 @@ def build_parser():
         help="model size and training budget (default: chosen from the corpus, see README)")
     add("--vocab-size", type=integer(8), help="subword vocabulary size of each language")
     add("--lowercase", action="store_true", default=None, help="lower-case the text")
-    add("--joint-vocab", action="store_true", default=None,
-        help="one subword vocabulary learned from both languages (default: one each)")
+    add("--joint-vocab", action=argparse.BooleanOptionalAction,
+        help="one subword vocabulary learned from both languages (default: the preset's)")
     add("--max-source-length", type=integer(1), help="tokens; longer pairs are filtered")
     add("--max-target-length", type=integer(2), help="tokens, end token included")
     for flag in ("--embedding-dim", "--encoder-layers", "--decoder-layers"):
@@ -110,7 +111,7 @@ def build_parser():
     add("--beam-size", type=integer(1))
     add("--length-penalty", type=number(0), help="GNMT alpha (0 = none)")
     add("--seed", type=integer(0))
-    add("--precision", choices=ks.training.PRECISIONS)
+    add("--precision", choices=ks.training.PRECISIONS, help="default: the preset's")
     add("--strategy", dest="distribution", choices=ks.training.DISTRIBUTIONS,
         help="tf.distribute strategy (auto: TPU, TF_CONFIG workers, GPUs, else one device)")
     add("--jit-compile", action="store_true", default=None, help="compile training with XLA")

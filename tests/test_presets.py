@@ -12,7 +12,7 @@ from keras_seq.presets import (
 
 
 def stats(pairs=10_000, words=200_000, types=10_000):
-    return CorpusStats(pairs, words // 2, words - words // 2, types, types // 2)
+    return CorpusStats(pairs, words // 2, words - words // 2, types, types // 2, types * 3 // 2)
 
 
 def test_stats_count_words_and_distinct_words():
@@ -35,13 +35,22 @@ def test_vocabulary_is_a_third_of_the_distinct_words_within_bounds():
     assert vocab_size_for(stats(types=300)) == 1_000
     assert vocab_size_for(stats(types=25_949)) == 9_000
     assert vocab_size_for(stats(types=10_000_000)) == 32_000
-    shared = CorpusStats(10_000, 100_000, 100_000, 12_000, 15_000, joint_types=25_000)
+    shared = CorpusStats(10_000, 300_000, 300_000, 12_000, 15_000, joint_types=25_000)
     assert vocab_size_for(shared) == 5_000 and vocab_size_for(shared, joint=True) == 8_000
+
+
+def test_a_joint_vocabulary_has_at_most_one_entry_per_64_training_words():
+    ding = CorpusStats(15_575, 127_535, 122_411, 20_862, 25_949, joint_types=46_124)
+    assert vocab_size_for(ding, joint=True) == 4_000  # 249,946 / 64, not 46,124 / 3
+    assert vocab_size_for(ding) == 9_000  # one per language: a third of 25,949
 
 
 def test_auto_settings_take_the_preset_asked_for_or_the_rules():
     settings, preset = auto_settings(stats(types=20_000))
-    assert preset == "small" and settings == {**PRESETS["small"], "vocab_size": 7_000}
+    assert preset == "small" and settings == {**PRESETS["small"], "vocab_size": 3_000}
+    assert settings["joint_vocab"] and settings["precision"] == "auto"
+    settings, _ = auto_settings(stats(types=20_000), joint=False)  # --no-joint-vocab
+    assert not settings["joint_vocab"] and settings["vocab_size"] == 7_000
     settings, _ = auto_settings(stats(types=20_000), preset="tiny")
     assert settings["vocab_size"] == 1_000  # tiny's own
     settings, preset = auto_settings(stats(types=20_000), preset="base")

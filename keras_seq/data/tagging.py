@@ -16,7 +16,7 @@ from keras_seq.data import sources
 from keras_seq.data.corpus import TaggedCorpus
 from keras_seq.data.generated_ner import generate_ner_corpus
 from keras_seq.data.loaders import _tfds, _tfds_builder, _unprepared
-from keras_seq.data.pipeline import bucket_batch_count, shuffle_and_bucket
+from keras_seq.data.pipeline import EpochShuffle, bucket_batch_count, shuffle_and_bucket
 from keras_seq.data.text_files import check_encoding, read_lines
 from keras_seq.special_ids import UNK_ID
 
@@ -330,7 +330,13 @@ class TagVocabularies:
 
 
 def make_tagging_dataset(
-    sentences, vocabularies, batch_size, shuffle=None, bucket_width=4, with_chars=True
+    sentences,
+    vocabularies,
+    batch_size,
+    shuffle=None,
+    bucket_width=4,
+    with_chars=True,
+    singleton_unk=0.0,
 ):
     """Batches `({"words", "chars"}, tags)` for `Tagger.fit`, bucketed by length.
 
@@ -345,28 +351,65 @@ def make_tagging_dataset(
             and of batches changes every epoch, reproducibly.
         bucket_width: words per length bucket.
         with_chars: include `"chars"` (for a model with character features).
+        singleton_unk: probability in [0, 1) that a word seen once in `sentences`
+            reads as the unknown word (Lample et al. 2016), drawn again each epoch,
+            so that the unknown word's vector learns what unseen words look like.
+            Its characters stay. Needs a `shuffle` (the draws are keyed by its seed
+            and epoch, so a resumed run sees the same ones).
+
+    Raises:
+        ValueError: for a `singleton_unk` outside [0, 1) or without a shuffle.
     """
+    if not 0 <= singleton_unk < 1:
+        raise ValueError(
+            f"`singleton_unk` must be a probability in [0, 1). Received: {singleton_unk!r}"
+        )
+    if singleton_unk and not shuffle:
+        raise ValueError("`singleton_unk` needs a `shuffle` (training batches); got none.")
+    if shuffle is not None and not isinstance(shuffle, (bool, EpochShuffle)):
+        raise ValueError(
+            f"`shuffle` must be True, False or an `EpochShuffle`. Received: shuffle={shuffle!r}"
+        )
+    if shuffle is True:
+        shuffle = EpochShuffle(0)
     encoded = [vocabularies.encode(words, tags) for words, tags in sentences if words]
     max_length = max(len(w) for w, _, _ in encoded)
+    counts = np.bincount(
+        np.concatenate([w for w, _, _ in encoded]), minlength=len(vocabularies.words)
+    )
+    singletons = tf.constant(counts == 1)  # by word id: seen once in these sentences
 
     def rows():
-        for words, chars, tags in encoded:
-            yield ({"words": words, "chars": chars} if with_chars else {"words": words}), tags
+        for index, (words, chars, tags) in enumerate(encoded):
+            inputs = {"words": words, "chars": chars} if with_chars else {"words": words}
+            yield inputs, tags, index
+
+    def unknown_singletons(inputs, tags, index):
+        if singleton_unk:
+            words = inputs["words"]
+            key = tf.stack([tf.constant(shuffle.seed, tf.int64), shuffle.epoch * 1_000_003 + index])
+            draw = tf.random.stateless_uniform(tf.shape(words), seed=key)
+            replace = tf.gather(singletons, words) & (draw < singleton_unk)
+            inputs = {**inputs, "words": tf.where(replace, UNK_ID, words)}
+        return inputs, tags
 
     inputs_signature = {"words": tf.TensorSpec((None,), tf.int32)}
     if with_chars:
         inputs_signature["chars"] = tf.TensorSpec((None, vocabularies.max_chars), tf.int32)
-    signature = (inputs_signature, tf.TensorSpec((None,), tf.int32))
+    signature = (inputs_signature, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((), tf.int64))
     dataset = tf.data.Dataset.from_generator(rows, output_signature=signature).cache()
+    if shuffle:
+        dataset = shuffle.apply(dataset, min(len(encoded), 100_000))
+    dataset = dataset.map(unknown_singletons, num_parallel_calls=tf.data.AUTOTUNE)
     dataset, boundaries = shuffle_and_bucket(
         dataset,
         lambda inputs, tags: tf.shape(tags)[0],
         longest=max_length,
         batch_size=batch_size,
         bucket_width=bucket_width,
-        shuffle=shuffle,
+        shuffle=None,
         seed=0,
-        window=min(len(encoded), 100_000),
+        window=0,
     )
     batches = bucket_batch_count([len(w) for w, _, _ in encoded], boundaries, batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))

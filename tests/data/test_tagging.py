@@ -3,6 +3,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from keras_seq.data.generated_ner import generate_ner_corpus, tokenize
+from keras_seq.data.pipeline import EpochShuffle
 from keras_seq.data.tagging import (
     TagVocabularies,
     find_conll_files,
@@ -153,6 +154,39 @@ def test_dataset_batches_are_right_padded_and_bucketed():
         assert inputs["chars"].shape[:2] == words.shape and tags.shape == words.shape
         count += len(words)
     assert count == len(corpus.train)
+
+
+def test_singletons_read_as_unknown_at_the_given_rate_drawn_again_each_epoch():
+    once = [f"{x}{y}" for x in "abcdefghijklmnopqrst" for y in "abcdefghijklmnopqrst"]
+    sentences = [(["a", "b", word], ["O", "O", "O"]) for word in once]  # 400 singletons
+    vocabularies = TagVocabularies.build(sentences)
+    repeated = {vocabularies.word_id("a"), vocabularies.word_id("b")}
+
+    def epoch(shuffle):
+        rows = {}
+        for inputs, _ in make_tagging_dataset(
+            sentences, vocabularies, 50, shuffle=shuffle, singleton_unk=0.5
+        ):
+            for words, chars in zip(inputs["words"].numpy(), inputs["chars"].numpy(), strict=True):
+                rows[tuple(chars[2])] = words
+        return rows
+
+    shuffle = EpochShuffle(7)
+    first, second = epoch(shuffle), epoch(shuffle)
+    words = np.array([first[k] for k in sorted(first)])
+    assert set(words[:, :2].ravel()) == repeated  # words seen twice or more never change
+    unknown = words[:, 2] == UNK_ID
+    assert 0.4 < unknown.mean() < 0.6  # the singletons: about half unknown
+    again = np.array([second[k] for k in sorted(first)])[:, 2] == UNK_ID
+    assert 0.1 < np.mean(unknown != again) < 0.9  # drawn afresh for the next epoch
+    resumed = EpochShuffle(7)
+    resumed.on_epoch_begin(1)  # a run resumed at the second epoch draws the same
+    replay = epoch(resumed)
+    assert all(np.array_equal(replay[k], second[k]) for k in first)
+    with pytest.raises(ValueError, match="singleton_unk.*probability.*1.5"):
+        make_tagging_dataset(sentences, vocabularies, 50, shuffle=True, singleton_unk=1.5)
+    with pytest.raises(ValueError, match="needs a `shuffle`"):
+        make_tagging_dataset(sentences, vocabularies, 50, singleton_unk=0.5)
 
 
 def test_generated_corpus_is_deterministic_and_its_splits_share_no_entity():

@@ -1,0 +1,57 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from keras_seq import _native_logs
+
+INFO = b"I0000 00:00:1796034323.083218   19700 port.cc:153] oneDNN custom operations are on."
+WARNING = b"W0000 00:00:1796034323.083218   19700 loader.cc:10] something to fix"
+NO_GPU = b"E0000 00:00:1796034328.784832   19700 cuda_platform.cc:52] failed call to cuInit: x"
+ERROR = b"E0000 00:00:1796034328.784832   19700 kernel.cc:52] a real failure"
+NOTICE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+@pytest.mark.parametrize(
+    "level, shown",
+    [
+        (0, [INFO, WARNING, NO_GPU, ERROR, NOTICE, b"plain"]),
+        (1, [WARNING, NO_GPU, ERROR, b"plain"]),
+        (2, [ERROR, b"plain"]),
+        (3, [b"plain"]),
+    ],
+)
+def test_native_log_lines_are_kept_by_severity_as_tf_cpp_min_log_level_says(level, shown):
+    lines = [INFO, WARNING, NO_GPU, ERROR, NOTICE, b"plain"]
+    assert [line for line in lines if _native_logs.keep(line, level)] == shown
+
+
+CHILD = """
+import os, sys, warnings
+import keras_seq
+for line in {lines!r}:
+    os.write(2, line + b"\\n")
+warnings.warn("a Python warning")
+print("error: the last words", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("level", ["2", None])
+def test_a_process_importing_keras_seq_filters_native_stderr_only_when_asked(level):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if level:
+        env["TF_CPP_MIN_LOG_LEVEL"] = level
+    lines = [INFO, NO_GPU, ERROR, b"some output\xff"]
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD.format(lines=lines)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert child.returncode == 0
+    stderr = child.stderr
+    for line in lines:
+        assert (line in stderr) == (level is None or line in (ERROR, b"some output\xff"))
+    assert b"a Python warning" in stderr
+    assert stderr.rstrip().endswith(b"error: the last words")  # nothing lost at exit
