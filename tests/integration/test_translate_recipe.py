@@ -354,3 +354,20 @@ def test_joint_vocab_is_one_subword_model_for_both_languages(tmp_path):
     assert pieces(target) < 1.5 * pieces(german_only)
     reloaded = recipe.preprocessor_of(config, corpus, run).target_tokenizer
     assert reloaded.model_proto == target.model_proto
+
+
+def test_vocabulary_sharing_and_precision_follow_the_preset_unless_a_flag_says(tmp_path):
+    recipe = load_recipe()
+    pairs = tmp_path / "pairs.tsv"  # 3,000 distinct words a side: the `small` preset
+    pairs.write_text("".join(f"w{i} x{i // 7}\tv{i} y{i % 11}\n" for i in range(3000)))
+    for flags, joint, precision in (
+        ([], True, "auto"),
+        (["--no-joint-vocab", "--precision", "float32"], False, "float32"),
+    ):
+        config, _ = recipe.parse_args(["--dataset", f"tsv:{pairs}", *flags])
+        recipe.auto_settings(config, recipe.load_corpus(config))
+        assert (config["preset"], config["joint_vocab"]) == ("small", joint)
+        assert config["precision"] == precision
+    config, _ = recipe.parse_args(["--quick"])  # the built-in data: tiny, one per language
+    recipe.auto_settings(config, recipe.load_corpus(config))
+    assert (config["joint_vocab"], config["precision"]) == (False, "float32")
