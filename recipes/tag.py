@@ -41,6 +41,7 @@ DEFAULTS = {
     "batch_size": 32,
     "epochs": None,  # 8 on the generated data, 40 on real data (early stopping on val_f1)
     "learning_rate": 1e-3,
+    "lr_decay": 0.0,
     "clipnorm": 5.0,
     "patience": 5,
     "lowercase": False,
@@ -106,6 +107,7 @@ def parse_args(argv):
         help="training words seen once read as unknown with probability P (default 0.5)",
     )
     add("--learning-rate", type=number(0, low_inclusive=False))
+    add("--lr-decay", type=number(0), help="learning rate / (1 + decay * epoch)")
     add("--clipnorm", type=number(0))
     add("--cell", choices=ks.layers.CELLS)
     add("--lowercase", action="store_true", default=None, help="lower-case the word vocabulary")
@@ -216,9 +218,6 @@ def train(config, run, corpus, vocabularies, vectors):
         with open(run[run.TRAINING_DONE]) as f:
             return keras.models.load_model(run[run.MODEL]), json.load(f)
     model = build_model(config, vocabularies, vectors)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config["learning_rate"], clipnorm=config["clipnorm"])
-    )
     shuffle = ks.data.EpochShuffle(config["seed"])
     with_chars = config["char_encoder"] != "none"
     train_data = ks.data.make_tagging_dataset(
@@ -229,6 +228,13 @@ def train(config, run, corpus, vocabularies, vectors):
         with_chars=with_chars,
         singleton_unk=config["singleton_unk"],
     )
+    # The learning rate divided by 1 + decay * epochs (Ma and Hovy 2016), step by step.
+    learning_rate = keras.optimizers.schedules.InverseTimeDecay(
+        config["learning_rate"],
+        decay_steps=int(train_data.cardinality()),
+        decay_rate=config["lr_decay"],
+    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=config["clipnorm"]))
     # The validation loss needs tag ids: sentences with tags unseen in training are left
     # out of it (and only of it: val_f1 and the test scores count every sentence).
     valid_data = ks.data.make_tagging_dataset(
