@@ -8,7 +8,7 @@ first imported, before TensorFlow (the recipes set it to 2), `install` routes th
 through a filter that drops the log lines below that level, as TensorFlow would:
 
 - 1: drops `I` lines (and absl's "before absl::InitializeLog()" notice);
-- 2: also `W` lines, and the `E` lines that only say there is no GPU (`NO_GPU_ERRORS`);
+- 2: also `W` lines, and the `E` lines that report nothing wrong (`HARMLESS_ERRORS`);
 - 3: also the other `E` lines.
 
 Every other byte written to stderr (Python's warnings, tracebacks, `error: ...` lines)
@@ -29,8 +29,13 @@ _NOTICES = (
     # The second line of the "This TensorFlow binary is optimized to use ..." record.
     b"To enable the following instructions:",
 )
-# What TensorFlow reports as errors on a machine that simply has no GPU, or no AVX-512.
-NO_GPU_ERRORS = (b"failed call to cuInit", b"oneDNN supports DT_BOOL only")
+# What TensorFlow reports as errors when nothing is wrong: a machine with no GPU or no
+# AVX-512, and a bfloat16 model's `Cast(Truncate=...)` read by the SavedModel exporter.
+HARMLESS_ERRORS = (
+    b"failed call to cuInit",
+    b"oneDNN supports DT_BOOL only",
+    b"Unknown attributes will be ignored",
+)
 _installed = []
 
 
@@ -53,7 +58,7 @@ def keep(line, min_level):
         return True
     severity = b"IWEF".index(match.group(1))
     if severity == 2 and min_level == 2:
-        return not any(message in line for message in NO_GPU_ERRORS)
+        return not any(message in line for message in HARMLESS_ERRORS)
     return severity >= min_level
 
 
