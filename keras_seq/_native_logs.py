@@ -4,8 +4,9 @@ TensorFlow 2.21 writes some of its native logs (`I0000 ... port.cc:153] oneDNN c
 operations are on ...`, `E0000 ... failed call to cuInit`) through absl before absl's
 logging is initialised, and those ignore `TF_CPP_MIN_LOG_LEVEL` (tensorflow#100442).
 A user reads them as errors. When `TF_CPP_MIN_LOG_LEVEL` is set before `keras_seq` is
-first imported, before TensorFlow (the recipes set it to 2), `install` routes the process's native stderr
-through a filter that drops the log lines below that level, as TensorFlow would:
+first imported, before TensorFlow (the recipes set it to 2), `install` routes the
+process's native stderr through a filter that drops the log lines below that level, as
+TensorFlow would:
 
 - 1: drops `I` lines (and absl's "before absl::InitializeLog()" notice);
 - 2: also `W` lines, and the `E` lines that report nothing wrong (`HARMLESS_ERRORS`);

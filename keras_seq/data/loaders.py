@@ -292,8 +292,9 @@ def _load_ding(_, spec, seed, valid_fraction, test_fraction, **unused):
     return Corpus(spec, train, valid, test, {}, "en", "de")
 
 
-def _load_tsv(path, spec, seed, valid_data, test_data, valid_fraction, test_fraction, encoding,
-              **unused):
+def _load_tsv(
+    path, spec, seed, valid_data, test_data, valid_fraction, test_fraction, encoding, **unused
+):
     pairs, skipped = read_tsv(path, encoding)
     given = {}
     for name, other in (("valid", valid_data), ("test", test_data)):

@@ -155,6 +155,21 @@ def encode_texts(tokenizer, texts, batch_size=4096):
     return out
 
 
+def epoch_shuffle(shuffle, seed):
+    """`shuffle` as an `EpochShuffle` (`True`: a new one of `seed`), or None for no shuffle.
+
+    Raises:
+        ValueError: for anything but None, a bool or an `EpochShuffle`.
+    """
+    if shuffle is not None and not isinstance(shuffle, (bool, EpochShuffle)):
+        raise ValueError(
+            f"`shuffle` must be True, False or an `EpochShuffle`. Received: shuffle={shuffle!r}"
+        )
+    if shuffle is True:
+        return EpochShuffle(seed)
+    return shuffle or None
+
+
 def shuffle_and_bucket(
     dataset, length, longest, batch_size, bucket_width, shuffle, seed, window, **options
 ):
@@ -176,12 +191,7 @@ def shuffle_and_bucket(
         `(dataset, boundaries)`: batches right-padded with `PAD_ID`, and the
         bucket boundaries.
     """
-    if shuffle is not None and not isinstance(shuffle, (bool, EpochShuffle)):
-        raise ValueError(
-            f"`shuffle` must be True, False or an `EpochShuffle`. Received: shuffle={shuffle!r}"
-        )
-    if shuffle is True:
-        shuffle = EpochShuffle(seed)
+    shuffle = epoch_shuffle(shuffle, seed)
     if shuffle:
         dataset = shuffle.apply(dataset, window)
     boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))

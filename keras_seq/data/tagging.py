@@ -16,7 +16,7 @@ from keras_seq.data import sources
 from keras_seq.data.corpus import TaggedCorpus
 from keras_seq.data.generated_ner import generate_ner_corpus
 from keras_seq.data.loaders import _tfds, _tfds_builder, _unprepared
-from keras_seq.data.pipeline import EpochShuffle, bucket_batch_count, shuffle_and_bucket
+from keras_seq.data.pipeline import bucket_batch_count, epoch_shuffle, shuffle_and_bucket
 from keras_seq.data.text_files import check_encoding, read_lines
 from keras_seq.special_ids import UNK_ID
 
@@ -364,14 +364,9 @@ def make_tagging_dataset(
         raise ValueError(
             f"`singleton_unk` must be a probability in [0, 1). Received: {singleton_unk!r}"
         )
+    shuffle = epoch_shuffle(shuffle, seed=0)
     if singleton_unk and not shuffle:
         raise ValueError("`singleton_unk` needs a `shuffle` (training batches); got none.")
-    if shuffle is not None and not isinstance(shuffle, (bool, EpochShuffle)):
-        raise ValueError(
-            f"`shuffle` must be True, False or an `EpochShuffle`. Received: shuffle={shuffle!r}"
-        )
-    if shuffle is True:
-        shuffle = EpochShuffle(0)
     encoded = [vocabularies.encode(words, tags) for words, tags in sentences if words]
     max_length = max(len(w) for w, _, _ in encoded)
     counts = np.bincount(
