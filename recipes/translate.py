@@ -188,6 +188,21 @@ def load_corpus(config):
     )
 
 
+def earlier_choices(config, output_dir):
+    """A resumed run keeps what the data chose for it when it started (from its
+    config.json), even where the rule has changed since; flags still win."""
+    if output_dir is None or not os.path.exists(RunFolder(output_dir)[RunFolder.CONFIG]):
+        return
+    earlier = RunFolder(output_dir).read_config()
+    config.update(
+        {
+            k: earlier[k]
+            for k in DEFAULTS
+            if config[k] is None and earlier.get(k) is not None and k != "preset"
+        }
+    )
+
+
 def auto_settings(config, corpus):
     """Fills the settings left to the data (None) from the corpus; prints what it chose."""
     stats = ks.presets.CorpusStats.of(corpus.train)
@@ -509,6 +524,7 @@ def main(argv=None):
         return finish(config, RunFolder(output_dir))
     try:  # the data and the run folder: one error line, nothing written
         corpus = load_corpus(config)
+        earlier_choices(config, output_dir)
         auto_settings(config, corpus)
         run = prepare_run_dir(config, output_dir)
     except (ValueError, OSError, ImportError) as error:

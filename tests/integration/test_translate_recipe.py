@@ -228,9 +228,9 @@ def test_stop_after_training_does_not_train_again(quick_run, tmp_path, capsys):
         assert len(list(csv.DictReader(f))) == 2  # the two epochs, not retrained
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs_run_this_session"] == 2 and metrics["train_seconds"] > 0
-    assert metrics["bleu"] == json.loads(
-        (quick_run[0] / "metrics.json").read_text()
-    )["bleu"]  # the same model, evaluated again
+    assert (
+        metrics["bleu"] == json.loads((quick_run[0] / "metrics.json").read_text())["bleu"]
+    )  # the same model, evaluated again
 
 
 BAD_FLAGS = [
@@ -371,3 +371,26 @@ def test_vocabulary_sharing_and_precision_follow_the_preset_unless_a_flag_says(t
     config, _ = recipe.parse_args(["--quick"])  # the built-in data: tiny, one per language
     recipe.auto_settings(config, recipe.load_corpus(config))
     assert (config["joint_vocab"], config["precision"]) == (False, "float32")
+
+
+def test_a_resumed_run_keeps_what_the_data_chose_for_it_when_it_started(tmp_path):
+    recipe = load_recipe()
+    run = tmp_path / "run"
+    run.mkdir()
+    config, output_dir = recipe.parse_args(["--quick", "--output-dir", str(run)])
+    corpus = recipe.load_corpus(config)
+    started = dict(config)
+    recipe.auto_settings(started, corpus)
+    # Chosen by an older rule: other vocabulary settings and precision than today's tiny.
+    earlier = {**started, "joint_vocab": True, "precision": "mixed_bfloat16"}
+    (run / "config.json").write_text(json.dumps(earlier))
+    recipe.earlier_choices(config, output_dir)
+    recipe.auto_settings(config, corpus)
+    assert (config["joint_vocab"], config["precision"]) == (True, "mixed_bfloat16")
+    recipe.prepare_run_dir(config, output_dir)  # no SettingsChanged
+    config, output_dir = recipe.parse_args(
+        ["--quick", "--no-joint-vocab", "--output-dir", str(run)]
+    )
+    recipe.earlier_choices(config, output_dir)
+    with pytest.raises(keras_seq.cli.SettingsChanged, match="joint_vocab"):
+        recipe.prepare_run_dir(config, output_dir)  # a flag still wins, and is refused
