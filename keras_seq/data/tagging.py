@@ -20,7 +20,6 @@ from keras_seq.data.pipeline import bucket_batch_count, epoch_shuffle, shuffle_a
 from keras_seq.data.text_files import check_encoding, read_lines
 from keras_seq.special_ids import UNK_ID
 
-# The usual names of the three CoNLL-2003 files, by split.
 # The names of the CoNLL-2003 (eng, deu) and CoNLL-2002 (esp, ned) releases, and plain ones.
 CONLL_FILES = {
     split: (*plain, *(f"{language}.{suffix}" for language in ("eng", "deu", "esp", "ned")))
