@@ -9,6 +9,7 @@ from keras_seq.layers.bridge import BRIDGES, Bridge
 from keras_seq.layers.character_encoder import CHARACTER_ENCODERS, CharacterEncoder
 from keras_seq.layers.crf import CRF
 from keras_seq.layers.luong_attention import SCORES, LuongAttention
+from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "CharacterEncoder",
     "CRF",
     "LuongAttention",
+    "MultiHeadAttention",
     "RNNEncoder",
 ]

@@ -10,7 +10,9 @@
   teacher-forced sequence, the RNN run once in its fused kernel.
 
 Each function takes the decoder (whose sublayers hold the weights) and returns
-features before the output projection.
+features before the output projection. What a step records of its attention
+(`attention_weights`, and with a multi-head attention each head's
+`head_weights`) goes into the decoder state.
 """
 
 from keras import ops
@@ -28,19 +30,23 @@ def _run_cells(decoder, x, cell_states, training):
 
 
 def _attend(decoder, query, state):
-    return decoder.attention_layer.attend(
-        query, state["keys"], state["memory"], state["memory_mask"]
-    )
+    """`(context, record)`: `record` maps `attention_weights` (and `head_weights`) to weights."""
+    layer = decoder.attention_layer
+    if decoder.num_attention_heads:
+        context, heads = layer.attend_heads(query, state["keys"], state["memory_mask"])
+        return context, {"attention_weights": ops.mean(heads, axis=-2), "head_weights": heads}
+    context, weights = layer.attend(query, state["keys"], state["memory"], state["memory_mask"])
+    return context, {"attention_weights": weights}
 
 
 def attend_before_cell(decoder, embedded, state, training):
     """Bahdanau-style step: `(feature, new_state)`."""
-    context, weights = _attend(decoder, state["cell"][-1][0], state)
+    context, record = _attend(decoder, state["cell"][-1][0], state)
     output, cell_states = _run_cells(
         decoder, ops.concatenate([embedded, context], axis=-1), state["cell"], training
     )
     feature = ops.concatenate([output, context], axis=-1)
-    return feature, dict(state, cell=cell_states, attention_weights=weights)
+    return feature, dict(state, cell=cell_states, **record)
 
 
 def attend_after_cell(decoder, embedded, state, training):
@@ -49,20 +55,24 @@ def attend_after_cell(decoder, embedded, state, training):
     if decoder.input_feeding:
         x = ops.concatenate([x, state["attentional"]], axis=-1)
     output, cell_states = _run_cells(decoder, x, state["cell"], training)
-    context, weights = _attend(decoder, output, state)
+    context, record = _attend(decoder, output, state)
     feature = decoder.attentional_dense(ops.concatenate([context, output], axis=-1))
-    new_state = dict(state, cell=cell_states, attention_weights=weights)
+    new_state = dict(state, cell=cell_states, **record)
     if decoder.input_feeding:
         new_state["attentional"] = feature
     return feature, new_state
 
 
 def attend_after_fused_rnn(decoder, target_ids, state, training):
-    """Luong style over a whole sequence: `(features (B, T, F), weights (B, T, S))`."""
+    """Luong style over a whole sequence: `(features (B, T, F), record)`.
+
+    `record` maps `attention_weights` to `(B, T, S)` (and `head_weights` to
+    `(B, T, H, S)`).
+    """
     x = decoder.dropout_layer(decoder.embedding(target_ids), training=training)
     for i, rnn in enumerate(decoder.rnn_layers):
         x, *_ = rnn(x, initial_state=list(state["cell"][i]), training=training)
         if i < decoder.num_layers - 1:
             x = decoder.dropout_layer(x, training=training)
-    context, weights = _attend(decoder, x, state)
-    return decoder.attentional_dense(ops.concatenate([context, x], axis=-1)), weights
+    context, record = _attend(decoder, x, state)
+    return decoder.attentional_dense(ops.concatenate([context, x], axis=-1)), record

@@ -2,7 +2,8 @@
 
 import keras
 
-CELLS = ("lstm", "gru")
+CELLS = ("lstm", "gru", "rnn")
+RNN_LAYERS = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 
 
 def check_positive_int(name, value):
@@ -28,13 +29,13 @@ def check_cell(cell):
 
 
 def num_cell_states(cell):
-    """State tensors per layer: 2 for LSTM (`[h, c]`), 1 for GRU (`[h]`)."""
+    """State tensors per layer: 2 for LSTM (`[h, c]`), 1 for GRU and simple RNN (`[h]`)."""
     return 2 if cell == "lstm" else 1
 
 
 def make_rnn(cell, units, dtype, name, **kwargs):
-    """An LSTM or GRU layer returning sequences and state."""
-    layer_class = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    """An LSTM, GRU or simple (tanh) RNN layer returning sequences and state."""
+    layer_class = getattr(keras.layers, RNN_LAYERS[cell])
     return layer_class(
         units, return_sequences=True, return_state=True, dtype=dtype, name=name, **kwargs
     )

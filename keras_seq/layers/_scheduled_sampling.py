@@ -43,16 +43,17 @@ def mix_mask(shape, probability, seed, first_position):
     return ops.logical_and(draw < probability, ops.logical_not(first_position))
 
 
-def loop_sequence(decoder, target_ids, state, training, seed=None):
+def loop_sequence(decoder, target_ids, state, training, seed=None, record="attention_weights"):
     """Runs `decoder`'s step over `target_ids (B, T)`; with a `seed`, mixes its own tokens in.
 
     Returns:
-        `(logits (B, T, V), attention_weights float32 (B, T, S))`.
+        `(logits (B, T, V), weights)`: float32 weights `(B, T, ...)`, each step's
+        `state[record]` (`attention_weights (B, S)` or `head_weights (B, H, S)`).
     """
     batch_size, target_length = ops.shape(target_ids)[0], ops.shape(target_ids)[1]
-    source_length = ops.shape(state["memory"])[1]
     features = ops.zeros((batch_size, target_length, decoder.feature_dim), decoder.compute_dtype)
-    all_weights = ops.zeros((batch_size, target_length, source_length), "float32")
+    recorded_shape = tuple(ops.shape(state[record])[1:])
+    all_weights = ops.zeros((batch_size, target_length) + recorded_shape, "float32")
     mixing = seed is not None
     probability = ops.convert_to_tensor(decoder.sampling_probability)  # read once, outside
 
@@ -67,7 +68,7 @@ def loop_sequence(decoder, target_ids, state, training, seed=None):
                 decoder.output_dense(feature), decoder.sampling, _position_seed(seed, t, 1)
             )
         features = write_row(features, feature, t)
-        all_weights = write_row(all_weights, state["attention_weights"], t)
+        all_weights = write_row(all_weights, state[record], t)
         return t + 1, previous, features, all_weights, state
 
     _, _, features, all_weights, _ = ops.while_loop(

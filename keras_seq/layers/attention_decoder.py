@@ -24,21 +24,31 @@ from keras_seq.layers._scheduled_sampling import (
 )
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.luong_attention import LuongAttention
+from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.utils import in_xla_context
 
-ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "luong_concat", "luong_scaled_dot")
+ATTENTIONS = (
+    "bahdanau",
+    "luong_dot",
+    "luong_general",
+    "luong_concat",
+    "luong_scaled_dot",
+    "multihead",
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class AttentionDecoder(keras.layers.Layer):
-    """An LSTM/GRU decoder attending over an encoder memory.
+    """An LSTM/GRU/simple-RNN decoder attending over an encoder memory.
 
-    Two styles, one layer:
-    - `attention="bahdanau"`: attention before the cell. At step `t` the previous
-      top hidden state queries the memory; the context is fed to the cell with the
-      embedding; logits come from `[h_t; context_t]`.
-    - `attention="luong_*"`: attention after the cell. The top hidden state `h_t`
-      queries the memory; `a_t = tanh(W [context_t; h_t])` gives the logits. With
+    Two styles, one layer, any attention score:
+    - attention before the cell (Bahdanau style, the default of
+      `attention="bahdanau"`). At step `t` the previous top hidden state queries
+      the memory; the context is fed to the cell with the embedding; logits come
+      from `[h_t; context_t]`.
+    - attention after the cell (Luong style, the default of `"luong_*"` and
+      `"multihead"`). The top hidden state `h_t` queries the memory;
+      `a_t = tanh(W [context_t; h_t])` gives the logits. With
       `input_feeding=True`, `a_{t-1}` is fed to the cell with the embedding.
 
     The memory, its mask and its attention keys (the memory projection, computed
@@ -63,15 +73,21 @@ class AttentionDecoder(keras.layers.Layer):
         vocab_size: positive int, target vocabulary size.
         embedding_dim: positive int.
         units: positive int, units of each decoder RNN layer.
-        attention: one of `"bahdanau"`, `"luong_dot"`, `"luong_general"`,
-            `"luong_concat"`, `"luong_scaled_dot"`.
-        cell: `"lstm"` or `"gru"`.
+        attention: one of `"bahdanau"` (`BahdanauAttention`), `"luong_dot"`,
+            `"luong_general"`, `"luong_concat"`, `"luong_scaled_dot"`
+            (`LuongAttention`) or `"multihead"` (`MultiHeadAttention`).
+        cell: `"lstm"`, `"gru"` or `"rnn"` (a simple tanh RNN).
         num_layers: positive int, stacked RNN layers.
         dropout: float in [0, 1), on embeddings, between layers and before the
             output projection.
         attention_units: width of the additive scoring layer (`"bahdanau"`,
-            `"luong_concat"`); defaults to `units`.
-        input_feeding: bool, Luong-style only: feed the previous attentional
+            `"luong_concat"`, default `units`), or of each head
+            (`"multihead"`, default `memory_dim // num_heads`).
+        num_heads: positive int, heads of `"multihead"` attention. Defaults to 4.
+        attend_before_cell: bool, the style: True = Bahdanau style, False = Luong
+            style; None (default) = the style of the attention's paper (True for
+            `"bahdanau"` only).
+        input_feeding: bool, Luong style only: feed the previous attentional
             vector to the cell.
         sampling: `"argmax"` or `"sample"`, how scheduled sampling picks the
             model's own token.
@@ -122,6 +138,8 @@ class AttentionDecoder(keras.layers.Layer):
         num_layers=1,
         dropout=0.0,
         attention_units=None,
+        num_heads=4,
+        attend_before_cell=None,
         input_feeding=False,
         sampling="argmax",
         scheduled_sampling="loop",
@@ -141,6 +159,20 @@ class AttentionDecoder(keras.layers.Layer):
         check_rate("dropout", dropout)
         if attention_units is not None:
             check_positive_int("attention_units", attention_units)
+        check_positive_int("num_heads", num_heads)
+        if attend_before_cell is None:
+            attend_before_cell = attention == "bahdanau"
+        if not isinstance(attend_before_cell, bool):
+            raise ValueError(
+                "`attend_before_cell` must be True, False or None. "
+                f"Received: attend_before_cell={attend_before_cell!r}"
+            )
+        if attend_before_cell and input_feeding:
+            raise ValueError(
+                "`input_feeding` applies to attention after the cell (Luong style); with "
+                "attend_before_cell=True the context already feeds the cell. Received: "
+                "attend_before_cell=True, input_feeding=True"
+            )
         check_choice("sampling", sampling, SAMPLINGS)
         check_choice("scheduled_sampling", scheduled_sampling, SCHEDULED_SAMPLINGS)
         self.vocab_size = vocab_size
@@ -151,24 +183,30 @@ class AttentionDecoder(keras.layers.Layer):
         self.num_layers = num_layers
         self.dropout = dropout
         self.attention_units = attention_units
+        self.num_heads = num_heads
+        self.attend_before_cell = attend_before_cell
         self.input_feeding = input_feeding
         self.sampling = sampling
         self.scheduled_sampling = scheduled_sampling
         self.seed = seed
         self.num_states = num_cell_states(cell)
-        self.is_bahdanau = attention == "bahdanau"
-        self.feeds_cell = self.is_bahdanau or input_feeding
+        self.feeds_cell = attend_before_cell or input_feeding
+        # Heads whose weights the state records apart (`head_weights`); 0 = one map only.
+        self.num_attention_heads = num_heads if attention == "multihead" else 0
 
         policy = self.dtype_policy
         self.embedding = keras.layers.Embedding(
             vocab_size, embedding_dim, dtype=policy, name="embedding"
         )
         self.rnn_layers = [make_rnn(cell, units, policy, f"{cell}_{i}") for i in range(num_layers)]
-        if self.is_bahdanau:
+        if attention == "bahdanau":
             self.attention_layer = BahdanauAttention(
                 attention_units or units, dtype=policy, name="attention"
             )
-            self.attentional_dense = None
+        elif attention == "multihead":
+            self.attention_layer = MultiHeadAttention(
+                num_heads, key_dim=attention_units, dtype=policy, name="attention"
+            )
         else:
             self.attention_layer = LuongAttention(
                 attention.removeprefix("luong_"),
@@ -176,6 +214,8 @@ class AttentionDecoder(keras.layers.Layer):
                 dtype=policy,
                 name="attention",
             )
+        self.attentional_dense = None
+        if not attend_before_cell:
             self.attentional_dense = keras.layers.Dense(
                 units, activation="tanh", use_bias=False, dtype=policy, name="attentional_dense"
             )
@@ -195,7 +235,7 @@ class AttentionDecoder(keras.layers.Layer):
         memory_dim = memory_shape[-1]
         self.embedding.build(target_ids_shape)
         width = self.embedding_dim
-        if self.is_bahdanau:
+        if self.attend_before_cell:
             width += memory_dim
         elif self.input_feeding:
             width += self.units
@@ -203,7 +243,7 @@ class AttentionDecoder(keras.layers.Layer):
             rnn.build((None, None, width))
             width = self.units
         self.attention_layer.build((None, None, self.units), memory_shape)
-        if self.is_bahdanau:
+        if self.attend_before_cell:
             self.feature_dim = self.units + memory_dim
         else:
             self.attentional_dense.build((None, memory_dim + self.units))
@@ -225,7 +265,9 @@ class AttentionDecoder(keras.layers.Layer):
             A dict nest of batch-major tensors: `cell` (per-layer states),
             `memory`, `memory_mask`, `keys` (the attention's memory projection),
             `attention_weights` (float32 `(batch_size, source_length)`, of the
-            last step) and, with input feeding, `attentional`.
+            last step; the mean over heads of a multi-head attention), with a
+            multi-head attention `head_weights` (float32 `(batch_size, num_heads,
+            source_length)`) and, with input feeding, `attentional`.
         """
         memory = ops.cast(memory, self.compute_dtype)
         batch_size, source_length = ops.shape(memory)[0], ops.shape(memory)[1]
@@ -247,7 +289,11 @@ class AttentionDecoder(keras.layers.Layer):
             "keys": self.attention_layer.prepare_memory(memory),
             "attention_weights": ops.zeros((batch_size, source_length), dtype="float32"),
         }
-        if self.input_feeding and not self.is_bahdanau:
+        if self.num_attention_heads:
+            state["head_weights"] = ops.zeros(
+                (batch_size, self.num_attention_heads, source_length), dtype="float32"
+            )
+        if self.input_feeding:
             state["attentional"] = zeros
         return state
 
@@ -298,7 +344,7 @@ class AttentionDecoder(keras.layers.Layer):
         `(batch_size, feature_dim)`.
         """
         embedded = self.dropout_layer(self.embedding(token_ids), training=training)
-        attend = attend_before_cell if self.is_bahdanau else attend_after_cell
+        attend = attend_before_cell if self.attend_before_cell else attend_after_cell
         feature, state = attend(self, embedded, state, training)
         return self.dropout_layer(feature, training=training), state
 
@@ -308,25 +354,35 @@ class AttentionDecoder(keras.layers.Layer):
         logits, _ = self.decode_sequence(target_ids, state, training=training)
         return logits
 
-    def decode_sequence(self, target_ids, state, training=False):
+    def decode_sequence(self, target_ids, state, training=False, head_weights=False):
         """Teacher-forced (or scheduled-sampling) decoding of a whole sequence.
 
         Args:
             target_ids: int `(batch_size, target_length)`.
             state: the nest from `initial_state`.
             training: Python bool; scheduled sampling applies only in training.
+            head_weights: Python bool, `attention="multihead"` only, not in
+                training: return each head's weights instead of their mean.
 
         Returns:
             `(logits, attention_weights)`: `(batch_size, target_length,
-            vocab_size)` and float32 `(batch_size, target_length, source_length)`.
+            vocab_size)` and float32 `(batch_size, target_length, source_length)`
+            (with `head_weights`, `(batch_size, target_length, num_heads,
+            source_length)`).
         """
         if "int" not in str(target_ids.dtype):
             raise ValueError(
                 f"`target_ids` must be an integer tensor. Received dtype={target_ids.dtype}"
             )
+        if head_weights and (training or not self.num_attention_heads):
+            raise ValueError(
+                "`head_weights=True` needs attention='multihead' and training=False. "
+                f"Received: attention={self.attention!r}, training={training!r}"
+            )
         target_ids = ops.cast(target_ids, "int32")
         if not training:
-            return self._teacher_forced(target_ids, state, training)
+            record = "head_weights" if head_weights else "attention_weights"
+            return self._teacher_forced(target_ids, state, training, record)
         seed = self.seed_generator.next()  # once per batch, outside any loop or branch
         sample_with = parallel_sequence if self.scheduled_sampling == "parallel" else loop_sequence
         if (sample_with is loop_sequence and self.feeds_cell) or in_xla_context():
@@ -339,12 +395,13 @@ class AttentionDecoder(keras.layers.Layer):
             lambda: self._teacher_forced(target_ids, state, training),
         )
 
-    def _teacher_forced(self, target_ids, state, training):
+    def _teacher_forced(self, target_ids, state, training, record="attention_weights"):
         """Plain teacher forcing: the fused RNN when the attention does not feed the cell."""
         if self.feeds_cell:
-            return loop_sequence(self, target_ids, state, training)
-        features, weights = attend_after_fused_rnn(self, target_ids, state, training)
-        return self.output_dense(self.dropout_layer(features, training=training)), weights
+            return loop_sequence(self, target_ids, state, training, record=record)
+        features, recorded = attend_after_fused_rnn(self, target_ids, state, training)
+        logits = self.output_dense(self.dropout_layer(features, training=training))
+        return logits, recorded[record]
 
     def compute_output_spec(
         self, target_ids, memory, memory_mask=None, encoder_state=None, training=False
@@ -364,6 +421,8 @@ class AttentionDecoder(keras.layers.Layer):
             "num_layers": self.num_layers,
             "dropout": self.dropout,
             "attention_units": self.attention_units,
+            "num_heads": self.num_heads,
+            "attend_before_cell": self.attend_before_cell,
             "input_feeding": self.input_feeding,
             "sampling": self.sampling,
             "scheduled_sampling": self.scheduled_sampling,

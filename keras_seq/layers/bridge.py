@@ -38,7 +38,7 @@ class Bridge(keras.layers.Layer):
         kind: one of `"zero"`, `"last"`, `"mean"`, `"dense"`.
         units: positive int, the decoder's units.
         num_layers: positive int, the decoder's number of layers.
-        cell: the decoder cell, `"lstm"` or `"gru"`.
+        cell: the decoder cell, `"lstm"`, `"gru"` or `"rnn"`.
         **kwargs: base layer keyword arguments.
 
     Call arguments:

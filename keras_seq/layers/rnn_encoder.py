@@ -20,7 +20,7 @@ class RNNEncoder(keras.layers.Layer):
         embedding_dim: positive int.
         units: positive int, units of each direction of each layer.
         num_layers: positive int. Defaults to 1.
-        cell: `"lstm"` or `"gru"`. Defaults to `"lstm"`.
+        cell: `"lstm"`, `"gru"` or `"rnn"` (simple tanh RNN). Defaults to `"lstm"`.
         bidirectional: bool. Defaults to True; the two directions' outputs and
             final states are concatenated (width `2 * units`).
         dropout: float in [0, 1), applied to the embeddings and between layers.

@@ -31,6 +31,8 @@ def build_seq2seq(
     dropout=0.0,
     decoder_units=None,
     attention_units=None,
+    num_heads=4,
+    attend_before_cell=None,
     bridge="last",
     input_feeding=False,
     residual=False,
@@ -54,12 +56,15 @@ def build_seq2seq(
         units: units of each encoder direction.
         encoder_layers, decoder_layers: positive ints.
         bidirectional: bool, bidirectional encoder.
-        cell: `"lstm"` or `"gru"`, encoder and decoder.
+        cell: `"lstm"`, `"gru"` or `"rnn"`, encoder and decoder.
         attention: see `AttentionDecoder`.
         dropout: float in [0, 1).
         decoder_units: defaults to the encoder output width (`2 * units` if
             bidirectional), so the `"last"` bridge can copy the states.
-        attention_units: additive attention width; defaults to `decoder_units`.
+        attention_units: additive attention width (default `decoder_units`), or
+            the key size of each head of `"multihead"` attention.
+        num_heads: heads of `"multihead"` attention.
+        attend_before_cell: the decoder's attention style (see `AttentionDecoder`).
         bridge: `"zero"`, `"last"`, `"mean"` or `"dense"` (see `Bridge`).
         input_feeding: bool, Luong-style input feeding.
         residual, layer_norm: encoder options (see `RNNEncoder`).
@@ -93,6 +98,8 @@ def build_seq2seq(
         num_layers=decoder_layers,
         dropout=dropout,
         attention_units=attention_units,
+        num_heads=num_heads,
+        attend_before_cell=attend_before_cell,
         input_feeding=input_feeding,
         sampling=sampling,
         scheduled_sampling=scheduled_sampling,
@@ -277,14 +284,20 @@ def _strategy_from_deprecated(strategy, keywords):
     return decoding.STRATEGIES[method](**settings)
 
 
-def attention_of(decoder, state, result, start_id=START_ID):
+def attention_of(decoder, state, result, start_id=START_ID, head_weights=False):
     """Attention weights of decoded hypotheses, recomputed by teacher forcing them.
 
     Stepping is deterministic, so feeding `[start_id, ids[:-1]]` reproduces the
     weights each token was emitted with.
 
+    Args:
+        head_weights: `attention="multihead"` only: each head's weights
+            instead of their mean.
+
     Returns:
-        float32 `(batch_size, K, max_length, source_length)`, 0 past each length.
+        float32 `(batch_size, K, max_length, source_length)` (with
+        `head_weights`, `(batch_size, K, max_length, num_heads, source_length)`),
+        0 past each length.
     """
     ids = result.ids
     batch_size, k, length = ops.shape(ids)[0], ops.shape(ids)[1], ops.shape(ids)[2]
@@ -292,7 +305,12 @@ def attention_of(decoder, state, result, start_id=START_ID):
     inputs = ops.concatenate(
         [ops.full((batch_size * k, 1), start_id, dtype="int32"), flat_ids[:, :-1]], axis=1
     )
-    _, weights = decoder.decode_sequence(inputs, decoding.tile_state(state, k))
+    _, weights = decoder.decode_sequence(
+        inputs, decoding.tile_state(state, k), head_weights=head_weights
+    )
     valid = ops.arange(length)[None, :] < ops.reshape(result.lengths, (-1, 1))
+    if head_weights:
+        valid = valid[:, :, None]
     weights = ops.where(valid[:, :, None], weights, 0.0)
-    return ops.reshape(weights, (batch_size, k, length, -1))
+    trailing = (decoder.num_attention_heads, -1) if head_weights else (-1,)
+    return ops.reshape(weights, (batch_size, k, length) + trailing)

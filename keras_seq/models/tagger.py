@@ -351,7 +351,7 @@ def build_tagger(
         embedding_dim: word embedding width (the width of `embeddings` if given).
         units: RNN units per direction.
         num_layers: stacked bidirectional layers.
-        cell: `"lstm"` or `"gru"`.
+        cell: `"lstm"`, `"gru"` or `"rnn"`.
         dropout: rate in [0, 1) on the word features and after each RNN layer.
         char_vocab_size: character ids (0 is padding), or None for no character
             features (then the model has no `"chars"` input).

@@ -28,11 +28,11 @@ def encoder_state(cell, num_layers=1, units=6):
     ]
 
 
-@pytest.mark.parametrize("attention", ["bahdanau", "luong_general"])
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general", "multihead"])
 def test_layer_checks(attention):
     run_layer_checks(
         AttentionDecoder,
-        decoder_kwargs(attention=attention),
+        decoder_kwargs(attention=attention, num_heads=2),
         {
             "target_ids": TARGET,
             "memory": MEMORY,
@@ -46,6 +46,8 @@ CASES = [(a, c, 1, False) for a, c in itertools.product(ATTENTIONS, ["lstm", "gr
     ("luong_general", "lstm", 2, True),
     ("bahdanau", "gru", 2, False),
     ("luong_dot", "gru", 1, True),
+    ("multihead", "rnn", 2, True),
+    ("bahdanau", "rnn", 1, False),
 ]
 
 
@@ -62,6 +64,52 @@ def test_step_loop_equals_teacher_forcing(attention, cell, num_layers, input_fee
     for t in range(TARGET.shape[1]):
         step_logits, state = decoder.step(TARGET[:, t], state)
         np.testing.assert_allclose(step_logits, logits[:, t], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("attention", ["multihead", "luong_general", "bahdanau"])
+@pytest.mark.parametrize("attend_before_cell", [True, False])
+def test_either_style_with_any_attention_steps_as_it_teacher_forces(attention, attend_before_cell):
+    decoder = AttentionDecoder(
+        **decoder_kwargs(attention=attention, attend_before_cell=attend_before_cell)
+    )
+    logits = decoder(TARGET, MEMORY, MASK)
+    width = 4 + (6 if attend_before_cell else 0)  # the context feeds the cell before it
+    assert decoder.rnn_layers[0].cell.kernel.shape[0] == width
+    state = decoder.initial_state(MEMORY, MASK)
+    for t in range(TARGET.shape[1]):
+        step_logits, state = decoder.step(TARGET[:, t], state)
+        np.testing.assert_allclose(step_logits, logits[:, t], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("attend_before_cell", [True, False])
+def test_multihead_records_each_head_and_their_mean(attend_before_cell):
+    decoder = AttentionDecoder(
+        **decoder_kwargs(attention="multihead", num_heads=3, attend_before_cell=attend_before_cell)
+    )
+    decoder(TARGET, MEMORY, MASK)
+    state = decoder.initial_state(MEMORY, MASK)
+    assert tuple(state["head_weights"].shape) == (2, 3, 4)
+    _, means = decoder.decode_sequence(TARGET, state)
+    _, heads = decoder.decode_sequence(TARGET, state, head_weights=True)
+    assert tuple(heads.shape) == (2, 5, 3, 4)
+    np.testing.assert_allclose(ops.mean(heads, axis=2), means, atol=1e-6)
+    for t in range(TARGET.shape[1]):
+        _, state = decoder.step(TARGET[:, t], state)
+        np.testing.assert_allclose(state["head_weights"], heads[:, t], atol=1e-5)
+    padding = ~np.broadcast_to(MASK[:, None, None], heads.shape)
+    assert np.all(ops.convert_to_numpy(heads)[padding] == 0)
+
+
+def test_head_weights_need_a_multihead_decoder():
+    decoder = AttentionDecoder(**decoder_kwargs(attention="luong_general"))
+    decoder(TARGET, MEMORY, MASK)
+    with pytest.raises(ValueError, match="attention='luong_general'"):
+        decoder.decode_sequence(TARGET, decoder.initial_state(MEMORY, MASK), head_weights=True)
+
+
+def test_input_feeding_with_attention_before_the_cell_is_refused():
+    with pytest.raises(ValueError, match="input_feeding=True"):
+        AttentionDecoder(**decoder_kwargs(attention="bahdanau", input_feeding=True))
 
 
 def test_zero_initial_state_by_default():
@@ -87,9 +135,10 @@ def _loop_bodies(decoder, training):
     ]
 
 
+@pytest.mark.parametrize("attention", ["luong_general", "multihead"])
 @pytest.mark.parametrize("training", [False, True])
-def test_luong_without_input_feeding_runs_the_rnn_fused(training):
-    decoder = AttentionDecoder(**decoder_kwargs(attention="luong_general"))
+def test_luong_without_input_feeding_runs_the_rnn_fused(training, attention):
+    decoder = AttentionDecoder(**decoder_kwargs(attention=attention))
     decoder(TARGET, MEMORY, MASK)
     bodies = _loop_bodies(decoder, training)
     # The fused RNN has its own loop, without attention (no Exp) inside.
@@ -115,7 +164,7 @@ def test_sampling_probability_is_a_float32_scalar_variable():
     assert float(variable.numpy()) == 0.0
 
 
-@pytest.mark.parametrize("attention", ["bahdanau", "luong_general", "luong_concat"])
+@pytest.mark.parametrize("attention", ["bahdanau", "luong_general", "luong_concat", "multihead"])
 def test_probability_one_reproduces_greedy_decoding(attention):
     decoder = AttentionDecoder(**decoder_kwargs(attention=attention))
     state0 = encoder_state("lstm")
@@ -192,7 +241,7 @@ def test_fit_trains_with_scheduled_sampling(attention, scheduled_sampling, sampl
     "kwargs,message",
     [
         ({"attention": "luong"}, "attention='luong'"),
-        ({"cell": "rnn"}, "cell='rnn'"),
+        ({"cell": "elman"}, "cell='elman'"),
         ({"vocab_size": 0}, "vocab_size=0"),
         ({"sampling": "topk"}, "sampling='topk'"),
         ({"units": None}, "units=None"),

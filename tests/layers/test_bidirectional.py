@@ -91,7 +91,7 @@ def test_states_are_merged_per_component():
 
 
 @pytest.mark.parametrize("state_merge", ["concat", "sum", "ave"])
-@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+@pytest.mark.parametrize("rnn", ["lstm", "gru", "simple"])
 def test_merged_states_by_hand(rnn, state_merge):
     """Each merged state component is the two directions' own final states, merged."""
     layer = make(rnn, state_merge=state_merge)

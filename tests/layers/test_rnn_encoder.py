@@ -26,7 +26,7 @@ def test_layer_checks(cell, bidirectional):
     )
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_outputs_and_states(cell):
     encoder = RNNEncoder(12, 4, 3, num_layers=2, cell=cell)
     memory, mask, states = encoder(IDS)
@@ -52,7 +52,7 @@ def test_padding_invariance(options):
     "kwargs,message",
     [
         ({"vocab_size": 0}, "vocab_size=0"),
-        ({"cell": "rnn"}, "cell='rnn'"),
+        ({"cell": "elman"}, "cell='elman'"),
         ({"num_layers": 0}, "num_layers=0"),
         ({"dropout": 1.5}, "dropout=1.5"),
     ],

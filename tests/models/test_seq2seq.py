@@ -111,6 +111,22 @@ def test_generate_returns_attention_per_emitted_token():
             assert np.all(attention[b, k, length:] == 0)
 
 
+def test_attention_of_gives_each_head_of_a_multihead_decoder():
+    model = small_model(attention="multihead", num_heads=2)
+    source = reversal_data(3)[0]["source_ids"]
+    result = ks.models.generate(model, source, 5, strategy=ks.decoding.BeamSearch(2))
+    decoder = ks.models.seq2seq_parts(model).decoder
+    state = ks.models.encode(model, source)
+    heads = np.asarray(ks.models.attention_of(decoder, state, result, head_weights=True))
+    assert heads.shape == (3, 2, 5, 2, source.shape[1])
+    mean = np.asarray(ks.models.attention_of(decoder, state, result))
+    np.testing.assert_allclose(heads.mean(axis=3), mean, atol=1e-6)
+    for b in range(3):
+        length = int(result.lengths[b, 0])
+        np.testing.assert_allclose(heads[b, 0, :length].sum(-1), 1.0, rtol=1e-5)
+        assert np.all(heads[b, 0, length:] == 0)
+
+
 def test_generate_padding_does_not_change_translations():
     model = small_model()
     source = reversal_data(4)[0]["source_ids"]

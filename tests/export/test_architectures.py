@@ -1,0 +1,54 @@
+"""Other decoder architectures export as the default one does: builtins-only TFLite, exact."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+
+import keras_seq as ks
+from keras_seq.data import SubwordTokenizer, generate_pairs, make_dataset
+from keras_seq.export import check_builtins_only
+from keras_seq.export.tflite import convert
+from keras_seq.training import compile_seq2seq
+from tests.export.conftest import padded_ids
+
+PAIRS = generate_pairs(600, seed=3)
+LENGTH = 16
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [
+        {"attention": "multihead", "num_heads": 4},  # after the cell, fused teacher forcing
+        {"attention": "multihead", "num_heads": 2, "attend_before_cell": True, "cell": "rnn"},
+    ],
+    ids=["multihead-lstm", "multihead-before-cell-rnn"],
+)
+def test_tflite_greedy_and_beam_equal_keras(tmp_path, architecture):
+    source = SubwordTokenizer.train([s for s, _ in PAIRS], 100)
+    target = SubwordTokenizer.train([t for _, t in PAIRS], 100)
+    model = ks.models.build_seq2seq(100, 100, embedding_dim=16, units=32, **architecture)
+    compile_seq2seq(model, learning_rate=1e-2, warmup_steps=0)
+    data, _ = make_dataset(PAIRS, source, target, 32, LENGTH, LENGTH)
+    model.fit(data, epochs=3, verbose=0)
+
+    module = ks.export.TranslatorModule(model, source, target, LENGTH, LENGTH, strategy="beam")
+    ids = padded_ids(source, [s for s, _ in PAIRS[:6]], LENGTH)
+    for name, strategy in module.ids_strategies().items():
+        content = convert(module, strategy, with_attention=True)
+        assert "WHILE" in check_builtins_only(content)
+        runner = Interpreter(model_content=content).get_signature_runner()
+        expected = ks.models.generate(model, ids, LENGTH, strategy, return_attention=True)
+        for row in range(len(ids)):
+            out = runner(source_ids=ids[row : row + 1])
+            np.testing.assert_array_equal(out["ids"][0], expected.ids[row], err_msg=name)
+            np.testing.assert_allclose(
+                out["attention"][0], expected.attention[row], atol=1e-5, err_msg=name
+            )
+    greedy = np.asarray(ks.models.generate(model, ids, LENGTH, "greedy").ids)
+    assert len(np.unique(greedy[:, 0, :3])) > 1  # it learned something
+    served = ks.export.export_saved_model(module, str(tmp_path / "saved_model"))
+    texts = tf.saved_model.load(served).signatures["serving_default"](
+        text=tf.constant(["one two three"])
+    )
+    assert texts["translation"].dtype == tf.string
