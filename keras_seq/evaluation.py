@@ -143,14 +143,17 @@ class AttentionMaps(TextTranslator):
     Takes `TextTranslator`'s arguments (greedy by default; with a beam search, the
     best hypothesis): the texts are tokenized once into length-sorted batches and
     decoded by one traced function with the model's current weights at each call,
-    so a callback can draw the same sentences every epoch.
+    so a callback can draw the same sentences every epoch. `heads=True` (a
+    multi-head attention decoder only) gives each head's weights.
     """
 
-    return_attention = True
+    def __init__(self, *args, heads=False, **kwargs):
+        self.return_attention = "heads" if heads else True
+        super().__init__(*args, **kwargs)
 
     def __call__(self):
         """`(translations, maps)` in the order of the texts; each map is
-        `(source_pieces, target_pieces, weights (len(target), len(source)))`.
+        `(source_pieces, target_pieces, weights (len(target), [heads,] len(source)))`.
 
         The target pieces end with the end token when the translation finished.
         """
@@ -166,7 +169,7 @@ class AttentionMaps(TextTranslator):
                 maps[i] = (
                     self.source_tokenizer.id_to_piece(source_ids[row, :sources].tolist()),
                     self.target_tokenizer.id_to_piece(ids[row, :length].tolist()),
-                    attention[row, :length, :sources],
+                    attention[row, :length, ..., :sources],
                 )
         return translations, maps
 

@@ -29,18 +29,31 @@ def _save(figure, path):
 
 
 def plot_attention(source_pieces, target_pieces, weights, path, title=None):
-    """Writes a heat map PNG of `weights (target, source)` with the pieces on the axes."""
-    figure = _figure(
-        "Attention heat maps", (1 + 0.45 * len(source_pieces), 1 + 0.4 * len(target_pieces))
-    )
-    axes = figure.subplots()
-    axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    axes.set_xticks(range(len(source_pieces)), source_pieces, rotation=90)
-    axes.set_yticks(range(len(target_pieces)), target_pieces)
-    axes.set_xlabel("source")
-    axes.set_ylabel("translation")
-    if title:
-        axes.set_title(title, fontsize=9)
+    """Writes a heat map PNG of `weights (target, source)` with the pieces on the axes.
+
+    Weights `(target, heads, source)` (a multi-head attention's, from
+    `translate(..., return_attention="heads")`) draw one panel for the mean over
+    heads, then one per head, side by side.
+    """
+    weights = np.asarray(weights)
+    panels = [("", weights)]
+    if weights.ndim == 3:
+        heads = weights.shape[1]
+        panels = [("mean of the heads", weights.mean(axis=1))]
+        panels += [(f"head {h + 1}", weights[:, h]) for h in range(heads)]
+    width, height = 1 + 0.45 * len(source_pieces), 1 + 0.4 * len(target_pieces)
+    figure = _figure("Attention heat maps", (width * len(panels), height))
+    for i, (label, panel) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), i + 1)
+        axes.imshow(panel, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        axes.set_xticks(range(len(source_pieces)), source_pieces, rotation=90)
+        axes.set_yticks(range(len(target_pieces)), target_pieces if i == 0 else [])
+        axes.set_xlabel("source")
+        if i == 0:
+            axes.set_ylabel("translation")
+        heading = " · ".join(part for part in (title if i == 0 else None, label) if part)
+        if heading:
+            axes.set_title(heading, fontsize=9)
     _save(figure, path)
 
 

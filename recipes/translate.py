@@ -35,7 +35,8 @@ DEFAULTS = {
     "dataset": "generated", "preset": None, "num_pairs": 120_000, "vocab_size": None,
     "max_source_length": None, "max_target_length": None, "embedding_dim": None,
     "units": None, "encoder_layers": None, "decoder_layers": None, "cell": "lstm",
-    "attention": "luong_general", "input_feeding": False, "bridge": "last", "dropout": None,
+    "attention": "luong_general", "num_heads": 4, "attend_before_cell": None,
+    "input_feeding": False, "bridge": "last", "dropout": None,
     "batch_size": None, "epochs": None, "learning_rate": None, "warmup_steps": 200,
     "clipnorm": 1.0, "clipvalue": 0.0, "global_clipnorm": 0.0, "accumulate_steps": 1,
     "label_smoothing": None, "average_checkpoints": None, "patience": 3, "monitor": "val_bleu",
@@ -52,11 +53,13 @@ QUICK = {
 MODEL_SETTINGS = (
     "dataset", "num_pairs", "vocab_size", "max_source_length", "max_target_length",
     "embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
-    "input_feeding", "bridge", "seed", "lowercase", "joint_vocab", "encoding",
+    "num_heads", "attend_before_cell", "input_feeding", "bridge", "seed", "lowercase",
+    "joint_vocab", "encoding",
 )
 # The run's settings that `build_seq2seq` takes under the same name.
 BACKBONE = ("embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
-            "dropout", "input_feeding", "bridge", "scheduled_sampling", "seed")
+            "num_heads", "attend_before_cell", "dropout", "input_feeding", "bridge",
+            "scheduled_sampling", "seed")
 # What `compile_seq2seq` takes under the same name.
 OPTIMIZATION = ("learning_rate", "warmup_steps", "clipnorm", "clipvalue", "global_clipnorm",
                 "accumulate_steps", "label_smoothing", "jit_compile")
@@ -89,6 +92,9 @@ def build_parser():
     add("--units", type=integer(1), help="units of each encoder direction")
     add("--cell", choices=ks.layers.CELLS)
     add("--attention", choices=ks.layers.ATTENTIONS)
+    add("--num-heads", type=integer(1), help="heads of --attention multihead (default 4)")
+    add("--attend-before-cell", action=argparse.BooleanOptionalAction,
+        help="attention before the decoder cell, Bahdanau style (default: only for bahdanau)")
     add("--input-feeding", action="store_true", default=None)
     add("--bridge", choices=ks.layers.BRIDGES)
     add("--dropout", type=number(0, 1))

@@ -223,7 +223,9 @@ def generate(
             resolved by `ks.decoding.get`.
         return_attention: also fill `DecodeResult.attention` with the weights each
             emitted token was produced with, float32 `(batch_size, K, max_length,
-            source_length)`, 0 past a hypothesis' length.
+            source_length)`, 0 past a hypothesis' length; `"heads"` (multi-head
+            attention only): each head's, `(batch_size, K, max_length, num_heads,
+            source_length)`.
         shortlist: optional `ks.decoding.LexicalShortlist` (keyword-only): the
             decoder may emit only the candidates of the batch's source ids, and
             each step projects onto those columns only (faster, approximate).
@@ -247,12 +249,19 @@ def generate(
         strategy = _strategy_from_deprecated(strategy, deprecated)
     strategy = decoding.get(strategy)
     decoder = seq2seq_parts(model).decoder
+    if return_attention not in (False, True, "heads"):
+        raise ValueError(
+            "`return_attention` must be False, True or 'heads'. "
+            f"Received: return_attention={return_attention!r}"
+        )
     state = encode(model, source_ids)
     start_ids = ops.full((ops.shape(state["memory"])[0],), start_id, dtype="int32")
     step = decoder.step if shortlist is None else shortlist.restrict(decoder, source_ids)
     result = strategy(step, start_ids, state, max_length, end_id, pad_id=pad_id)
     if return_attention:
-        result = result._replace(attention=attention_of(decoder, state, result, start_id))
+        heads = return_attention == "heads"
+        attention = attention_of(decoder, state, result, start_id, head_weights=heads)
+        result = result._replace(attention=attention)
     return result
 
 

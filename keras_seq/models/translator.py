@@ -1,5 +1,6 @@
 """The translation task: a backbone, a preprocessor and a decoding strategy in one object."""
 
+import functools
 import itertools
 import os
 
@@ -312,19 +313,23 @@ class Translator:
             texts: a string, or a list of strings.
             strategy: a decoding strategy (object, name or config) for this call;
                 None: the translator's.
-            return_attention: also return each translation's attention map.
+            return_attention: also return each translation's attention map;
+                `"heads"` (multi-head attention only): each head's map.
             batch_size: sentences decoded together.
 
         Returns:
             The translation (a string for a string, a list for a list). With
             `return_attention`, `(translations, maps)`, each map a tuple
-            `(source_pieces, target_pieces, weights (len(target), len(source)))`.
+            `(source_pieces, target_pieces, weights (len(target), len(source)))`
+            (`"heads"`: weights `(len(target), num_heads, len(source))`).
         """
         from keras_seq.evaluation import AttentionMaps, TextTranslator
 
         strategy = self.strategy if strategy is None else decoding.get(strategy)
         batch = self._texts(texts)
-        runner = AttentionMaps if return_attention else TextTranslator
+        runner = TextTranslator
+        if return_attention:
+            runner = functools.partial(AttentionMaps, heads=return_attention == "heads")
         translations, extra = (
             runner(
                 self.backbone,

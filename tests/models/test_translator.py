@@ -200,3 +200,23 @@ def test_a_preset_loads_from_any_directory_in_a_fresh_process(exported_run, tmp_
     expected = Translator.from_preset(run).translate("in 3 days")
     assert out.stdout.strip().splitlines()[-1] == repr(expected)
     shutil.rmtree(run)
+
+
+def test_a_multihead_translator_gives_each_heads_map_and_plots_them(translator, tmp_path):
+    preprocessor = translator.preprocessor  # its tokenizers and limits; a new backbone
+    multihead = Translator.build(
+        preprocessor, "greedy", embedding_dim=8, units=8, attention="multihead", num_heads=2
+    )
+    means = multihead.translate(SENTENCES[:2], return_attention=True)[1]
+    translations, maps = multihead.translate(SENTENCES[:2], return_attention="heads")
+    assert translations == multihead.translate(SENTENCES[:2])
+    for (source_pieces, target_pieces, heads), (_, _, mean) in zip(maps, means, strict=True):
+        assert heads.shape == (len(target_pieces), 2, len(source_pieces))
+        np.testing.assert_allclose(heads.mean(axis=1), mean, atol=1e-6)
+        np.testing.assert_allclose(heads.sum(axis=-1), 1.0, atol=1e-5)
+    ks.plots.plot_attention(*maps[0], tmp_path / "heads.png", title=SENTENCES[0])
+    assert (tmp_path / "heads.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="attention='luong_general'"):
+        translator.translate(SENTENCES[0], return_attention="heads")
+    with pytest.raises(ValueError, match="return_attention='head'"):
+        multihead.translate(SENTENCES[0], return_attention="head")
