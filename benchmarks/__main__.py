@@ -55,9 +55,11 @@ def main(argv=None):
         "ceilings": ceilings(args.quick),
     }
     if "training" in args.only:
+        variants = train_throughput.QUICK_VARIANTS if args.quick else train_throughput.VARIANTS
         result["training"] = train_throughput.run(
             result["ceilings"],
             quick=args.quick,
+            variants=tuple(variants),
             jit_compile=(False,) if args.quick else (False, True),
         )
     if "decoding" in args.only:

@@ -77,6 +77,8 @@ VARIANTS = {
         "luong",
     ),
 }
+# A smoke run (`--quick`) measures one fused and one looping decoder beside the reference.
+QUICK_VARIANTS = (REFERENCE, "luong_fused_teacher_forcing", "bahdanau_loop")
 CEILING_OF = {"float32": "matmul_gflops_float32", "mixed_bfloat16": "matmul_gflops_bfloat16"}
 
 

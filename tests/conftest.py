@@ -5,6 +5,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import json  # noqa: E402
 import runpy  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 
 import keras  # noqa: E402
@@ -16,7 +17,35 @@ from keras_seq.training import compile_seq2seq  # noqa: E402
 from tests.shared import built_once  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PREBUILD = pytest.StashKey[subprocess.Popen]()
 MAX_SOURCE, MAX_TARGET = 24, 24
+
+
+def pytest_configure(config):
+    """The whole suite on xdist workers: build the exported run in the background now."""
+    whole_suite = (
+        getattr(config.option, "numprocesses", None)
+        and not hasattr(config, "workerinput")  # the controller, not a worker
+        and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and not config.option.markexpr
+    )
+    if whole_suite:
+        root = config._tmp_path_factory.getbasetemp()
+        with open(root / "prebuild.log", "wb") as log:
+            config.stash[PREBUILD] = subprocess.Popen(
+                [sys.executable, "-m", "tests.prebuild", str(root)],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+
+def pytest_unconfigure(config):
+    builder = config.stash.get(PREBUILD, None)
+    if builder is not None and builder.poll() is None:
+        builder.kill()  # the session ended first (interrupted, or it never needed the run)
+        builder.wait()
 
 
 @pytest.fixture(autouse=True)

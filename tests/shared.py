@@ -20,12 +20,17 @@ def built_once(tmp_path_factory, name, build):
     build that raises leaves nothing behind, so the next worker to ask tries again.
     """
     root = session_root(tmp_path_factory)
-    folder, result = root / name, root / f"{name}.json"
     with FileLock(str(root / f"{name}.lock")):
-        if not result.is_file():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            result.write_text(json.dumps(build(folder)))
+        return build_unless_built(root, name, build)
+
+
+def build_unless_built(root, name, build):
+    """`built_once`'s work, for a caller that holds `ROOT/name.lock`."""
+    folder, result = root / name, root / f"{name}.json"
+    if not result.is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        result.write_text(json.dumps(build(folder)))
     return folder, json.loads(result.read_text())
 
 
