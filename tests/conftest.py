@@ -21,8 +21,9 @@ PREBUILD = pytest.StashKey[subprocess.Popen]()
 MAX_SOURCE, MAX_TARGET = 24, 24
 
 
-def pytest_configure(config):
+def pytest_sessionstart(session):
     """The whole suite on xdist workers: build the exported run in the background now."""
+    config = session.config
     whole_suite = (
         getattr(config.option, "numprocesses", None)
         and not hasattr(config, "workerinput")  # the controller, not a worker
