@@ -11,7 +11,7 @@ import numpy as np
 
 from keras_seq._optional import optional_import
 
-__all__ = ["plot_attention", "plot_history", "plot_tag_confusion"]
+__all__ = ["plot_attention", "plot_history", "plot_points", "plot_tag_confusion"]
 
 
 def _figure(what, figsize):
@@ -110,4 +110,20 @@ def plot_history(history_csv, path):
         axis.set_xlabel("epoch")
         axis.set_title(title)
         axis.legend()
+    _save(figure, path)
+
+
+def plot_points(points, path, xlabel, ylabel, title=None):
+    """Writes a labelled scatter PNG of `points`, `(label, x, y)` each (e.g. BLEU against
+    training time, one point per model)."""
+    figure = _figure("Comparison plots", (7, 5))
+    axes = figure.subplots()
+    for label, x, y in points:
+        axes.scatter([x], [y])
+        axes.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    if title:
+        axes.set_title(title, fontsize=9)
     _save(figure, path)

@@ -162,7 +162,7 @@ class RunFolder:
 
         return Translator.from_preset(self.path).module(shortlist=shortlist or None)
 
-    def export(self, translator=None, tflite=True, quantizations=None, with_attention=True):
+    def export(self, translator=None, tflite=True, quantizations=None, with_attention=None):
         """Writes `saved_model/` and (with `tflite`) `tflite/*.tflite`.
 
         Args:
@@ -171,7 +171,8 @@ class RunFolder:
             tflite: also write the TFLite models.
             quantizations: TFLite variants; default all of
                 `keras_seq.export.tflite.QUANTIZATIONS`.
-            with_attention: add attention weights to the SavedModel's ids signatures.
+            with_attention: add attention weights to the SavedModel's ids signatures
+                (default: when the model records them).
 
         Returns:
             dict of what was written: `saved_model` (path) and `tflite` (name -> path).

@@ -32,8 +32,8 @@ from keras_seq.run_folder import RunFolder  # noqa: E402
 # None: chosen from the corpus (`keras_seq.presets`) unless a flag or --preset sets it.
 # fmt: off
 DEFAULTS = {
-    "dataset": "generated", "preset": None, "num_pairs": 120_000, "vocab_size": None,
-    "max_source_length": None, "max_target_length": None, "embedding_dim": None,
+    "dataset": "generated", "architecture": "rnn", "preset": None, "num_pairs": 120_000,
+    "vocab_size": None, "max_source_length": None, "max_target_length": None, "embedding_dim": None,
     "units": None, "encoder_layers": None, "decoder_layers": None, "cell": "lstm",
     "attention": "luong_general", "num_heads": 4, "attend_before_cell": None,
     "input_feeding": False, "bridge": "last", "dropout": None,
@@ -51,7 +51,7 @@ QUICK = {
 }
 # Settings that define the model and its data: a resumed run must keep them.
 MODEL_SETTINGS = (
-    "dataset", "num_pairs", "vocab_size", "max_source_length", "max_target_length",
+    "dataset", "architecture", "num_pairs", "vocab_size", "max_source_length", "max_target_length",
     "embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
     "num_heads", "attend_before_cell", "input_feeding", "bridge", "seed", "lowercase",
     "joint_vocab", "encoding",
@@ -89,6 +89,9 @@ def build_parser():
     add("--max-target-length", type=integer(2), help="tokens, end token included")
     for flag in ("--embedding-dim", "--encoder-layers", "--decoder-layers"):
         add(flag, type=integer(1))
+    add("--architecture", choices=ks.models.ARCHITECTURES,
+        help="rnn (default): the attention encoder-decoder; transformer: keras-hub's, as a "
+        "baseline (width --units, --encoder-layers layers each side, --num-heads heads)")
     add("--units", type=integer(1), help="units of each encoder direction")
     add("--cell", choices=ks.layers.CELLS)
     add("--attention", choices=ks.layers.ATTENTIONS)
@@ -167,10 +170,26 @@ def parse_args(argv):
             if args.clipnorm or (flag == "global_clipnorm" and config["clipvalue"]):
                 parser.error(f"argument --{flag.replace('_', '-')}: clip one way only")
             config["clipnorm"] = 0.0
+    if config["architecture"] == "transformer":
+        if config["sampling_schedule"]:
+            parser.error("argument --sampling-schedule: the recurrent decoder's, not the "
+                         "transformer's")
+        config["report"] = False  # the page is about attention maps, which it does not record
     if config["monitor"] == "val_bleu" and not config["val_bleu_pairs"]:
         parser.error("argument --monitor: val_bleu needs --val-bleu-pairs above 0")
     cli.check_output_dir(parser, args.output_dir)
     return config, args.output_dir
+
+
+def backbone_options(config):
+    """`Translator.build`'s options for the run's architecture."""
+    if config["architecture"] == "transformer":
+        return {
+            "hidden_dim": config["units"], "num_heads": config["num_heads"],
+            "num_layers": max(config["encoder_layers"], config["decoder_layers"]),
+            "dropout": config["dropout"],
+        }
+    return {k: config[k] for k in BACKBONE}
 
 
 def sampling_schedule(config, total_steps):
@@ -335,7 +354,9 @@ def train(config, run, translator, data):
             *tokenizers,
             *lengths,
             log_dir=os.path.join(run.path, "logs", "attention"),
-        ),
+        )
+        if translator.records_attention
+        else None,
     )
     timer = ks.callbacks.TrainingTimer()
     start = time.perf_counter()
@@ -419,6 +440,8 @@ def evaluate(run, translator, data):
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(["source", "reference", "hypothesis"])
         writer.writerows(zip(sources, references, hypotheses, strict=True))
+    if not translator.records_attention:
+        return test_results, scores
     os.makedirs(run[RunFolder.ATTENTION], exist_ok=True)
     _, maps = translator.translate(list(sources[:4]), "greedy", return_attention=True)
     for i, (source_pieces, target_pieces, weights) in enumerate(maps):
@@ -499,7 +522,8 @@ def print_summary(config, run, metrics, scores, exported):
         RunFolder.TRANSLATIONS,
         RunFolder.ATTENTION,
     ):
-        print(f"  {run[name]}")
+        if os.path.exists(run[name]):  # a Transformer's run has no attention/
+            print(f"  {run[name]}")
     if exported:
         print(f"  {exported['saved_model']}  (TF Serving: text in, text out)")
         print(f"  {run[RunFolder.TFLITE]}  ({', '.join(exported['tflite'])})")
@@ -552,8 +576,10 @@ def main(argv=None):
         f"{preprocessor.target_tokenizer.vocab_size}; precision {precision}"
     )
     with distribution.scope():
-        options = {k: config[k] for k in BACKBONE}
-        translator = Translator.build(preprocessor, RunFolder.strategy(config), **options)
+        translator = Translator.build(
+            preprocessor, RunFolder.strategy(config), config["architecture"],
+            **backbone_options(config),
+        )
         options = {k: config[k] for k in OPTIMIZATION}
         translator.compile(**options, total_steps=training_steps(config, data))
     summary = train(config, run, translator, data)

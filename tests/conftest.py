@@ -14,15 +14,17 @@ import pytest  # noqa: E402
 import keras_seq as ks  # noqa: E402
 from keras_seq.data import SubwordTokenizer, load_corpus, make_dataset  # noqa: E402
 from keras_seq.training import compile_seq2seq  # noqa: E402
+from tests.prebuild import BUILDS  # noqa: E402
 from tests.shared import built_once  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PREBUILD = pytest.StashKey[subprocess.Popen]()
+PREBUILDS = pytest.StashKey[list]()
+SHARED_RUN_FIXTURES = {"exported_run", "quick_run"}
 MAX_SOURCE, MAX_TARGET = 24, 24
 
 
 def pytest_sessionstart(session):
-    """The whole suite on xdist workers: build the exported run in the background now."""
+    """The whole suite on xdist workers: build the shared runs in the background now."""
     config = session.config
     whole_suite = (
         getattr(config.option, "numprocesses", None)
@@ -31,22 +33,33 @@ def pytest_sessionstart(session):
         and not config.option.keyword
         and not config.option.markexpr
     )
-    if whole_suite:
-        root = config._tmp_path_factory.getbasetemp()
-        with open(root / "prebuild.log", "wb") as log:
-            config.stash[PREBUILD] = subprocess.Popen(
-                [sys.executable, "-m", "tests.prebuild", str(root)],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+    if not whole_suite:
+        return
+    root = config._tmp_path_factory.getbasetemp()
+    builders = []
+    for name in BUILDS:
+        with open(root / f"prebuild-{name}.log", "wb") as log:
+            builders.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "tests.prebuild", str(root), name],
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             )
+    config.stash[PREBUILDS] = builders
 
 
 def pytest_unconfigure(config):
-    builder = config.stash.get(PREBUILD, None)
-    if builder is not None and builder.poll() is None:
-        builder.kill()  # the session ended first (interrupted, or it never needed the run)
+    for builder in config.stash.get(PREBUILDS, []):
+        if builder.poll() is None:
+            builder.kill()  # the session ended first (interrupted, or it never needed the run)
         builder.wait()
+
+
+def pytest_collection_modifyitems(items):
+    """The tests of the shared runs last, so that their builds finish while others run."""
+    items.sort(key=lambda item: bool(SHARED_RUN_FIXTURES & set(item.fixturenames)))
 
 
 @pytest.fixture(autouse=True)

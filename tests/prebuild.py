@@ -1,25 +1,33 @@
-"""Builds the session's exported run (`tests/conftest.py`) in the background, while the
-test workers start: `python -m tests.prebuild SESSION_ROOT`.
+"""Builds the session's shared runs in the background while the test workers start:
+`python -m tests.prebuild SESSION_ROOT NAME MODULE:FUNCTION`.
 
-The whole suite's controller starts it. It takes the fixture's lock before it
-imports TensorFlow, so a worker that needs the run waits for it rather than
-building it a second time, and no worker sits idle while one builds.
+The whole suite's controller starts one per shared run (`tests/conftest.py`), and
+the tests that use them run last. Each takes its fixture's lock before it imports
+TensorFlow, so a worker that needs the run waits for it rather than building it a
+second time.
 """
 
+import importlib
 import pathlib
 import sys
 
 from filelock import FileLock
 
+# The shared runs: fixture folder name -> the function that builds it.
+BUILDS = {
+    "exported_run": "tests.conftest:_train_and_export",
+    "quick_translate_run": "tests.integration.conftest:_quick_run",
+}
 
-def main(root):
+
+def main(root, name):
     root = pathlib.Path(root)
-    with FileLock(str(root / "exported_run.lock")):
-        from tests.conftest import _train_and_export
+    with FileLock(str(root / f"{name}.lock")):
         from tests.shared import build_unless_built
 
-        build_unless_built(root, "exported_run", _train_and_export)
+        module, function = BUILDS[name].split(":")
+        build_unless_built(root, name, getattr(importlib.import_module(module), function))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

@@ -5,6 +5,7 @@ import os
 from keras_seq.export.saved_model import export_saved_model
 from keras_seq.export.tagger import export_tagger_saved_model, export_tagger_tflite
 from keras_seq.export.tflite import QUANTIZATIONS, export_tflite
+from keras_seq.models.seq2seq import records_attention
 from keras_seq.run_folder import RunFolder
 
 
@@ -18,7 +19,7 @@ def _export(directory, write_saved_model, write_tflite, tflite, quantizations):
     return written
 
 
-def export_translator(module, directory, tflite=True, quantizations=None, with_attention=True):
+def export_translator(module, directory, tflite=True, quantizations=None, with_attention=None):
     """Writes `directory/saved_model/` and (with `tflite`) `directory/tflite/*.tflite`.
 
     Each is written in a staging folder and renamed into place, so a failed
@@ -29,11 +30,14 @@ def export_translator(module, directory, tflite=True, quantizations=None, with_a
         directory: the folder (a run folder, or any other).
         tflite: also write the builtins-only TFLite models.
         quantizations: TFLite variants; default all of `QUANTIZATIONS`.
-        with_attention: add attention weights to the SavedModel's ids signatures.
+        with_attention: add attention weights to the SavedModel's ids signatures
+            (default: when the model records them; a Transformer does not).
 
     Returns:
         dict: `saved_model` (path) and `tflite` (file name -> path).
     """
+    if with_attention is None:
+        with_attention = records_attention(module.model)
     return _export(
         directory,
         lambda path: export_saved_model(module, path, with_attention=with_attention),

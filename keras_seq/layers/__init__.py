@@ -11,6 +11,7 @@ from keras_seq.layers.crf import CRF
 from keras_seq.layers.luong_attention import SCORES, LuongAttention
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
+from keras_seq.layers.transformer import TransformerDecoderStack, TransformerEncoderStack
 
 __all__ = [
     "ATTENTIONS",
@@ -29,4 +30,6 @@ __all__ = [
     "LuongAttention",
     "MultiHeadAttention",
     "RNNEncoder",
+    "TransformerDecoderStack",
+    "TransformerEncoderStack",
 ]

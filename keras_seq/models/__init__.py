@@ -5,8 +5,10 @@ from keras_seq.models.seq2seq import (
     as_float32,
     attention_of,
     build_seq2seq,
+    build_transformer,
     encode,
     generate,
+    records_attention,
     seq2seq_parts,
 )
 from keras_seq.models.tagger import (
@@ -16,9 +18,10 @@ from keras_seq.models.tagger import (
     embedding_matrix,
     read_vectors,
 )
-from keras_seq.models.translator import Seq2SeqPreprocessor, Translator
+from keras_seq.models.translator import ARCHITECTURES, Seq2SeqPreprocessor, Translator
 
 __all__ = [
+    "ARCHITECTURES",
     "HEADS",
     "Tagger",
     "build_tagger",
@@ -30,7 +33,9 @@ __all__ = [
     "as_float32",
     "attention_of",
     "build_seq2seq",
+    "build_transformer",
     "encode",
     "generate",
+    "records_attention",
     "seq2seq_parts",
 ]

@@ -8,9 +8,12 @@ from keras import ops
 
 from keras_seq import decoding
 from keras_seq.layers import AttentionDecoder, Bridge, RNNEncoder
+from keras_seq.layers.transformer import TransformerDecoderStack, TransformerEncoderStack
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID
 
 PART_TYPES = {"encoder": RNNEncoder, "bridge": Bridge, "decoder": AttentionDecoder}
+# A `build_transformer` model: no bridge (its decoder starts from the memory alone).
+TRANSFORMER_PART_TYPES = {"encoder": TransformerEncoderStack, "decoder": TransformerDecoderStack}
 # Keywords of the `method=` calling convention, kept for one release.
 DEPRECATED_KEYWORDS = {
     "beam": ("beam_size", "length_penalty"),
@@ -117,8 +120,63 @@ def build_seq2seq(
     return keras.Model({"source_ids": source_ids, "target_ids": target_ids}, logits, name=name)
 
 
+def build_transformer(
+    source_vocab_size,
+    target_vocab_size,
+    hidden_dim=256,
+    num_layers=3,
+    num_heads=4,
+    intermediate_dim=None,
+    dropout=0.1,
+    max_length=256,
+    name="transformer",
+):
+    """A Transformer encoder-decoder with `build_seq2seq`'s training contract.
+
+    Inputs `{"source_ids", "target_ids"}` (int32, right-padded; target ids start
+    with the start id), output logits `(batch, target_length,
+    target_vocab_size)`; layers `"encoder"` (`TransformerEncoderStack`) and
+    `"decoder"` (`TransformerDecoderStack`), built from keras-hub's
+    `TokenAndPositionEmbedding`, `TransformerEncoder` and `TransformerDecoder`.
+    `generate`, the decoding strategies, `ks.models.Translator` and the export
+    path take it as they take a recurrent model; it records no attention map.
+
+    Args:
+        source_vocab_size, target_vocab_size: positive ints.
+        hidden_dim: model width, a multiple of `num_heads`.
+        num_layers: encoder layers and decoder layers (each).
+        num_heads: attention heads.
+        intermediate_dim: feed-forward width; defaults to `4 * hidden_dim`.
+        dropout: float in [0, 1).
+        max_length: the most source and the most target positions.
+        name: model name.
+
+    Returns:
+        An uncompiled functional `keras.Model`.
+
+    Reference:
+        - [Vaswani et al., 2017](https://arxiv.org/abs/1706.03762)
+    """
+    sizes = {
+        "hidden_dim": hidden_dim,
+        "num_layers": num_layers,
+        "num_heads": num_heads,
+        "intermediate_dim": intermediate_dim or 4 * hidden_dim,
+        "dropout": dropout,
+        "max_length": max_length,
+    }
+    encoder = TransformerEncoderStack(source_vocab_size, name="encoder", **sizes)
+    decoder = TransformerDecoderStack(target_vocab_size, name="decoder", **sizes)
+    source_ids = keras.Input((None,), dtype="int32", name="source_ids")
+    target_ids = keras.Input((None,), dtype="int32", name="target_ids")
+    memory, memory_mask, _ = encoder(source_ids)
+    logits = decoder(target_ids, memory, memory_mask=memory_mask)
+    return keras.Model({"source_ids": source_ids, "target_ids": target_ids}, logits, name=name)
+
+
 class Seq2SeqParts(NamedTuple):
-    """The parts of a `build_seq2seq` model that decoding and export use."""
+    """The parts of a `build_seq2seq` (or `build_transformer`) model that decoding
+    and export use; `bridge` is None for a Transformer."""
 
     encoder: RNNEncoder
     bridge: Bridge
@@ -129,19 +187,24 @@ def seq2seq_parts(model):
     """The `(encoder, bridge, decoder)` layers of a `build_seq2seq` model.
 
     Args:
-        model: a model from `build_seq2seq`, or loaded from its `.keras` file.
+        model: a model from `build_seq2seq` or `build_transformer` (or loaded from
+            its `.keras` file).
 
     Returns:
-        A `Seq2SeqParts` named tuple.
+        A `Seq2SeqParts` named tuple (`bridge` None for a Transformer).
 
     Raises:
         ValueError: if `model` lacks one of the layers `"encoder"` (`RNNEncoder`),
             `"bridge"` (`Bridge`), `"decoder"` (`AttentionDecoder`), naming what it has.
     """
     layers = {layer.name: layer for layer in getattr(model, "layers", [])}
+    if isinstance(layers.get("encoder"), TransformerEncoderStack):
+        part_types = TRANSFORMER_PART_TYPES
+    else:
+        part_types = PART_TYPES
     wrong = [
         f"{name!r} ({cls.__name__})"
-        for name, cls in PART_TYPES.items()
+        for name, cls in part_types.items()
         if not isinstance(layers.get(name), cls)
     ]
     if wrong:
@@ -150,7 +213,12 @@ def seq2seq_parts(model):
             f"Expected a model from ks.models.build_seq2seq, with the layers {', '.join(wrong)}. "
             f"Received a model whose layers are {found}."
         )
-    return Seq2SeqParts(*(layers[name] for name in PART_TYPES))
+    return Seq2SeqParts(layers["encoder"], layers.get("bridge"), layers["decoder"])
+
+
+def records_attention(model):
+    """Whether `model`'s decoder records attention maps (a Transformer's does not)."""
+    return getattr(seq2seq_parts(model).decoder, "records_attention", True)
 
 
 def as_float32(model):
@@ -193,7 +261,8 @@ def encode(model, source_ids, training=False):
     encoder, bridge, decoder = seq2seq_parts(model)
     source_ids = ops.cast(source_ids, "int32")
     memory, memory_mask, encoder_states = encoder(source_ids, training=training)
-    return decoder.initial_state(memory, memory_mask, bridge(encoder_states, memory, memory_mask))
+    decoder_state = None if bridge is None else bridge(encoder_states, memory, memory_mask)
+    return decoder.initial_state(memory, memory_mask, decoder_state)
 
 
 def generate(
@@ -253,6 +322,16 @@ def generate(
         raise ValueError(
             "`return_attention` must be False, True or 'heads'. "
             f"Received: return_attention={return_attention!r}"
+        )
+    if return_attention and not records_attention(model):
+        raise ValueError(
+            f"A {type(decoder).__name__} records no attention map; call generate with "
+            "return_attention=False."
+        )
+    if max_length > getattr(decoder, "max_length", max_length):
+        raise ValueError(
+            f"max_length={max_length} is more than the {decoder.max_length} target positions "
+            "this Transformer was built with (build_transformer(max_length=...))."
         )
     state = encode(model, source_ids)
     start_ids = ops.full((ops.shape(state["memory"])[0],), start_id, dtype="int32")

@@ -168,6 +168,9 @@ class Seq2SeqPreprocessor:
         )
 
 
+ARCHITECTURES = ("rnn", "transformer")
+
+
 class Translator:
     """A translator you hold from training to text out to export.
 
@@ -225,20 +228,40 @@ class Translator:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, preprocessor, strategy="beam", **seq2seq_options):
-        """A new, untrained translator: `build_seq2seq` sized by `preprocessor`'s vocabularies.
+    def build(cls, preprocessor, strategy="beam", architecture="rnn", **options):
+        """A new, untrained translator sized by `preprocessor`'s vocabularies.
 
-        `seq2seq_options` go to `ks.models.build_seq2seq` (`embedding_dim`, `units`,
-        `attention`, `cell`, `dropout`, ...).
+        Args:
+            preprocessor: a `Seq2SeqPreprocessor`.
+            strategy: its decoding strategy.
+            architecture: `"rnn"`, the attention RNN of `ks.models.build_seq2seq`
+                (`options`: `embedding_dim`, `units`, `attention`, `cell`,
+                `dropout`, ...), or `"transformer"`, `ks.models.build_transformer`
+                (`options`: `hidden_dim`, `num_layers`, `num_heads`, `dropout`, ...;
+                `max_length` defaults to the preprocessor's longer limit).
         """
-        from keras_seq.models.seq2seq import build_seq2seq
+        from keras_seq.layers._common import check_choice
+        from keras_seq.models.seq2seq import build_seq2seq, build_transformer
 
-        backbone = build_seq2seq(
+        check_choice("architecture", architecture, ARCHITECTURES)
+        builder = build_seq2seq
+        if architecture == "transformer":
+            builder = build_transformer
+            longest = max(preprocessor.max_source_length, preprocessor.max_target_length)
+            options.setdefault("max_length", longest)
+        backbone = builder(
             preprocessor.source_tokenizer.vocab_size,
             preprocessor.target_tokenizer.vocab_size,
-            **seq2seq_options,
+            **options,
         )
         return cls(backbone, preprocessor, strategy)
+
+    @property
+    def records_attention(self):
+        """Whether translations come with attention maps (False for a Transformer)."""
+        from keras_seq.models.seq2seq import records_attention
+
+        return records_attention(self.backbone)
 
     # ------------------------------------------------------------------ training
     def compile(self, **options):
@@ -450,7 +473,7 @@ class Translator:
         )
 
     def export(
-        self, directory, tflite=True, quantizations=None, with_attention=True, shortlist=None
+        self, directory, tflite=True, quantizations=None, with_attention=None, shortlist=None
     ):
         """Writes `directory/saved_model/` (TF Serving: text in, text out) and
         `directory/tflite/` (builtins-only greedy and beam models, float32/float16/int8).
@@ -459,7 +482,8 @@ class Translator:
             directory: any folder; a run folder gets them beside its model.
             tflite: also write the TFLite models.
             quantizations: TFLite variants (default all: float32, float16, int8).
-            with_attention: attention weights in the SavedModel's ids signatures.
+            with_attention: attention weights in the SavedModel's ids signatures
+                (default: when the model records them, `records_attention`).
             shortlist: see `module`.
 
         Returns:
