@@ -90,10 +90,9 @@ def parse_args(argv):
     add("--output-dir", help="run folder (default: a new folder under runs/)")
     add("--quick", action="store_true", help="a small run of a few minutes")
     add("--worker", choices=list(VARIANTS), help=argparse.SUPPRESS)  # one variant, in a child
+    if "--quick" in argv:  # smaller defaults; flags given still win
+        parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
     cli.check_output_dir(parser, args.output_dir)
     try:
         ks.data.check_spec(args.dataset)
