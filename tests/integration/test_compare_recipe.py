@@ -6,7 +6,7 @@ import pytest
 
 from tests.integration.recipe_runner import load_recipe, run_recipe
 
-ARGS = ["--quick", "--num-pairs", "600", "--epochs", "1", "--units", "16", "--layers", "1"]
+ARGS = ["--quick", "--num-pairs", "1000", "--epochs", "1", "--units", "16", "--layers", "1"]
 
 
 @pytest.mark.slow
