@@ -13,8 +13,10 @@ latency (float32 and int8, one thread).
     python recipes/compare.py --quick --variants lstm_bi_luong transformer
 
 Writes comparison.md (the table), comparison.json and comparison.png (test BLEU
-against training time) into its run folder. The same command again resumes:
-finished variants are kept.
+against training time) into its run folder, and each variant as a preset in
+variants/NAME/ (`ks.models.Translator.from_preset`; with multi-head attention,
+heads.png: one test sentence's attention, the mean and each head). The same
+command again resumes: finished variants are kept.
 """
 
 import argparse
@@ -167,6 +169,11 @@ def run_variant(name, args, run):
         seconds = time.perf_counter() - start
     valid_pairs, test_pairs = corpus.valid[:500], corpus.test[:1000]
     beam = ks.decoding.BeamSearch(4, 0.6)
+    folder = os.path.join(run.path, "variants", name)
+    translator.save_to_preset(folder)  # each variant's folder is a preset (from_preset)
+    if ks.models.seq2seq_parts(translator.backbone).decoder.num_attention_heads:
+        _, (heads,) = translator.translate([test_pairs[0][0]], return_attention="heads")
+        ks.plots.plot_attention(*heads, os.path.join(folder, "heads.png"), test_pairs[0][0])
     return {
         "variant": name,
         "architecture": VARIANTS[name][0],

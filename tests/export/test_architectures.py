@@ -37,7 +37,7 @@ def transformer(source_vocab_size, target_vocab_size):
     ],
     ids=["multihead-lstm", "multihead-before-cell-rnn", "transformer"],
 )
-def test_tflite_greedy_and_beam_equal_keras(tmp_path, build):
+def test_saved_model_and_tflite_greedy_and_beam_equal_keras(tmp_path, build):
     source = SubwordTokenizer.train([s for s, _ in PAIRS], 100)
     target = SubwordTokenizer.train([t for _, t in PAIRS], 100)
     model = build(100, 100)
@@ -48,11 +48,16 @@ def test_tflite_greedy_and_beam_equal_keras(tmp_path, build):
 
     module = ks.export.TranslatorModule(model, source, target, LENGTH, LENGTH, strategy="beam")
     ids = padded_ids(source, [s for s, _ in PAIRS[:6]], LENGTH)
+    served = tf.saved_model.load(
+        ks.export.export_saved_model(module, str(tmp_path / "saved_model"), attention)
+    )
     for name, strategy in module.ids_strategies().items():
+        expected = ks.models.generate(model, ids, LENGTH, strategy, return_attention=attention)
+        signature = served.signatures[name](source_ids=tf.constant(ids))
+        np.testing.assert_array_equal(signature["ids"], expected.ids, err_msg=name)
         content = convert(module, strategy, with_attention=attention)
         assert "WHILE" in check_builtins_only(content)
         runner = Interpreter(model_content=content).get_signature_runner()
-        expected = ks.models.generate(model, ids, LENGTH, strategy, return_attention=attention)
         for row in range(len(ids)):
             out = runner(source_ids=ids[row : row + 1])
             np.testing.assert_array_equal(out["ids"][0], expected.ids[row], err_msg=name)
@@ -63,8 +68,5 @@ def test_tflite_greedy_and_beam_equal_keras(tmp_path, build):
                 )
     greedy = np.asarray(ks.models.generate(model, ids, LENGTH, "greedy").ids)
     assert len(np.unique(greedy[:, 0, :3])) > 1  # it learned something
-    served = ks.export.export_saved_model(module, str(tmp_path / "saved_model"))
-    texts = tf.saved_model.load(served).signatures["serving_default"](
-        text=tf.constant(["one two three"])
-    )
+    texts = served.signatures["serving_default"](text=tf.constant(["one two three"]))
     assert texts["translation"].dtype == tf.string

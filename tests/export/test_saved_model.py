@@ -13,6 +13,7 @@ import keras_seq as ks
 from keras_seq.data import SubwordTokenizer
 from keras_seq.evaluation import corpus_scores
 from tests.export.conftest import MAX_SOURCE, MAX_TARGET, padded_ids
+from tests.shared import copy_of
 
 # Its module fixtures are built once: the module runs on one test worker.
 pytestmark = pytest.mark.xdist_group("test_saved_model")
@@ -22,21 +23,24 @@ pytestmark = pytest.mark.xdist_group("test_saved_model")
 def moved(exported_run, tmp_path_factory):
     """The SavedModel copied elsewhere and loaded while the run folder it came from is gone.
 
-    The run folder is renamed away for the module (and back afterwards), so any path
-    into it that the SavedModel kept would fail. Yields `(loaded, run_files, pairs,
-    destination)`, `run_files` being where the run folder's files are meanwhile.
+    A private copy of the shared run (other workers read the shared one) exports its
+    SavedModel, then is renamed away for the module, so any path into it that the
+    SavedModel kept would fail. Yields `(loaded, run_files, pairs, destination)`,
+    `run_files` being where the run folder's files are meanwhile.
     """
-    run, pairs = exported_run
+    shared, pairs = exported_run
+    run = str(copy_of(shared, tmp_path_factory.mktemp("private")))
     destination = tmp_path_factory.mktemp("moved") / "translator"
     shutil.copytree(os.path.join(run, "saved_model"), destination)
+    for folder, _, names in os.walk(destination):  # nor a path into the shared run
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                assert shared.encode() not in f.read(), name
     away = run + ".away"
     os.rename(run, away)
-    try:
-        assert not os.path.exists(run)
-        loaded = tf.saved_model.load(str(destination))  # keep a reference while calling it
-        yield loaded, away, pairs, destination
-    finally:
-        os.rename(away, run)
+    assert not os.path.exists(run)
+    loaded = tf.saved_model.load(str(destination))  # keep a reference while calling it
+    yield loaded, away, pairs, destination
 
 
 def test_saved_model_cli_lists_the_signatures(moved):

@@ -28,6 +28,7 @@ def test_a_small_comparison_measures_each_variant_and_resumes(tmp_path):
     table = (run / "comparison.md").read_text()
     assert table.count("\n| ") == 3 and "| transformer |" in table
     assert (run / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    assert (run / "variants" / "transformer" / "model.keras").is_file()  # each one a preset
 
     again = run_recipe("compare", args, tmp_path)
     assert again.returncode == 0 and again.stdout.count("done earlier") == 2

@@ -245,7 +245,22 @@ BAD_FLAGS = [
     (["--dataset", "tsv:/no/such/file.tsv"], "No such data file: '/no/such/file.tsv'"),
     (["--dataset", "tfds:does_not_exist"], "no dataset named 'does_not_exist'"),
     (["--valid-data", "valid.tsv"], "go with a 'tsv:PATH' dataset"),
+    (["--architecture", "transformer", "--sampling-schedule", "linear"], "not the transformer's"),
+    (["--num-heads", "0"], "argument --num-heads: must be an integer >= 1, got 0"),
 ]
+
+
+def test_a_transformer_run_builds_keras_hubs_layers_from_the_run_settings():
+    recipe = load_recipe()
+    config, _ = recipe.parse_args(["--quick", "--architecture", "transformer", "--num-heads", "2"])
+    assert config["report"] is False  # the report page is about attention maps
+    config.update(encoder_layers=2, decoder_layers=1, dropout=0.1)
+    assert recipe.backbone_options(config) == {
+        "hidden_dim": 32, "num_heads": 2, "num_layers": 2, "dropout": 0.1
+    }  # fmt: skip
+    config, _ = recipe.parse_args(["--quick", "--attention", "multihead", "--attend-before-cell"])
+    options = recipe.backbone_options(config)
+    assert options["attention"] == "multihead" and options["attend_before_cell"] is True
 
 
 @pytest.mark.parametrize(
