@@ -32,14 +32,24 @@ from keras_seq import cli, files  # noqa: E402
 
 # name: (architecture, options); an RNN's `units` is per encoder direction.
 VARIANTS = {
-    "rnn_uni_luong": ("rnn", {"cell": "rnn", "bidirectional": False}),
-    "gru_uni_luong": ("rnn", {"cell": "gru", "bidirectional": False}),
-    "lstm_uni_luong": ("rnn", {"cell": "lstm", "bidirectional": False}),
-    "lstm_bi_luong": ("rnn", {"cell": "lstm"}),
+    "rnn_uni_luong": ("rnn", {"cell": "rnn", "bidirectional": False, "attention": "luong_general"}),
+    "gru_uni_luong": ("rnn", {"cell": "gru", "bidirectional": False, "attention": "luong_general"}),
+    "lstm_uni_luong": (
+        "rnn",
+        {"cell": "lstm", "bidirectional": False, "attention": "luong_general"},
+    ),
+    "lstm_bi_luong": ("rnn", {"cell": "lstm", "attention": "luong_general"}),
     "lstm_bi_bahdanau": ("rnn", {"cell": "lstm", "attention": "bahdanau"}),
-    "lstm_bi_multihead": ("rnn", {"cell": "lstm", "attention": "multihead"}),
+    # Before the cell, as Bahdanau's: it learns faster there than after the cell.
+    "lstm_bi_multihead": (
+        "rnn",
+        {"cell": "lstm", "attention": "multihead", "attend_before_cell": True},
+    ),
     "transformer": ("transformer", {}),
 }
+# The Transformer (post-LN) trains at half the RNNs' learning rate; all warm up.
+TRANSFORMER_LEARNING_RATE_SCALE = 0.5
+WARMUP_STEPS = 200
 SETTINGS = ("dataset", "num_pairs", "epochs", "batch_size", "vocab_size", "units",
             "layers", "learning_rate", "seed")  # fmt: skip
 QUICK = {"num_pairs": 1500, "epochs": 2, "units": 32, "vocab_size": 300}
@@ -118,14 +128,19 @@ def prepare(args, run):
     return corpus, preprocessor
 
 
-def build(name, args, preprocessor):
+def build(name, args, preprocessor, total_steps):
     architecture, options = VARIANTS[name]
     if architecture == "transformer":
         sizes = {"hidden_dim": 2 * args.units, "num_layers": args.layers, "num_heads": 4}
     else:  # decoder units follow the encoder's output width
         sizes = {"embedding_dim": args.units, "units": args.units, **options}
+    learning_rate = args.learning_rate
+    if architecture == "transformer":
+        learning_rate *= TRANSFORMER_LEARNING_RATE_SCALE
     translator = ks.models.Translator.build(preprocessor, "greedy", architecture, **sizes)
-    return translator.compile(learning_rate=args.learning_rate)
+    return translator.compile(
+        learning_rate=learning_rate, warmup_steps=WARMUP_STEPS, total_steps=total_steps
+    )
 
 
 def tflite_costs(translator, sentence):
@@ -155,8 +170,8 @@ def run_variant(name, args, run):
 
     keras.utils.set_random_seed(args.seed)
     corpus, preprocessor = prepare(args, run)
-    translator = build(name, args, preprocessor)
     _, report = preprocessor.make_dataset(corpus.train, args.batch_size, shuffle=False)
+    translator = build(name, args, preprocessor, report.batches * args.epochs)
     with ks.profiling.PeakRSS() as peak:
         start = time.perf_counter()
         history = translator.fit(
@@ -197,8 +212,10 @@ def write_report(results, run, settings, machine):
         "",
         f"Settings: {', '.join(f'{k}={settings[k]}' for k in SETTINGS)}. "
         f"Machine: {machine['processor']}, {machine['cpu_count']} cores, TensorFlow "
-        f"{machine['tensorflow']}. Peak MB: the training process's resident set. Latency: "
-        "the greedy TFLite model, one thread, one test sentence.",
+        f"{machine['tensorflow']}. Learning rate {settings['learning_rate']:g} (the "
+        f"Transformer {settings['learning_rate'] * TRANSFORMER_LEARNING_RATE_SCALE:g}), "
+        f"{WARMUP_STEPS} warmup steps, then cosine decay. Peak MB: the training process's "
+        "resident set. Latency: the greedy TFLite model, one thread, one test sentence.",
         "",
         "| " + " | ".join(c[0] for c in COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),

@@ -49,6 +49,7 @@ class _TransformerStack(keras.layers.Layer):
         intermediate_dim=1024,
         dropout=0.1,
         max_length=256,
+        normalize_first=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -61,10 +62,24 @@ class _TransformerStack(keras.layers.Layer):
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
         self.max_length = max_length
+        self.normalize_first = normalize_first
         self.embedding = _keras_hub().layers.TokenAndPositionEmbedding(
             vocab_size, max_length, hidden_dim, dtype=self.dtype_policy, name="embedding"
         )
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+        # Pre-layer normalisation leaves the stack's output unnormalised: one more norm.
+        self.final_norm = None
+        if normalize_first:
+            self.final_norm = keras.layers.LayerNormalization(
+                epsilon=1e-5, dtype=self.dtype_policy, name="final_norm"
+            )
+
+    def _normalized(self, x):
+        return x if self.final_norm is None else self.final_norm(x)
+
+    def _build_norm(self):
+        if self.final_norm is not None:
+            self.final_norm.build((None, None, self.hidden_dim))
 
     def _check_length(self, ids, what):
         length = ids.shape[1]
@@ -84,6 +99,7 @@ class _TransformerStack(keras.layers.Layer):
             "intermediate_dim": self.intermediate_dim,
             "dropout": self.dropout,
             "max_length": self.max_length,
+            "normalize_first": self.normalize_first,
         }
 
 
@@ -102,6 +118,9 @@ class TransformerEncoderStack(_TransformerStack):
         num_layers, num_heads, intermediate_dim: positive ints.
         dropout: float in [0, 1).
         max_length: positive int, the most source positions.
+        normalize_first: layer normalisation before each block (pre-LN; a final
+            norm follows the stack) or after it (post-LN, the default, as in
+            Vaswani et al. and keras-hub; it wants a learning-rate warmup).
         **kwargs: base layer keyword arguments.
 
     Reference:
@@ -116,6 +135,7 @@ class TransformerEncoderStack(_TransformerStack):
                 self.intermediate_dim,
                 self.num_heads,
                 dropout=self.dropout,
+                normalize_first=self.normalize_first,
                 dtype=self.dtype_policy,
                 name=f"transformer_encoder_{i}",
             )
@@ -126,6 +146,7 @@ class TransformerEncoderStack(_TransformerStack):
         self.embedding.build(source_ids_shape)
         for layer in self.encoder_layers:
             layer.build((None, None, self.hidden_dim))
+        self._build_norm()
         self.built = True
 
     def call(self, source_ids, training=False):
@@ -134,7 +155,7 @@ class TransformerEncoderStack(_TransformerStack):
         x = self.dropout_layer(self.embedding(source_ids), training=training)
         for layer in self.encoder_layers:
             x = layer(x, padding_mask=mask, training=training)
-        return x, mask, []
+        return self._normalized(x), mask, []
 
     def compute_output_spec(self, source_ids, training=False):
         shape = tuple(source_ids.shape)
@@ -176,6 +197,7 @@ class TransformerDecoderStack(_TransformerStack):
                 self.intermediate_dim,
                 self.num_heads,
                 dropout=self.dropout,
+                normalize_first=self.normalize_first,
                 dtype=self.dtype_policy,
                 name=f"transformer_decoder_{i}",
             )
@@ -189,6 +211,7 @@ class TransformerDecoderStack(_TransformerStack):
         self.embedding.build(target_ids_shape)
         for layer in self.decoder_layers:
             layer.build((None, None, self.hidden_dim), memory_shape)
+        self._build_norm()
         self.output_dense.build((None, self.hidden_dim))
         self.built = True
 
@@ -198,7 +221,7 @@ class TransformerDecoderStack(_TransformerStack):
         x = self.dropout_layer(self.embedding(target_ids), training=training)
         for layer in self.decoder_layers:
             x = layer(x, memory, encoder_padding_mask=memory_mask, training=training)
-        return self.output_dense(x)
+        return self.output_dense(self._normalized(x))
 
     def compute_output_spec(
         self, target_ids, memory, memory_mask=None, encoder_state=None, training=False
@@ -267,7 +290,7 @@ class TransformerDecoderStack(_TransformerStack):
             )
             caches.append(self_cache)
         new_state = dict(state, self_cache=caches, position=state["position"] + 1)
-        return x[:, 0], new_state
+        return self._normalized(x[:, 0]), new_state
 
     def step(self, token_ids, state, training=False):
         """One decoding step: `(logits (batch_size, vocab_size), new state)`."""

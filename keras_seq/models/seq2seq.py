@@ -129,6 +129,7 @@ def build_transformer(
     intermediate_dim=None,
     dropout=0.1,
     max_length=256,
+    normalize_first=False,
     name="transformer",
 ):
     """A Transformer encoder-decoder with `build_seq2seq`'s training contract.
@@ -149,6 +150,8 @@ def build_transformer(
         intermediate_dim: feed-forward width; defaults to `4 * hidden_dim`.
         dropout: float in [0, 1).
         max_length: the most source and the most target positions.
+        normalize_first: pre-layer normalisation (True) or post (False, the
+            original and keras-hub's default; train it with a warmup).
         name: model name.
 
     Returns:
@@ -164,6 +167,7 @@ def build_transformer(
         "intermediate_dim": intermediate_dim or 4 * hidden_dim,
         "dropout": dropout,
         "max_length": max_length,
+        "normalize_first": normalize_first,
     }
     encoder = TransformerEncoderStack(source_vocab_size, name="encoder", **sizes)
     decoder = TransformerDecoderStack(target_vocab_size, name="decoder", **sizes)

@@ -26,8 +26,9 @@ def test_parts_and_training_contract():
     assert set(model.input) == {"source_ids", "target_ids"}
 
 
-def test_steps_with_the_cache_equal_teacher_forcing_and_ignore_source_padding():
-    model = small_transformer(dropout=0.1)
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_steps_with_the_cache_equal_teacher_forcing_and_ignore_source_padding(normalize_first):
+    model = small_transformer(dropout=0.1, normalize_first=normalize_first)
     inputs, _ = reversal_data(4)
     logits = model(inputs)
     decoder = ks.models.seq2seq_parts(model).decoder
