@@ -1,5 +1,7 @@
 """Recurrent decoder with attention, teacher forcing and scheduled sampling."""
 
+import warnings
+
 import keras
 from keras import ops
 
@@ -162,6 +164,14 @@ class AttentionDecoder(keras.layers.Layer):
         check_positive_int("num_heads", num_heads)
         if attend_before_cell is None:
             attend_before_cell = attention == "bahdanau"
+            if attend_before_cell and input_feeding:  # a config of keras_seq 0.1 ignored it
+                warnings.warn(
+                    "input_feeding=True has no effect with attention='bahdanau' (its context "
+                    "already feeds the cell); it is ignored.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                input_feeding = False
         if not isinstance(attend_before_cell, bool):
             raise ValueError(
                 "`attend_before_cell` must be True, False or None. "

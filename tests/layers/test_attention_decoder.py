@@ -108,8 +108,12 @@ def test_head_weights_need_a_multihead_decoder():
 
 
 def test_input_feeding_with_attention_before_the_cell_is_refused():
-    with pytest.raises(ValueError, match="input_feeding=True"):
-        AttentionDecoder(**decoder_kwargs(attention="bahdanau", input_feeding=True))
+    with pytest.raises(ValueError, match="attend_before_cell=True, input_feeding=True"):
+        AttentionDecoder(**decoder_kwargs(attend_before_cell=True, input_feeding=True))
+    # A config saved before the style was a setting (0.1 ignored input feeding here) loads.
+    with pytest.warns(UserWarning, match="input_feeding=True has no effect"):
+        decoder = AttentionDecoder(**decoder_kwargs(attention="bahdanau", input_feeding=True))
+    assert decoder.input_feeding is False and decoder.attend_before_cell is True
 
 
 def test_zero_initial_state_by_default():
