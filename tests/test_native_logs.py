@@ -10,20 +10,24 @@ INFO = b"I0000 00:00:1796034323.083218   19700 port.cc:153] oneDNN custom operat
 WARNING = b"W0000 00:00:1796034323.083218   19700 loader.cc:10] something to fix"
 NO_GPU = b"E0000 00:00:1796034328.784832   19700 cuda_platform.cc:52] failed call to cuInit: x"
 ERROR = b"E0000 00:00:1796034328.784832   19700 kernel.cc:52] a real failure"
+ONEDNN = (
+    b"E0000 00:00:1796052121.442847   16630 util.cc:131] oneDNN supports DT_INT32 only on "
+    b"platforms with AVX-512. Falling back to the default Eigen-based implementation if present."
+)
 NOTICE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
 
 @pytest.mark.parametrize(
     "level, shown",
     [
-        (0, [INFO, WARNING, NO_GPU, ERROR, NOTICE, b"plain"]),
-        (1, [WARNING, NO_GPU, ERROR, b"plain"]),
+        (0, [INFO, WARNING, NO_GPU, ONEDNN, ERROR, NOTICE, b"plain"]),
+        (1, [WARNING, NO_GPU, ONEDNN, ERROR, b"plain"]),
         (2, [ERROR, b"plain"]),
         (3, [b"plain"]),
     ],
 )
 def test_native_log_lines_are_kept_by_severity_as_tf_cpp_min_log_level_says(level, shown):
-    lines = [INFO, WARNING, NO_GPU, ERROR, NOTICE, b"plain"]
+    lines = [INFO, WARNING, NO_GPU, ONEDNN, ERROR, NOTICE, b"plain"]
     assert [line for line in lines if _native_logs.keep(line, level)] == shown
 
 
