@@ -170,12 +170,12 @@ def run_variant(name, args, run):
 
     keras.utils.set_random_seed(args.seed)
     corpus, preprocessor = prepare(args, run)
-    _, report = preprocessor.make_dataset(corpus.train, args.batch_size, shuffle=False)
+    train, report = preprocessor.make_dataset(corpus.train, args.batch_size)  # as fit would
     translator = build(name, args, preprocessor, report.batches * args.epochs)
     with ks.profiling.PeakRSS() as peak:
         start = time.perf_counter()
         history = translator.fit(
-            corpus.train,
+            train,
             validation_data=corpus.valid,
             batch_size=args.batch_size,
             epochs=args.epochs,

@@ -74,6 +74,21 @@ class _TransformerStack(keras.layers.Layer):
                 epsilon=1e-5, dtype=self.dtype_policy, name="final_norm"
             )
 
+    def _blocks(self, kind):
+        """`num_layers` keras-hub `TransformerEncoder`s or `TransformerDecoder`s (`kind`)."""
+        block = getattr(_keras_hub().layers, f"Transformer{kind.capitalize()}")
+        return [
+            block(
+                self.intermediate_dim,
+                self.num_heads,
+                dropout=self.dropout,
+                normalize_first=self.normalize_first,
+                dtype=self.dtype_policy,
+                name=f"transformer_{kind}_{i}",
+            )
+            for i in range(self.num_layers)
+        ]
+
     def _normalized(self, x):
         return x if self.final_norm is None else self.final_norm(x)
 
@@ -130,17 +145,7 @@ class TransformerEncoderStack(_TransformerStack):
     def __init__(self, vocab_size, **kwargs):
         super().__init__(vocab_size, **kwargs)
         self.output_dim = self.hidden_dim
-        self.encoder_layers = [
-            _keras_hub().layers.TransformerEncoder(
-                self.intermediate_dim,
-                self.num_heads,
-                dropout=self.dropout,
-                normalize_first=self.normalize_first,
-                dtype=self.dtype_policy,
-                name=f"transformer_encoder_{i}",
-            )
-            for i in range(self.num_layers)
-        ]
+        self.encoder_layers = self._blocks("encoder")
 
     def build(self, source_ids_shape):
         self.embedding.build(source_ids_shape)
@@ -192,17 +197,7 @@ class TransformerDecoderStack(_TransformerStack):
     def __init__(self, vocab_size, **kwargs):
         super().__init__(vocab_size, **kwargs)
         self.feature_dim = self.hidden_dim
-        self.decoder_layers = [
-            _keras_hub().layers.TransformerDecoder(
-                self.intermediate_dim,
-                self.num_heads,
-                dropout=self.dropout,
-                normalize_first=self.normalize_first,
-                dtype=self.dtype_policy,
-                name=f"transformer_decoder_{i}",
-            )
-            for i in range(self.num_layers)
-        ]
+        self.decoder_layers = self._blocks("decoder")
         self.output_dense = keras.layers.Dense(
             vocab_size, dtype=self.dtype_policy, name="output_dense"
         )

@@ -327,7 +327,7 @@ def generate(
             "`return_attention` must be False, True or 'heads'. "
             f"Received: return_attention={return_attention!r}"
         )
-    if return_attention and not records_attention(model):
+    if return_attention and not getattr(decoder, "records_attention", True):
         raise ValueError(
             f"A {type(decoder).__name__} records no attention map; call generate with "
             "return_attention=False."
