@@ -4,11 +4,13 @@
     keras-seq translate RUN --strategy greedy < sentences.txt     # one sentence a line
     keras-seq tag RUN "Ana vive en Madrid"
     keras-seq export RUN [--no-tflite] [--quantizations int8] [--shortlist]
+    keras-seq evaluate RUN test.tsv      # BLEU of the model and of each export
 
 RUN is a run folder of `recipes/translate.py` or `recipes/tag.py`, or any preset
 `Translator.save_to_preset` / `Tagger.save_to_preset` wrote.
 """
 
+import os
 import sys
 
 from keras_seq import cli
@@ -82,7 +84,7 @@ def export_main(argv, prog="keras-seq export"):
         action="store_true",
         help="decode with the run's lexical shortlist (vocab/shortlist.npz): faster steps, "
         "only target ids that co-occur with the source's in the training pairs; check its "
-        "BLEU with recipes/translate.py --evaluate",
+        "BLEU with keras-seq evaluate",
     )
     args = parser.parse_args(argv)
     run = open_run_folder(args.run_dir)
@@ -102,7 +104,33 @@ def export_main(argv, prog="keras-seq export"):
     return 0
 
 
-COMMANDS = {"translate": translate_main, "tag": tag_main, "export": export_main}
+def evaluate_main(argv, prog="keras-seq evaluate"):
+    """Scores a translation run's model and exports on a TSV file of pairs."""
+    parser = cli.parser(
+        "Score a translation run's model, SavedModel and TFLite models (sacreBLEU, chrF) on "
+        "a TSV file of source<TAB>target pairs; writes RUN_DIR/evaluations/FILE.json."
+    )
+    parser.prog = prog
+    parser.add_argument("run_dir", help="a finished translation run folder")
+    parser.add_argument("test_data", help="TSV file of test pairs")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.test_data):
+        parser.error(f"argument test_data: no such file: {args.test_data!r}")
+    from keras_seq.export.evaluate import evaluate_file
+
+    try:
+        print(f"Written to {evaluate_file(args.run_dir, args.test_data)}")
+    except (ValueError, OSError) as error:  # NotARunFolder is a ValueError
+        return cli.fail(error)
+    return 0
+
+
+COMMANDS = {
+    "translate": translate_main,
+    "tag": tag_main,
+    "export": export_main,
+    "evaluate": evaluate_main,
+}
 
 
 def main(argv=None):

@@ -101,6 +101,28 @@ def check_resumable(run, config, settings, defaults=None):
         )
 
 
+def start_run(run, config, settings, defaults=None):
+    """Writes `config` into the run folder `run` (a `RunFolder`), creating it; a folder
+    holding a run already must hold one of the same `settings` (`check_resumable`)."""
+    check_resumable(run, config, settings, defaults)
+    os.makedirs(run.path, exist_ok=True)
+    run.write_json(run.CONFIG, config)
+    return run
+
+
+def earlier_choices(config, output_dir, keys):
+    """A resumed run keeps what the data chose for it when it started (the `keys` of its
+    config.json that `config` leaves None), even where the rule has changed since."""
+    from keras_seq import files
+
+    if output_dir is None:
+        return
+    earlier = files.read_json(os.path.join(output_dir, "config.json"), default={})
+    config.update(
+        {k: earlier[k] for k in keys if config.get(k) is None and earlier.get(k) is not None}
+    )
+
+
 def fail(error):
     """Prints `error: ...` on stderr; returns the exit status 2."""
     print(f"error: {error}", file=sys.stderr)

@@ -41,7 +41,14 @@ def plot_attention(source_pieces, target_pieces, weights, path, title=None):
         heads = weights.shape[1]
         panels = [("mean of the heads", weights.mean(axis=1))]
         panels += [(f"head {h + 1}", weights[:, h]) for h in range(heads)]
-    width, height = 1 + 0.45 * len(source_pieces), 1 + 0.4 * len(target_pieces)
+    # Room for the rotated source pieces below and the target pieces at the left, so a
+    # short translation of long pieces still has a heat map.
+    longest = [
+        max((len(piece) for piece in pieces), default=0)
+        for pieces in (source_pieces, target_pieces)
+    ]
+    width = 1 + 0.45 * len(source_pieces) + 0.08 * longest[1]
+    height = 1.5 + 0.4 * len(target_pieces) + 0.08 * longest[0]
     figure = _figure("Attention heat maps", (width * len(panels), height))
     for i, (label, panel) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), i + 1)

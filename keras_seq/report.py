@@ -9,12 +9,11 @@ other file. `recipes/translate.py` writes it at the end of a run and
 """
 
 import base64
-import csv
 import html
 import io
 import os
 
-from keras_seq.run_folder import NotARunFolder, RunFolder
+from keras_seq.run_folder import RunFolder
 
 __all__ = ["REPORT", "write_report"]
 
@@ -75,22 +74,6 @@ def heat_map_png(source_pieces, target_pieces, weights):
     buffer = io.BytesIO()
     plots.plot_attention(source_pieces, target_pieces, weights, buffer)
     return buffer.getvalue()
-
-
-def read_test_translations(run):
-    """`(sources, references, beam hypotheses)` of the run's `translations.tsv`."""
-    path = run[RunFolder.TRANSLATIONS]
-    if not os.path.exists(path):
-        raise NotARunFolder(
-            f"{run.path} has no {RunFolder.TRANSLATIONS}: the run was not evaluated."
-        )
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return (
-        [r["source"] for r in rows],
-        [r["reference"] for r in rows],
-        [r["hypothesis"] for r in rows],
-    )
 
 
 def sentence_cards(run, sources, references, pool):
@@ -200,7 +183,7 @@ def write_report(run_dir, num_sentences=24, num_worst=8, pool=200):
     """
     run = RunFolder(run_dir)
     run.check_trained()
-    sources, references, _ = read_test_translations(run)
+    sources, references, _ = run.read_translations()
     cards = sentence_cards(run, sources, references, max(pool, num_sentences))
     gallery = cards[:num_sentences]
     monotonic = [c for c in gallery if c["monotonic"]]

@@ -23,6 +23,7 @@ confusion.png, saved_model/, tflite/.
 """
 
 import contextlib
+import csv
 import os
 
 from keras_seq import files
@@ -57,6 +58,10 @@ class RunFolder:
     SHORTLIST = os.path.join(VOCAB, "shortlist.npz")
     # Written when training ends, so a run stopped later does not train again.
     TRAINING_DONE = os.path.join(CHECKPOINTS, "training_done.json")
+    # What a finished run holds (recipes/translate.py lists those present).
+    RESULTS = (
+        CONFIG, METRICS, HISTORY, CURVES, MODEL, VOCAB, CHECKPOINTS, TRANSLATIONS, ATTENTION,
+    )  # fmt: skip
     # What a finished training leaves behind: what `from_preset` and exporting need.
     TRAINED = (
         CONFIG,
@@ -185,6 +190,26 @@ class RunFolder:
         module = translator.module() if isinstance(translator, Translator) else translator
         return export_translator(module, self.path, tflite, quantizations, with_attention)
 
+    def write_translations(self, sources, references, hypotheses):
+        """Writes `translations.tsv` (source, reference, hypothesis), atomically."""
+        with (
+            self.writing(self.TRANSLATIONS) as path,
+            open(path, "w", newline="", encoding="utf-8") as f,
+        ):
+            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+            writer.writerow(["source", "reference", "hypothesis"])
+            writer.writerows(zip(sources, references, hypotheses, strict=True))
+
+    def read_translations(self):
+        """`(sources, references, hypotheses)` of `translations.tsv`."""
+        if not os.path.exists(self[self.TRANSLATIONS]):
+            raise NotARunFolder(
+                f"{self.path} has no {self.TRANSLATIONS}: the run was not evaluated."
+            )
+        with open(self[self.TRANSLATIONS], newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        return tuple([row[key] for row in rows] for key in ("source", "reference", "hypothesis"))
+
     def write_tflite(self, write):
         """Runs `write(folder)` into `tflite/` (see `write_folder`).
 
@@ -235,4 +260,3 @@ def open_run_folder(path):
     if os.path.exists(tag_run[os.path.join(TagRunFolder.VOCAB, "tags.txt")]):
         return tag_run
     return RunFolder(path)
-

@@ -138,13 +138,6 @@ def load_corpus(config):
     return corpus
 
 
-def prepare_run(config, run):
-    """Writes the config in `run`; a resumed run must keep its model settings."""
-    cli.check_resumable(run, config, MODEL_SETTINGS, DEFAULTS)
-    os.makedirs(run.path, exist_ok=True)
-    run.write_json(run.CONFIG, config)
-
-
 def training_done(run):
     return os.path.exists(run[run.TRAINING_DONE]) and os.path.exists(run[run.MODEL])
 
@@ -291,7 +284,7 @@ def main(argv=None):
         corpus = load_corpus(config)
         run = TagRunFolder(cli.run_dir(output_dir, "tag"))
         vectors = word_vectors(config, corpus, run)
-        prepare_run(config, run)
+        cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS)
     except (ValueError, OSError, ImportError) as error:  # the data: one line, nothing written
         return cli.fail(error)
     import keras

@@ -14,10 +14,7 @@ from its last finished epoch; a finished run says so and stops.
 """
 
 import argparse
-import csv
-import dataclasses
 import os
-import shutil
 import sys
 import time
 
@@ -68,7 +65,7 @@ OPTIMIZATION = ("learning_rate", "warmup_steps", "clipnorm", "clipvalue", "globa
 
 # fmt: off
 def build_parser():
-    integer, number = cli.integer, cli.number
+    integer, number, boolean = cli.integer, cli.number, argparse.BooleanOptionalAction
     parser = cli.parser(__doc__)
     add = parser.add_argument
     add("--dataset", help=f"{' | '.join(ks.data.SPECS)} (default: generated)")
@@ -82,34 +79,32 @@ def build_parser():
     add("--preset", choices=sorted(ks.presets.PRESETS),
         help="model size and training budget (default: chosen from the corpus, see README)")
     add("--vocab-size", type=integer(8), help="subword vocabulary size of each language")
-    add("--lowercase", action="store_true", default=None, help="lower-case the text")
-    add("--joint-vocab", action=argparse.BooleanOptionalAction,
+    add("--joint-vocab", action=boolean,
         help="one subword vocabulary learned from both languages (default: the preset's)")
     add("--max-source-length", type=integer(1), help="tokens; longer pairs are filtered")
     add("--max-target-length", type=integer(2), help="tokens, end token included")
-    for flag in ("--embedding-dim", "--encoder-layers", "--decoder-layers"):
-        add(flag, type=integer(1))
     add("--architecture", choices=ks.models.ARCHITECTURES,
         help="rnn (default): the attention encoder-decoder; transformer: keras-hub's, as a "
         "baseline (width --units, --encoder-layers layers each side, --num-heads heads)")
     add("--units", type=integer(1), help="units of each encoder direction")
-    add("--cell", choices=ks.layers.CELLS)
-    add("--attention", choices=ks.layers.ATTENTIONS)
     add("--num-heads", type=integer(1), help="heads of --attention multihead (default 4)")
-    add("--attend-before-cell", action=argparse.BooleanOptionalAction,
+    add("--attend-before-cell", action=boolean,
         help="attention before the decoder cell, Bahdanau style (default: only for bahdanau)")
-    add("--input-feeding", action="store_true", default=None)
-    add("--bridge", choices=ks.layers.BRIDGES)
+    for flag in ("embedding-dim", "encoder-layers", "decoder-layers", "batch-size", "epochs"):
+        add(f"--{flag}", type=integer(1))
+    for flag, choices in (("cell", ks.layers.CELLS), ("attention", ks.layers.ATTENTIONS),
+                          ("bridge", ks.layers.BRIDGES)):
+        add(f"--{flag}", choices=choices)
+    for flag in ("lowercase", "input-feeding", "jit-compile"):
+        add(f"--{flag}", action="store_true", default=None)
     add("--dropout", type=number(0, 1))
-    add("--batch-size", type=integer(1))
-    add("--epochs", type=integer(1))
+    add("--label-smoothing", type=number(0, 1))
     add("--learning-rate", type=number(0, low_inclusive=False), help="peak, after warmup")
     add("--warmup-steps", type=integer(0))
     add("--clipnorm", type=number(0), help="clip each variable's gradient norm (0 = off)")
     add("--global-clipnorm", type=number(0), help="clip the global gradient norm instead")
     add("--clipvalue", type=number(0), help="clip each gradient value instead")
     add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
-    add("--label-smoothing", type=number(0, 1))
     add("--average-checkpoints", type=integer(0), metavar="N",
         help="average the last N epochs' weights, kept if better on validation (0 = off)")
     add("--patience", type=integer(1), help="early stopping patience in epochs")
@@ -123,7 +118,6 @@ def build_parser():
     add("--precision", choices=ks.training.PRECISIONS, help="default: the preset's")
     add("--strategy", dest="distribution", choices=ks.training.DISTRIBUTIONS,
         help="tf.distribute strategy (auto: TPU, TF_CONFIG workers, GPUs, else one device)")
-    add("--jit-compile", action="store_true", default=None, help="compile training with XLA")
     add("--scheduled-sampling", choices=ks.layers.SCHEDULED_SAMPLINGS,
         help="feed the decoder its own tokens in a loop over steps, or in two parallel passes")
     add("--sampling-schedule", metavar="NAME[:KEY=VALUE,...]",
@@ -133,8 +127,8 @@ def build_parser():
         help="short pairs first: widen the length limit over this many epochs (0 = off)")
     add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
     add("--no-report", action="store_true", help="skip report/index.html (attention gallery)")
-    add("--evaluate", metavar="RUN",
-        help="score the finished run RUN (model, SavedModel, TFLite) on --test-data FILE")
+    add("--evaluate", metavar="RUN", help="score the finished run RUN (model, SavedModel, "
+        "TFLite) on --test-data FILE (as `keras-seq evaluate RUN FILE`)")
     return parser
 # fmt: on
 
@@ -172,8 +166,9 @@ def parse_args(argv):
             config["clipnorm"] = 0.0
     if config["architecture"] == "transformer":
         if config["sampling_schedule"]:
-            parser.error("argument --sampling-schedule: the recurrent decoder's, not the "
-                         "transformer's")
+            parser.error(
+                "argument --sampling-schedule: the recurrent decoder's, not the transformer's"
+            )
         config["report"] = False  # the page is about attention maps, which it does not record
     if config["monitor"] == "val_bleu" and not config["val_bleu_pairs"]:
         parser.error("argument --monitor: val_bleu needs --val-bleu-pairs above 0")
@@ -185,7 +180,8 @@ def backbone_options(config):
     """`Translator.build`'s options for the run's architecture."""
     if config["architecture"] == "transformer":
         return {
-            "hidden_dim": config["units"], "num_heads": config["num_heads"],
+            "hidden_dim": config["units"],
+            "num_heads": config["num_heads"],
             "num_layers": max(config["encoder_layers"], config["decoder_layers"]),
             "dropout": config["dropout"],
         }
@@ -202,34 +198,10 @@ def sampling_schedule(config, total_steps):
     return ks.schedules.parse(spec, duration=epochs if per_epoch else total_steps)
 
 
-def load_corpus(config):
-    return ks.data.load_corpus(
-        config["dataset"],
-        config["valid_data"],
-        config["test_data"],
-        seed=config["seed"],
-        num_pairs=config["num_pairs"],
-        encoding=config["encoding"],
-    )
-
-
-def earlier_choices(config, output_dir):
-    """A resumed run keeps what the data chose for it when it started (from its
-    config.json), even where the rule has changed since; flags still win."""
-    if output_dir is None or not os.path.exists(RunFolder(output_dir)[RunFolder.CONFIG]):
-        return
-    earlier = RunFolder(output_dir).read_config()
-    config.update(
-        {
-            k: earlier[k]
-            for k in DEFAULTS
-            if config[k] is None and earlier.get(k) is not None and k != "preset"
-        }
-    )
-
-
-def auto_settings(config, corpus):
-    """Fills the settings left to the data (None) from the corpus; prints what it chose."""
+def auto_settings(config, corpus, output_dir):
+    """Fills the settings left to the data (None): a resumed run's from its config.json
+    (even where the rule has changed since), else from the corpus; prints the choice."""
+    cli.earlier_choices(config, output_dir, [k for k in DEFAULTS if k != "preset"])
     stats = ks.presets.CorpusStats.of(corpus.train)
     asked = config["preset"] or ("tiny" if config["dataset"] == "generated" else None)
     settings, preset = ks.presets.auto_settings(stats, asked, joint=config["joint_vocab"])
@@ -240,84 +212,31 @@ def auto_settings(config, corpus):
     print("  from the data: " + (", ".join(f"{k} {v}" for k, v in chosen.items()) or "nothing"))
 
 
-def prepare_run_dir(config, output_dir):
-    """The run folder, created, or checked to hold a run of the same settings."""
+def prepare(config, output_dir):
+    """`(corpus, run)`: the data loaded, the settings it chooses, the run folder written."""
+    corpus = ks.data.load_corpus(
+        config["dataset"], config["valid_data"], config["test_data"], seed=config["seed"],
+        num_pairs=config["num_pairs"], encoding=config["encoding"],
+    )  # fmt: skip
+    auto_settings(config, corpus, output_dir)
     run = RunFolder(cli.run_dir(output_dir, "translate"))
-    cli.check_resumable(run, config, MODEL_SETTINGS, DEFAULTS)
-    os.makedirs(run.path, exist_ok=True)
-    run.write_json(RunFolder.CONFIG, config)
-    return run
+    return corpus, cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS)
 
 
 def preprocessor_of(config, corpus, run):
-    """The run's preprocessor: tokenizers reloaded from vocab/ when resuming, else learned
-    (one joint model saved as both sides with --joint-vocab); length limits from the data."""
-    if os.path.exists(run.vocab_prefix("target") + ".model"):
-        tokenizers = [
-            ks.data.SubwordTokenizer.load(run.vocab_prefix(s)) for s in ("source", "target")
-        ]
-    else:
-        tokenizers = Seq2SeqPreprocessor.learn_tokenizers(
-            corpus.train, config["vocab_size"], config["joint_vocab"], config["lowercase"]
-        )
+    """The run's tokenizers (learned, or reloaded when resuming) and length limits (from
+    the data where not set), saved in the run folder."""
     keys = ("max_source_length", "max_target_length")
-    if any(config[key] is None for key in keys):  # a resumed run has them: no re-tokenizing
-        limits = Seq2SeqPreprocessor.length_limits(corpus.train, *tokenizers)
-        for key in keys:
-            if config[key] is None:
-                config[key] = limits[key]
-                print(f"  {key} {limits[key]} (99.5 % of the training pairs fit)")
+    preprocessor = Seq2SeqPreprocessor.for_run(
+        run.path, corpus.train, config["vocab_size"], config["joint_vocab"], config["lowercase"],
+        **{key: config[key] for key in keys},
+    )  # fmt: skip
+    for key in keys:
+        if config[key] is None:
+            config[key] = getattr(preprocessor, key)
+            print(f"  {key} {config[key]} (99.5 % of the training pairs fit)")
     run.write_json(RunFolder.CONFIG, config)
-    preprocessor = Seq2SeqPreprocessor(
-        *tokenizers, config["max_source_length"], config["max_target_length"]
-    )
-    preprocessor.save(run.path)
     return preprocessor
-
-
-@dataclasses.dataclass
-class Data:
-    corpus: object
-    train: object
-    valid: object
-    test: object
-    train_report: object
-    test_report: object
-    callbacks: list  # what the training data needs in `fit`: its epoch order, its curriculum
-
-
-def prepare_data(config, corpus, run, preprocessor):
-    """The train/valid/test pipelines (and vocab/shortlist.npz, for `export --shortlist`)."""
-    if not os.path.exists(run[RunFolder.SHORTLIST]):
-        shortlist = ks.decoding.LexicalShortlist.from_text_pairs(
-            corpus.train, preprocessor.source_tokenizer, preprocessor.target_tokenizer
-        )
-        with run.writing(RunFolder.SHORTLIST) as temporary:
-            shortlist.save(temporary)
-    epochs = config["curriculum_epochs"]
-    curriculum = ks.data.LengthCurriculum(epochs) if epochs else None
-    shuffle = ks.data.EpochShuffle(config["seed"])
-    train, train_report = preprocessor.make_dataset(
-        corpus.train, config["batch_size"], shuffle=shuffle, curriculum=curriculum
-    )
-    (valid, _), (test, test_report) = (
-        preprocessor.make_dataset(pairs, min(config["batch_size"], len(pairs)), shuffle=False)
-        for pairs in (corpus.valid, corpus.test)
-    )
-    train_report.padding_fraction = ks.data.measure_padding(train)  # also fills the cache
-    return Data(
-        corpus,
-        train,
-        valid,
-        test,
-        train_report,
-        test_report,
-        [shuffle, *([curriculum] if curriculum else [])],
-    )
-
-
-def validation_pairs(config, corpus):
-    return corpus.valid[: config["val_bleu_pairs"] or 500]
 
 
 def training_steps(config, data):
@@ -331,33 +250,11 @@ def train(config, run, translator, data):
         print(f"Training had finished; evaluating {run[RunFolder.MODEL]}.")
         translator.backbone.load_weights(run[RunFolder.MODEL])
         return ks.files.read_json(run[RunFolder.TRAINING_DONE])
-    total_steps = training_steps(config, data)
-    lengths = (config["max_source_length"], config["max_target_length"])
-    tokenizers = (
-        translator.preprocessor.source_tokenizer,
-        translator.preprocessor.target_tokenizer,
-    )
-    valid = data.corpus.valid
-    callbacks = ks.training.standard_callbacks(
-        run.path,
-        patience=config["patience"],
-        monitor=config["monitor"],
-        sampling_schedule=sampling_schedule(config, total_steps),
-        validation_scores=ks.callbacks.ValidationBLEU(
-            valid, *tokenizers, *lengths, num_pairs=config["val_bleu_pairs"]
-        )
-        if config["val_bleu_pairs"]
-        else None,
+    callbacks = translator.training_callbacks(
+        run.path, data.corpus.valid, config["patience"], config["monitor"],
+        sampling_schedule(config, training_steps(config, data)), config["val_bleu_pairs"],
         keep_epochs=config["average_checkpoints"],
-        attention_images=ks.callbacks.AttentionImages(
-            [source for source, _ in valid[:4]],
-            *tokenizers,
-            *lengths,
-            log_dir=os.path.join(run.path, "logs", "attention"),
-        )
-        if translator.records_attention
-        else None,
-    )
+    )  # fmt: skip
     timer = ks.callbacks.TrainingTimer()
     start = time.perf_counter()
     history = translator.fit(
@@ -377,40 +274,35 @@ def train(config, run, translator, data):
         * epochs_run
         / max(timer.seconds, 1e-9),
     }
-    paths = ks.callbacks.EpochCheckpoints.paths(os.path.join(run[RunFolder.CHECKPOINTS], "epochs"))
-    if config["average_checkpoints"] >= 2 and len(paths) >= 2:
-        epochs = [ks.callbacks.EpochCheckpoints.epoch_of(p) for p in paths]
-        average = translator.average_checkpoints(paths, validation_pairs(config, data.corpus))
-        summary["checkpoint_average"] = {"epochs": epochs, **average}
-        print(
-            f"Checkpoint average of epochs {epochs[0]}-{epochs[-1]}: validation BLEU "
-            f"{average['val_bleu_average']:.2f} against {average['val_bleu_best_epoch']:.2f} "
-            f"for the best epoch; keeping the {average['kept']}."
-        )
-        shutil.rmtree(os.path.dirname(paths[0]))  # the space given back
+    if config["average_checkpoints"] >= 2:
+        average = translator.average_epochs(run.path, validation_pairs(config, data.corpus))
+        if average is not None:
+            summary["checkpoint_average"] = average
+            print(
+                f"Checkpoint average of epochs {average['epochs'][0]}-{average['epochs'][-1]}: "
+                f"validation BLEU {average['val_bleu_average']:.2f} against "
+                f"{average['val_bleu_best_epoch']:.2f} for the best epoch; keeping the "
+                f"{average['kept']}."
+            )
     with run.writing(RunFolder.MODEL) as temporary:
         translator.backbone.save(temporary)
     run.write_json(RunFolder.TRAINING_DONE, summary)
     return summary
 
 
+def validation_pairs(config, corpus):
+    return corpus.valid[: config["val_bleu_pairs"] or 500]
+
+
 def choose_beam(config, run, translator, corpus):
     """Beam size and length penalty left to the data: the grid's best on validation pairs.
     Returns the grid's results, or None when the flags set both."""
-    keys = ("beam_size", "length_penalty")
-    if all(config[key] is not None for key in keys):
+    if config["beam_size"] is not None and config["length_penalty"] is not None:
         return None
-    grid = [
-        (config[k],) if config[k] is not None else default
-        for k, default in zip(
-            keys,
-            (ks.models.translator.BEAM_SIZES, ks.models.translator.LENGTH_PENALTIES),
-            strict=True,
-        )
-    ]
     results = translator.tune_decoding(
         validation_pairs(config, corpus),
-        *grid,
+        config["beam_size"],
+        config["length_penalty"],
         callback=lambda r: print(
             f"  beam {r['beam_size']}, length penalty {r['length_penalty']}: "
             f"validation BLEU {r['bleu']:.2f}"
@@ -428,30 +320,18 @@ def evaluate(run, translator, data):
     """Test loss and perplexity, sacreBLEU of greedy and beam search; writes
     `translations.tsv` (beam) and `attention/*.png`. Returns `(test_results, scores)`."""
     test_results = translator.backbone.evaluate(data.test, verbose=0, return_dict=True)
-    sources, references = zip(*data.corpus.test, strict=True)
+    sources, references = map(list, zip(*data.corpus.test, strict=True))
     scores = {}
     for name, strategy in (("greedy", "greedy"), ("beam", translator.strategy)):
-        hypotheses = translator.translate(list(sources), strategy)
-        scores[name] = ks.evaluation.corpus_scores(hypotheses, list(references))
-    with (
-        run.writing(RunFolder.TRANSLATIONS) as path,
-        open(path, "w", newline="", encoding="utf-8") as f,
-    ):
-        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-        writer.writerow(["source", "reference", "hypothesis"])
-        writer.writerows(zip(sources, references, hypotheses, strict=True))
-    if not translator.records_attention:
-        return test_results, scores
-    os.makedirs(run[RunFolder.ATTENTION], exist_ok=True)
-    _, maps = translator.translate(list(sources[:4]), "greedy", return_attention=True)
-    for i, (source_pieces, target_pieces, weights) in enumerate(maps):
-        ks.plots.plot_attention(
-            source_pieces,
-            target_pieces,
-            weights,
-            os.path.join(run[RunFolder.ATTENTION], f"{i}.png"),
-            title=sources[i],
-        )
+        hypotheses = translator.translate(sources, strategy)
+        scores[name] = ks.evaluation.corpus_scores(hypotheses, references)
+    run.write_translations(sources, references, hypotheses)
+    if translator.records_attention:
+        os.makedirs(run[RunFolder.ATTENTION], exist_ok=True)
+        _, maps = translator.translate(sources[:4], "greedy", return_attention=True)
+        for i, (source_pieces, target_pieces, weights) in enumerate(maps):
+            path = os.path.join(run[RunFolder.ATTENTION], f"{i}.png")
+            ks.plots.plot_attention(source_pieces, target_pieces, weights, path, sources[i])
     return test_results, scores
 
 
@@ -480,24 +360,20 @@ def write_report(run):
     )
 
 
-# fmt: off
 def collect_metrics(data, preprocessor, precision, summary, test_results, scores):
-    greedy, beam = scores["greedy"], scores["beam"]
-    report = data.train_report
+    report, corpus = data.train_report, data.corpus
     return {
-        "bleu": beam["bleu"], "chrf": beam["chrf"], "exact_match": beam["exact_match"],
-        "bleu_greedy": greedy["bleu"], "chrf_greedy": greedy["chrf"],
-        "exact_match_greedy": greedy["exact_match"], "bleu_signature": beam["bleu_signature"],
+        **{key: scores["beam"][key] for key in ("bleu", "chrf", "exact_match", "bleu_signature")},
+        **{f"{key}_greedy": scores["greedy"][key] for key in ("bleu", "chrf", "exact_match")},
         "test_loss": test_results["loss"], "perplexity": test_results["perplexity"],
         "test_token_accuracy": test_results["token_accuracy"], **summary,
-        "padding_fraction": report.padding_fraction, "train_pairs": len(data.corpus.train),
-        "valid_pairs": len(data.corpus.valid), "test_pairs": len(data.corpus.test),
+        "padding_fraction": report.padding_fraction, "train_pairs": len(corpus.train),
+        "valid_pairs": len(corpus.valid), "test_pairs": len(corpus.test),
         "overlong_pairs": report.overlong, "overlong_test_pairs": data.test_report.overlong,
-        "overlong_policy": report.policy, "skipped_lines": data.corpus.skipped,
-        "precision": precision, "source_vocab_size": preprocessor.source_tokenizer.vocab_size,
+        "overlong_policy": report.policy, "skipped_lines": corpus.skipped, "precision": precision,
+        "source_vocab_size": preprocessor.source_tokenizer.vocab_size,
         "target_vocab_size": preprocessor.target_tokenizer.vocab_size,
-    }
-# fmt: on
+    }  # fmt: skip
 
 
 def print_summary(config, run, metrics, scores, exported):
@@ -506,22 +382,12 @@ def print_summary(config, run, metrics, scores, exported):
     for name, key in (("BLEU", "bleu"), ("chrF", "chrf"), ("exact match", "exact_match")):
         print(f"  {name:<12}{scores['greedy'][key]:>10.2f}{scores['beam'][key]:>12.2f}")
     print(
-        f"  test perplexity {metrics['perplexity']:.3f}, "
-        f"trained {metrics['train_seconds'] / 60:.1f} "
-        f"min, {metrics['target_tokens_per_second']:.0f} target tokens/s"
+        f"  test perplexity {metrics['perplexity']:.3f}, trained "
+        f"{metrics['train_seconds'] / 60:.1f} min, "
+        f"{metrics['target_tokens_per_second']:.0f} target tokens/s"
     )
     print(f"\nRun folder (ks.models.Translator.from_preset loads it): {run.path}")
-    for name in (
-        RunFolder.CONFIG,
-        RunFolder.METRICS,
-        RunFolder.HISTORY,
-        RunFolder.CURVES,
-        RunFolder.MODEL,
-        RunFolder.VOCAB,
-        RunFolder.CHECKPOINTS,
-        RunFolder.TRANSLATIONS,
-        RunFolder.ATTENTION,
-    ):
+    for name in RunFolder.RESULTS:
         if os.path.exists(run[name]):  # a Transformer's run has no attention/
             print(f"  {run[name]}")
     if exported:
@@ -529,34 +395,16 @@ def print_summary(config, run, metrics, scores, exported):
         print(f"  {run[RunFolder.TFLITE]}  ({', '.join(exported['tflite'])})")
 
 
-def evaluate_run(run_dir, test_data):
-    """`--evaluate`: scores a finished run's model and exports on `test_data` (TSV)."""
-    from keras_seq.export.evaluate import evaluate_run
-
-    try:
-        pairs, _ = ks.data.read_tsv(test_data)
-        print(f"Scoring {run_dir} on {len(pairs)} pairs of {test_data}:")
-        results = evaluate_run(run_dir, pairs)
-    except (ValueError, OSError) as error:  # NotARunFolder is a ValueError
-        return cli.fail(error)
-    name = os.path.join("evaluations", os.path.basename(test_data) + ".json")
-    run = RunFolder(run_dir)
-    run.write_json(name, {"test_data": os.path.abspath(test_data), "results": results})
-    print(f"Written to {run[name]}")
-    return 0
-
-
 def main(argv=None):
     config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
     if config["evaluate"] is not None:
-        return evaluate_run(config["evaluate"], config["test_data"])
+        from keras_seq.__main__ import evaluate_main
+
+        return evaluate_main([config["evaluate"], config["test_data"]])
     if output_dir is not None and os.path.exists(RunFolder(output_dir)[RunFolder.METRICS]):
         return finish(config, RunFolder(output_dir))
     try:  # the data and the run folder: one error line, nothing written
-        corpus = load_corpus(config)
-        earlier_choices(config, output_dir)
-        auto_settings(config, corpus)
-        run = prepare_run_dir(config, output_dir)
+        corpus, run = prepare(config, output_dir)
     except (ValueError, OSError, ImportError) as error:
         return cli.fail(error)
     import keras
@@ -565,7 +413,9 @@ def main(argv=None):
     distribution, precision = ks.training.setup(config["precision"], config["distribution"])
     try:
         preprocessor = preprocessor_of(config, corpus, run)
-        data = prepare_data(config, corpus, run, preprocessor)
+        data = preprocessor.training_data(
+            corpus, config["batch_size"], config["seed"], config["curriculum_epochs"]
+        )
     except ValueError as error:  # e.g. fewer usable pairs than the batch size
         return cli.fail(error)
     report = data.train_report
@@ -579,7 +429,7 @@ def main(argv=None):
         translator = Translator.build(
             preprocessor, RunFolder.strategy(config), config["architecture"],
             **backbone_options(config),
-        )
+        )  # fmt: skip
         options = {k: config[k] for k in OPTIMIZATION}
         translator.compile(**options, total_steps=training_steps(config, data))
     summary = train(config, run, translator, data)

@@ -1,6 +1,7 @@
 """keras_seq.plots draw on figures of their own: the user's matplotlib state is untouched."""
 
 import matplotlib
+import numpy as np
 import pytest
 
 from keras_seq import plots
@@ -30,3 +31,12 @@ def test_an_empty_history_is_named(tmp_path):
     history.write_text("epoch,loss\n")
     with pytest.raises(ValueError, match="history.csv holds no epoch"):
         plots.plot_history(history, tmp_path / "curves.png")
+
+
+def test_a_short_translation_of_long_pieces_still_fits_its_labels(tmp_path):
+    # An untrained model's one-piece translation: matplotlib warned that the tight layout
+    # could not fit the rotated source pieces (the suite turns warnings into errors).
+    source = ["▁" + "x" * 14] * 9
+    plots.plot_attention(source, ["▁y"], np.full((1, 9), 0.1), tmp_path / "a.png", "title")
+    plots.plot_attention(source, ["▁y"], np.full((1, 3, 9), 0.1), tmp_path / "b.png", "title")
+    assert (tmp_path / "a.png").stat().st_size > 0 and (tmp_path / "b.png").stat().st_size > 0

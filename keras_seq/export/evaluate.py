@@ -1,6 +1,7 @@
 """Scores a finished run's model and exports on a test set, without retraining.
 
-Used by `recipes/translate.py --evaluate RUN --test-data FILE` and the benchmarks: each variant
+Used by `keras-seq evaluate RUN FILE` (`recipes/translate.py --evaluate RUN --test-data FILE`)
+and the benchmarks: each variant
 (the Keras model, the SavedModel, each TFLite file) translates the same
 sources, and sacreBLEU scores them against the same references, so a user can
 see what an export costs in quality on their own data.
@@ -104,3 +105,22 @@ def evaluate_run(run_dir, pairs):
             results[name]["bytes"] = os.path.getsize(tflite[name])
         print(f"  {name:<24} BLEU {results[name]['bleu']:6.2f}  chrF {results[name]['chrf']:6.2f}")
     return results
+
+
+def evaluate_file(run_dir, test_data):
+    """Scores a run on the pairs of the TSV file `test_data` (see `evaluate_run`).
+
+    Writes the results to `RUN/evaluations/FILE.json`; returns that path.
+
+    Raises:
+        ValueError, OSError: an unreadable file, or a folder that is not a finished run.
+    """
+    from keras_seq.data import read_tsv
+
+    pairs, _ = read_tsv(test_data)
+    print(f"Scoring {run_dir} on {len(pairs)} pairs of {test_data}:")
+    results = evaluate_run(run_dir, pairs)
+    name = os.path.join("evaluations", os.path.basename(test_data) + ".json")
+    run = RunFolder(run_dir)
+    run.write_json(name, {"test_data": os.path.abspath(test_data), "results": results})
+    return run[name]

@@ -1,5 +1,6 @@
 """The translation task: a backbone, a preprocessor and a decoding strategy in one object."""
 
+import dataclasses
 import functools
 import itertools
 import os
@@ -125,6 +126,62 @@ class Seq2SeqPreprocessor:
             max_target_length or limits["max_target_length"],
         )
 
+    @classmethod
+    def for_run(cls, directory, pairs, vocab_size, joint=False, lowercase=False, **limits):
+        """The preprocessor of a run folder being trained, saved in its `vocab/`.
+
+        A resumed run's tokenizers are reloaded from `directory`'s `vocab/`; a new
+        run's are learned from the training `pairs` (see `learn_tokenizers`).
+        `max_source_length` / `max_target_length` left out or None come from the
+        data (`length_limits`). Also writes `vocab/shortlist.npz`, the lexical
+        shortlist of `pairs` (`export(shortlist=True)`), if missing.
+        """
+        from keras_seq.data import SubwordTokenizer
+        from keras_seq.decoding import LexicalShortlist
+
+        run = RunFolder(directory)
+        if os.path.exists(run.vocab_prefix("target") + ".model"):
+            tokenizers = [SubwordTokenizer.load(run.vocab_prefix(s)) for s in ("source", "target")]
+        else:
+            tokenizers = cls.learn_tokenizers(pairs, vocab_size, joint, lowercase)
+        keys = ("max_source_length", "max_target_length")
+        if any(limits.get(key) is None for key in keys):
+            limits = {**cls.length_limits(pairs, *tokenizers), **_given(limits)}
+        preprocessor = cls(*tokenizers, *(limits[key] for key in keys))
+        preprocessor.save(run.path)
+        if not os.path.exists(run[RunFolder.SHORTLIST]):
+            shortlist = LexicalShortlist.from_text_pairs(pairs, *tokenizers)
+            with run.writing(RunFolder.SHORTLIST) as temporary:
+                shortlist.save(temporary)
+        return preprocessor
+
+    def training_data(self, corpus, batch_size, seed=0, curriculum_epochs=0):
+        """The pipelines of a training run on `corpus` (`ks.data.load_corpus`'s).
+
+        The training batches follow `EpochShuffle(seed)` (and, with
+        `curriculum_epochs`, a `LengthCurriculum`): pass `TrainingData.callbacks`
+        to `fit` so a resumed run sees the data in the same order.
+
+        Returns:
+            `TrainingData`.
+        """
+        from keras_seq.data import EpochShuffle, LengthCurriculum, measure_padding
+
+        curriculum = LengthCurriculum(curriculum_epochs) if curriculum_epochs else None
+        shuffle = EpochShuffle(seed)
+        train, train_report = self.make_dataset(
+            corpus.train, batch_size, shuffle=shuffle, curriculum=curriculum
+        )
+        (valid, _), (test, test_report) = (
+            self.make_dataset(pairs, min(batch_size, len(pairs)), shuffle=False)
+            for pairs in (corpus.valid, corpus.test)
+        )
+        train_report.padding_fraction = measure_padding(train)  # also fills the cache
+        return TrainingData(
+            corpus, train, valid, test, train_report, test_report,
+            [shuffle, *([curriculum] if curriculum else [])],
+        )  # fmt: skip
+
     def make_dataset(self, pairs, batch_size, shuffle=True, **options):
         """`(dataset, report)` of text pairs for `fit` / `evaluate` (`ks.data.make_dataset`)."""
         from keras_seq.data import make_dataset
@@ -166,6 +223,23 @@ class Seq2SeqPreprocessor:
             config["max_source_length"],
             config["max_target_length"],
         )
+
+
+def _given(values):
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """A training run's data: `Seq2SeqPreprocessor.training_data`."""
+
+    corpus: object  # the text pairs: `train`, `valid`, `test`
+    train: object  # the datasets of `make_dataset` batches
+    valid: object
+    test: object
+    train_report: object  # `ks.data.PipelineReport`s, `train_report.padding_fraction` measured
+    test_report: object
+    callbacks: list  # for `fit`: the training data's epoch order and curriculum
 
 
 ARCHITECTURES = ("rnn", "transformer")
@@ -308,6 +382,69 @@ class Translator:
             train, validation_data=validation_data, epochs=epochs, **fit_options
         )
 
+    def training_callbacks(
+        self,
+        run_dir,
+        validation_pairs,
+        patience=3,
+        monitor="val_bleu",
+        sampling_schedule=None,
+        val_bleu_pairs=500,
+        keep_epochs=0,
+    ):
+        """The callbacks of a resumable training run in `run_dir`.
+
+        `ks.training.standard_callbacks` (resume, early stopping and the best
+        checkpoint by `monitor`, history, TensorBoard, the scheduled-sampling
+        schedule, the last `keep_epochs` epochs' weights for `average_epochs`)
+        with the validation BLEU of `val_bleu_pairs` of `validation_pairs` each
+        epoch (0: none) and, for a model that records attention, heat maps of
+        four validation sentences in `logs/attention`.
+        """
+        from keras_seq.callbacks import AttentionImages, ValidationBLEU
+        from keras_seq.training import standard_callbacks
+
+        text = (
+            self.preprocessor.source_tokenizer,
+            self.preprocessor.target_tokenizer,
+            self.preprocessor.max_source_length,
+            self.preprocessor.max_target_length,
+        )
+        scores = images = None
+        if val_bleu_pairs:
+            scores = ValidationBLEU(validation_pairs, *text, num_pairs=val_bleu_pairs)
+        if self.records_attention:
+            log_dir = os.path.join(run_dir, "logs", "attention")
+            images = AttentionImages([s for s, _ in validation_pairs[:4]], *text, log_dir=log_dir)
+        return standard_callbacks(
+            run_dir,
+            patience=patience,
+            monitor=monitor,
+            sampling_schedule=sampling_schedule,
+            validation_scores=scores,
+            keep_epochs=keep_epochs,
+            attention_images=images,
+        )
+
+    def average_epochs(self, run_dir, pairs):
+        """Averages the epochs `training_callbacks(keep_epochs=N)` kept in `run_dir`.
+
+        Kept only when it helps on `pairs` (see `average_checkpoints`); the kept
+        epochs' files are deleted after. Returns None with fewer than two epochs
+        kept, else `average_checkpoints`'s dict with `epochs` (their numbers).
+        """
+        import shutil
+
+        from keras_seq.callbacks import EpochCheckpoints
+
+        paths = EpochCheckpoints.paths(os.path.join(run_dir, RunFolder.CHECKPOINTS, "epochs"))
+        if len(paths) < 2:
+            return None
+        epochs = [EpochCheckpoints.epoch_of(path) for path in paths]
+        average = {"epochs": epochs, **self.average_checkpoints(paths, pairs)}
+        shutil.rmtree(os.path.dirname(paths[0]))  # the space given back
+        return average
+
     # ------------------------------------------------------------------ text out
     def _decoder(self, strategy, return_attention):
         """One traced decoding function per strategy and attention flag, kept for reuse."""
@@ -385,9 +522,7 @@ class Translator:
         hypotheses = self.translate([s for s, _ in pairs], strategy, batch_size=batch_size)
         return corpus_scores(hypotheses, [t for _, t in pairs])
 
-    def tune_decoding(
-        self, pairs, beam_sizes=BEAM_SIZES, length_penalties=LENGTH_PENALTIES, callback=None
-    ):
+    def tune_decoding(self, pairs, beam_sizes=None, length_penalties=None, callback=None):
         """Sets the strategy to the beam search with the best BLEU on `pairs`.
 
         Tune on validation pairs, never on the test set. Ties go to the first
@@ -395,14 +530,22 @@ class Translator:
 
         Args:
             pairs: validation `(source, target)` pairs.
-            beam_sizes, length_penalties: the grid.
+            beam_sizes, length_penalties: the grid: a value, a sequence of values,
+                or None for the defaults (`BEAM_SIZES`, `LENGTH_PENALTIES`).
             callback: optional `callback(result)` after each setting (progress).
 
         Returns:
             The grid's results, a list of `{"beam_size", "length_penalty", "bleu"}`.
         """
+        grid = [
+            default if values is None else values if hasattr(values, "__iter__") else (values,)
+            for values, default in (
+                (beam_sizes, BEAM_SIZES),
+                (length_penalties, LENGTH_PENALTIES),
+            )
+        ]
         results = []
-        for beam_size, length_penalty in itertools.product(beam_sizes, length_penalties):
+        for beam_size, length_penalty in itertools.product(*grid):
             strategy = decoding.BeamSearch(beam_size, length_penalty)
             bleu = self.score(pairs, strategy)["bleu"]
             results.append({"beam_size": beam_size, "length_penalty": length_penalty, "bleu": bleu})

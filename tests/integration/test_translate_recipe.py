@@ -215,7 +215,7 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
     config, _ = recipe.parse_args(["--quick"])
     (run / "config.json").write_text(json.dumps({**config, "units": 999}))
     with pytest.raises(keras_seq.cli.SettingsChanged, match="units"):
-        recipe.prepare_run_dir(config, str(run))
+        recipe.prepare(config, str(run))
 
 
 @pytest.mark.slow
@@ -319,9 +319,7 @@ def test_beam_settings_left_to_the_data_are_chosen_on_validation_pairs(tmp_path,
     recipe = load_recipe()
     config, _ = recipe.parse_args(["--quick", "--num-pairs", "400", "--val-bleu-pairs", "20"])
     config.update(beam_size=None, length_penalty=3.0 / 4)  # the beam size is left to the data
-    corpus = recipe.load_corpus(config)
-    recipe.auto_settings(config, corpus)
-    run = recipe.prepare_run_dir(config, str(tmp_path / "run"))
+    corpus, run = recipe.prepare(config, str(tmp_path / "run"))
     preprocessor = recipe.preprocessor_of(config, corpus, run)
     translator = keras_seq.models.Translator.build(preprocessor, embedding_dim=8, units=8)
     grid = recipe.choose_beam(config, run, translator, corpus)
@@ -350,9 +348,7 @@ def test_evaluate_needs_a_test_file_and_a_finished_run(tmp_path):
 def test_joint_vocab_is_one_subword_model_for_both_languages(tmp_path):
     recipe = load_recipe()
     config, _ = recipe.parse_args(["--quick", "--num-pairs", "400", "--joint-vocab"])
-    corpus = recipe.load_corpus(config)
-    recipe.auto_settings(config, corpus)
-    run = recipe.prepare_run_dir(config, str(tmp_path / "run"))
+    corpus, run = recipe.prepare(config, str(tmp_path / "run"))
     target = recipe.preprocessor_of(config, corpus, run).target_tokenizer
     files = [open(run.vocab_prefix(side) + ".model", "rb").read() for side in ("source", "target")]
     assert files[0] == files[1]
@@ -380,11 +376,11 @@ def test_vocabulary_sharing_and_precision_follow_the_preset_unless_a_flag_says(t
         (["--no-joint-vocab", "--precision", "float32"], False, "float32"),
     ):
         config, _ = recipe.parse_args(["--dataset", f"tsv:{pairs}", *flags])
-        recipe.auto_settings(config, recipe.load_corpus(config))
+        recipe.prepare(config, str(tmp_path / f"run{len(flags)}"))
         assert (config["preset"], config["joint_vocab"]) == ("small", joint)
         assert config["precision"] == precision
     config, _ = recipe.parse_args(["--quick"])  # the built-in data: tiny, one per language
-    recipe.auto_settings(config, recipe.load_corpus(config))
+    recipe.prepare(config, str(tmp_path / "quick"))
     assert (config["joint_vocab"], config["precision"]) == (False, "float32")
 
 
@@ -393,19 +389,15 @@ def test_a_resumed_run_keeps_what_the_data_chose_for_it_when_it_started(tmp_path
     run = tmp_path / "run"
     run.mkdir()
     config, output_dir = recipe.parse_args(["--quick", "--output-dir", str(run)])
-    corpus = recipe.load_corpus(config)
     started = dict(config)
-    recipe.auto_settings(started, corpus)
+    recipe.prepare(started, str(tmp_path / "today"))
     # Chosen by an older rule: other vocabulary settings and precision than today's tiny.
     earlier = {**started, "joint_vocab": True, "precision": "mixed_bfloat16"}
     (run / "config.json").write_text(json.dumps(earlier))
-    recipe.earlier_choices(config, output_dir)
-    recipe.auto_settings(config, corpus)
+    recipe.prepare(config, output_dir)  # no SettingsChanged
     assert (config["joint_vocab"], config["precision"]) == (True, "mixed_bfloat16")
-    recipe.prepare_run_dir(config, output_dir)  # no SettingsChanged
     config, output_dir = recipe.parse_args(
         ["--quick", "--no-joint-vocab", "--output-dir", str(run)]
     )
-    recipe.earlier_choices(config, output_dir)
     with pytest.raises(keras_seq.cli.SettingsChanged, match="joint_vocab"):
-        recipe.prepare_run_dir(config, output_dir)  # a flag still wins, and is refused
+        recipe.prepare(config, output_dir)  # a flag still wins, and is refused

@@ -94,6 +94,8 @@ def test_tune_decoding_keeps_the_best_beam_on_the_given_pairs(translator, export
         best = max(results, key=lambda r: r["bleu"])
         assert translator.strategy.beam_size == best["beam_size"]
         assert translator.strategy.length_penalty == best["length_penalty"]
+        # Single values (the beam traced above: no new tracing).
+        assert translator.tune_decoding(pairs, 2, 1.0) == [results[-1]]
     finally:
         translator.strategy = before
 
@@ -154,18 +156,45 @@ def test_a_mismatched_preprocessor_is_refused(translator):
         Seq2SeqPreprocessor(preprocessor.source_tokenizer, preprocessor.target_tokenizer, 0, 8)
 
 
-def test_fit_on_text_pairs_learns_and_average_checkpoints_keeps_the_better(tmp_path):
-    pairs = ks.data.load_corpus("generated", num_pairs=1500, seed=3).train
-    preprocessor = Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=200, joint=True)
+def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epochs(tmp_path):
+    corpus = ks.data.load_corpus("generated", num_pairs=1500, seed=3)
+    run = tmp_path / "run"
+    preprocessor = Seq2SeqPreprocessor.for_run(run, corpus.train, 200, joint=True)
     assert preprocessor.source_tokenizer is preprocessor.target_tokenizer
     tokenizers = (preprocessor.source_tokenizer, preprocessor.target_tokenizer)
-    limits = Seq2SeqPreprocessor.length_limits(pairs, *tokenizers)
-    assert preprocessor.get_config() == limits
+    limits = Seq2SeqPreprocessor.length_limits(corpus.train, *tokenizers)
+    assert preprocessor.get_config() == limits  # from the data, none given
+    for name in ("source.model", "target.model", "shortlist.npz"):
+        assert (run / "vocab" / name).is_file(), name
+    # A resumed run reloads its vocabularies (not learned again from other pairs); a limit
+    # given is kept.
+    resumed = Seq2SeqPreprocessor.for_run(run, corpus.train[:50], 999, max_target_length=7)
+    assert resumed.source_tokenizer.vocab_size == preprocessor.source_tokenizer.vocab_size
+    assert resumed.max_target_length == 7
+    assert resumed.max_source_length == Seq2SeqPreprocessor.length_limits(
+        corpus.train[:50], *tokenizers
+    )["max_source_length"]
+
+    data = preprocessor.training_data(corpus, batch_size=64, seed=1, curriculum_epochs=2)
+    assert [type(c).__name__ for c in data.callbacks] == ["EpochShuffle", "LengthCurriculum"]
+    assert 0 < data.train_report.padding_fraction < 1
     translator = Translator.build(preprocessor, "greedy", embedding_dim=16, units=16)
     translator.compile(learning_rate=1e-2)
-    history = translator.fit(pairs, validation_data=pairs[:50], batch_size=64, epochs=2, verbose=0)
+    callbacks = translator.training_callbacks(
+        run, corpus.valid, monitor="val_bleu", val_bleu_pairs=20, keep_epochs=2
+    )
+    history = translator.fit(
+        data.train, data.valid, epochs=2, callbacks=[*callbacks, *data.callbacks], verbose=0
+    )
     losses = history.history["loss"]
-    assert losses[1] < losses[0] and "val_loss" in history.history
+    assert losses[1] < losses[0] and len(history.history["val_bleu"]) == 2
+    assert (run / "checkpoints" / "best.weights.h5").is_file()
+    assert any((run / "logs" / "attention").iterdir())
+    average = translator.average_epochs(run, corpus.valid[:30])
+    assert average["epochs"] == [1, 2] and average["kept"] in ("average", "best")
+    assert not (run / "checkpoints" / "epochs").exists()  # the space given back
+    assert translator.average_epochs(run, corpus.valid[:30]) is None
+    pairs = corpus.train
     with pytest.raises(ValueError, match="item 0 is 'not a pair'"):
         translator.fit(["not a pair"])
 
