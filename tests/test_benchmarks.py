@@ -18,6 +18,8 @@ from benchmarks import report
 from benchmarks.flops import forward_flops, training_flops
 from benchmarks.reference import reference_model
 
+# The harness's tests share one run of it: one worker runs them all.
+pytestmark = pytest.mark.xdist_group("benchmarks")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = dict(
     source_vocab_size=50,
@@ -67,26 +69,28 @@ def test_flops_grow_with_lengths_and_training_is_three_forward_passes():
         forward_flops("transformer", CONFIG, [1], [1])
 
 
-def quick_harness(tmp_path, part):
-    """`python -m benchmarks --quick --only PART`'s JSON (one child process per part, so
-    that the parts run side by side on the test workers)."""
-    output = tmp_path / "results.json"
+@pytest.fixture(scope="module")
+def quick_harness(tmp_path_factory):
+    """`python -m benchmarks --quick`'s JSON: every part, in one child process (one
+    TensorFlow start and one ceiling measurement for the three tests below)."""
+    output = tmp_path_factory.mktemp("benchmarks") / "results.json"
     subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", part, "--output", str(output)],
+        [sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)],
         cwd=ROOT,
         check=True,
         timeout=900,
     )
     result = json.loads(output.read_text())
-    assert set(result) >= {"machine", "ceilings", part} and result["quick"] is True
+    assert result["quick"] is True
+    assert set(result) >= {"machine", "ceilings", "training", "decoding", "scaling"}
     ceilings = result["ceilings"]
     assert ceilings["matmul_gflops_float32"] > 0 and ceilings["memory_bandwidth_gbs"] > 0
-    return result
+    return result, output
 
 
 @pytest.mark.slow
-def test_quick_harness_measures_training(tmp_path):
-    result = quick_harness(tmp_path, "training")
+def test_quick_harness_measures_training(quick_harness):
+    result, _ = quick_harness
     training = result["training"]["results"]
     assert {r["variant"] for r in training} >= {"keras_builtins_reference", "bahdanau_loop"}
     assert {r["precision"] for r in training} == {"float32", "mixed_bfloat16"}
@@ -103,8 +107,8 @@ def test_quick_harness_measures_training(tmp_path):
 
 
 @pytest.mark.slow
-def test_quick_harness_measures_decoding(tmp_path):
-    result = quick_harness(tmp_path, "decoding")
+def test_quick_harness_measures_decoding(quick_harness):
+    result, _ = quick_harness
     decoding = result["decoding"]["results"]
     steps = result["decoding"]["max_steps"]
     assert decoding["keras"]["greedy"]["decoded_steps"] == steps
@@ -120,12 +124,12 @@ def test_quick_harness_measures_decoding(tmp_path):
 
 
 @pytest.mark.slow
-def test_quick_harness_measures_scaling_and_plots_it(tmp_path):
-    result = quick_harness(tmp_path, "scaling")
+def test_quick_harness_measures_scaling_and_plots_it(quick_harness):
+    result, output = quick_harness
     curves = result["scaling"]["curves"]
     points = result["scaling"]["points"]
     assert len(curves["batch_size"]["luong_fused_teacher_forcing"]) == len(points["batch_sizes"])
     assert len(curves["vocab_size"]) == len(points["vocab_sizes"])
     with open(result["scaling"]["plot"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert result["scaling"]["plot"] == str(tmp_path / "results.png")
+    assert result["scaling"]["plot"] == str(output.with_suffix(".png"))

@@ -4,17 +4,18 @@ import json
 
 import pytest
 
-from tests.integration.recipe_runner import load_recipe, run_recipe
+from tests.integration.recipe_runner import load_recipe
 
 ARGS = ["--quick", "--num-pairs", "1000", "--epochs", "1", "--units", "16", "--layers", "1"]
 
 
 @pytest.mark.slow
-def test_a_small_comparison_measures_each_variant_and_resumes(tmp_path):
+def test_a_small_comparison_measures_each_variant_and_resumes(tmp_path, capsys):
+    # In this process: each variant is trained in a child process of its own.
+    compare = load_recipe("compare")
     run = tmp_path / "compare"
     args = [*ARGS, "--variants", "rnn_uni_luong", "transformer", "--output-dir", str(run)]
-    completed = run_recipe("compare", args, tmp_path)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert compare.main(args) == 0
     report = json.loads((run / "comparison.json").read_text())
     results = report["results"]
     assert [r["variant"] for r in results] == ["rnn_uni_luong", "transformer"]
@@ -30,10 +31,10 @@ def test_a_small_comparison_measures_each_variant_and_resumes(tmp_path):
     assert (run / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert (run / "variants" / "transformer" / "model.keras").is_file()  # each one a preset
 
-    again = run_recipe("compare", args, tmp_path)
-    assert again.returncode == 0 and again.stdout.count("done earlier") == 2
-    changed = run_recipe("compare", [*args, "--epochs", "2"], tmp_path)
-    assert changed.returncode == 2 and "'epochs': (1, 2)" in changed.stderr
+    capsys.readouterr()
+    assert compare.main(args) == 0 and capsys.readouterr().out.count("done earlier") == 2
+    assert compare.main([*args, "--epochs", "2"]) == 2
+    assert "'epochs': (1, 2)" in capsys.readouterr().err
 
 
 def test_bad_flags_are_argparse_errors(capsys):
