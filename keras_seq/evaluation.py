@@ -326,3 +326,47 @@ def entity_scores(gold, predicted):
         "accuracy": 100 * seqeval.accuracy_score(gold, predicted),
         "per_type": per_type,
     }
+
+
+def forecast_scores(forecasts, actuals, history, season=1, intervals=None):
+    """MASE and sMAPE of point forecasts, overall and per horizon step.
+
+    MASE (Hyndman & Koehler, 2006) divides the absolute errors by the in-sample
+    mean absolute error of the seasonal naive forecast on `history` (the
+    training part); below 1 beats it. sMAPE is in percent (0 to 200).
+
+    Args:
+        forecasts, actuals: `(num_origins, horizon)`.
+        history: the values the models were trained on.
+        season: the seasonal naive lag (1: the naive forecast).
+        intervals: optional `(lower, upper)` arrays like `forecasts`: adds
+            `coverage` (percent of actuals inside).
+
+    Returns:
+        dict: `mase`, `smape`, `mase_per_step`, `smape_per_step` (lists), and
+        `coverage` with `intervals`.
+    """
+    forecasts, actuals = np.asarray(forecasts, float), np.asarray(actuals, float)
+    if forecasts.shape != actuals.shape or forecasts.ndim != 2:
+        raise ValueError(
+            "`forecasts` and `actuals` must both be (num_origins, horizon). Received shapes "
+            f"{forecasts.shape} and {actuals.shape}."
+        )
+    history = np.asarray(history, float)
+    lag = season if len(history) > season else 1
+    scale = np.mean(np.abs(history[lag:] - history[:-lag]))
+    if not scale > 0:
+        raise ValueError("MASE needs a history that varies: its naive forecast errs by 0.")
+    errors = np.abs(forecasts - actuals)
+    total = np.abs(forecasts) + np.abs(actuals)
+    smape = np.where(total > 0, 200 * errors / np.where(total > 0, total, 1), 0.0)
+    scores = {
+        "mase": float(errors.mean() / scale),
+        "smape": float(smape.mean()),
+        "mase_per_step": (errors.mean(axis=0) / scale).tolist(),
+        "smape_per_step": smape.mean(axis=0).tolist(),
+    }
+    if intervals is not None:
+        lower, upper = (np.asarray(bound, float) for bound in intervals)
+        scores["coverage"] = float(100 * np.mean((actuals >= lower) & (actuals <= upper)))
+    return scores

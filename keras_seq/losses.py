@@ -118,3 +118,44 @@ class SequenceCrossentropy(keras.losses.Loss):
             "label_smoothing": self.label_smoothing,
             "from_logits": self.from_logits,
         }
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class QuantileLoss(keras.losses.Loss):
+    """Pinball (quantile) loss of forecasts, averaged over steps and quantiles.
+
+    For quantile `q` and error `e = y - f`: `max(q * e, (q - 1) * e)`; at 0.5 it
+    is half the absolute error, so a one-quantile `(0.5,)` loss trains for MAE.
+    Steps whose truth is NaN (beyond a series' end) count for nothing.
+
+    Args:
+        quantiles: increasing numbers in (0, 1), the forecast's last axis.
+
+    Call arguments:
+        y_true: float `(batch_size, horizon)`.
+        y_pred: float `(batch_size, horizon, len(quantiles))`.
+    """
+
+    def __init__(self, quantiles=(0.1, 0.5, 0.9), name="quantile_loss", **kwargs):
+        from keras_seq.layers.forecast_decoder import check_quantiles
+
+        super().__init__(name=name, **kwargs)
+        self.quantiles = check_quantiles(quantiles)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        if y_pred.shape[-1] is not None and y_pred.shape[-1] != len(self.quantiles):
+            raise ValueError(
+                f"`y_pred` must end with one value per quantile ({len(self.quantiles)}). "
+                f"Received shape {tuple(y_pred.shape)}."
+            )
+        y_true = ops.cast(y_true, "float32")[..., None]
+        real = ops.logical_not(ops.isnan(y_true))
+        error = ops.where(real, y_true, 0.0) - y_pred
+        q = ops.convert_to_tensor(self.quantiles, "float32")
+        loss = ops.where(real, ops.maximum(q * error, (q - 1.0) * error), 0.0)
+        count = ops.maximum(ops.sum(ops.cast(real, "float32"), axis=(1, 2)), 1.0)
+        return ops.sum(loss, axis=(1, 2)) / (count * len(self.quantiles))
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": list(self.quantiles)}

@@ -134,3 +134,46 @@ def plot_points(points, path, xlabel, ylabel, title=None):
     if title:
         axes.set_title(title, fontsize=9)
     _save(figure, path)
+
+
+def plot_lines(lines, path, xlabel, ylabel, title=None):
+    """Writes a PNG of one line per label, `{label: [y at x = 1, 2, ...]}` (e.g. the
+    error of each model at each horizon step)."""
+    figure = _figure("Comparison plots", (7, 4.5))
+    axes = figure.subplots()
+    for label, ys in lines.items():
+        axes.plot(range(1, len(ys) + 1), ys, marker="o", markersize=3, label=label)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    if title:
+        axes.set_title(title, fontsize=9)
+    _save(figure, path)
+
+
+def plot_forecasts(times, values, forecasts, path, title=None):
+    """Writes a PNG of a series' tail and forecasts of it, with their intervals.
+
+    Args:
+        times, values: the series (x and y).
+        forecasts: `{label: [(origin, point, [lower, upper]), ...]}`: each a forecast
+            starting at x = `origin`; `lower`/`upper` (optional) shade its interval.
+        path: the PNG file.
+    """
+    figure = _figure("Forecast plots", (10, 4.5))
+    axes = figure.subplots()
+    axes.plot(times, values, color="black", linewidth=1.2, label="truth")
+    for index, (label, pieces) in enumerate(forecasts.items()):
+        color = f"C{index}"
+        for n, (origin, point, *interval) in enumerate(pieces):
+            steps = range(origin, origin + len(point))
+            axes.plot(steps, point, color=color, linewidth=1, label=None if n else label)
+            if interval:
+                axes.fill_between(steps, interval[0], interval[1], color=color, alpha=0.12)
+    axes.set_xlabel("time step")
+    axes.legend(fontsize=8, ncol=3)
+    axes.grid(alpha=0.3)
+    if title:
+        axes.set_title(title, fontsize=9)
+    _save(figure, path)

@@ -17,6 +17,7 @@ from keras_seq.callbacks.standard import MONITORS, standard_callbacks
 from keras_seq.callbacks.training_timer import TrainingTimer
 from keras_seq.callbacks.validation_bleu import ValidationBLEU
 from keras_seq.callbacks.validation_f1 import ValidationF1
+from keras_seq.callbacks.validation_forecast import ValidationForecast
 from keras_seq.data.pipeline import EpochShuffle, LengthCurriculum
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "TrainingTimer",
     "ValidationBLEU",
     "ValidationF1",
+    "ValidationForecast",
     "attention_decoders",
     "standard_callbacks",
 ]

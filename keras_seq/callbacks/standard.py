@@ -9,8 +9,9 @@ from keras_seq.callbacks.epoch_checkpoints import EpochCheckpoints
 from keras_seq.callbacks.scheduled_sampling import SamplingProbabilityLogger, ScheduledSampling
 from keras_seq.callbacks.validation_bleu import ValidationBLEU
 from keras_seq.callbacks.validation_f1 import ValidationF1
+from keras_seq.callbacks.validation_forecast import ValidationForecast
 
-MONITORS = {"val_loss": "min", "val_bleu": "max", "val_f1": "max"}
+MONITORS = {"val_loss": "min", "val_bleu": "max", "val_f1": "max", "val_mase": "min"}
 
 
 def standard_callbacks(
@@ -37,9 +38,10 @@ def standard_callbacks(
       scheduled-sampling probability of each epoch (and `val_bleu`).
     - with `sampling_schedule` (a `keras_seq.schedules` object or config), the
       `ScheduledSampling` callback that drives the decoders by it.
-    - with `validation_scores` (a `ValidationBLEU` or a `ValidationF1`), the
-      validation BLEU or entity F1 of each epoch; `monitor="val_bleu"` and
-      `monitor="val_f1"` need the callback that logs them.
+    - with `validation_scores` (a `ValidationBLEU`, `ValidationF1` or
+      `ValidationForecast`), the validation BLEU, entity F1 or forecast MASE of
+      each epoch; `monitor="val_bleu"`, `"val_f1"` and `"val_mase"` need the
+      callback that logs them.
     - with `keep_epochs` above 0, `checkpoints/epochs/`: the weights of the last
       `keep_epochs` epochs (`EpochCheckpoints`), for `average_checkpoints`.
     - with `attention_images` (an `AttentionImages`, logging for example to
@@ -47,7 +49,11 @@ def standard_callbacks(
     """
     if monitor not in MONITORS:
         raise ValueError(f"`monitor` must be one of {list(MONITORS)}. Received: {monitor!r}")
-    scorer = {"val_bleu": ValidationBLEU, "val_f1": ValidationF1}.get(monitor)
+    scorer = {
+        "val_bleu": ValidationBLEU,
+        "val_f1": ValidationF1,
+        "val_mase": ValidationForecast,
+    }.get(monitor)
     if scorer is not None and not isinstance(validation_scores, scorer):
         raise ValueError(
             f'`monitor="{monitor}"` needs a `{scorer.__name__}` as `validation_scores`. '

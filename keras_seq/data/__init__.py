@@ -20,6 +20,14 @@ from keras_seq.data.pipeline import (
     make_source_batches,
     measure_padding,
 )
+from keras_seq.data.series import (
+    SERIES,
+    Series,
+    load_series,
+    make_windows,
+    seasonal_features,
+    split_series,
+)
 from keras_seq.data.tagging import (
     TAGGING_SPECS,
     TaggedCorpus,
@@ -31,6 +39,12 @@ from keras_seq.data.tagging import (
 from keras_seq.data.tokenizer import SubwordTokenizer
 
 __all__ = [
+    "SERIES",
+    "Series",
+    "load_series",
+    "make_windows",
+    "seasonal_features",
+    "split_series",
     "SPECS",
     "TAGGING_SPECS",
     "Corpus",

@@ -5,6 +5,7 @@ TF Serving config, the clients) live in the repository's top-level `export/`.
 """
 
 from keras_seq.export.bundle import export_tagger, export_translator
+from keras_seq.export.forecaster import ForecasterModule, convert_forecaster, export_forecaster
 from keras_seq.export.inference import Translator, TranslatorModule
 from keras_seq.export.saved_model import export_saved_model, saved_model_strategies
 from keras_seq.export.tagger import (
@@ -22,6 +23,9 @@ from keras_seq.export.tflite import (
 )
 
 __all__ = [
+    "ForecasterModule",
+    "convert_forecaster",
+    "export_forecaster",
     "TaggerModule",
     "Translator",
     "TranslatorModule",

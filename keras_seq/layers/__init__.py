@@ -8,9 +8,11 @@ from keras_seq.layers.bidirectional import Bidirectional
 from keras_seq.layers.bridge import BRIDGES, Bridge
 from keras_seq.layers.character_encoder import CHARACTER_ENCODERS, CharacterEncoder
 from keras_seq.layers.crf import CRF
+from keras_seq.layers.forecast_decoder import ForecastDecoder
 from keras_seq.layers.luong_attention import SCORES, LuongAttention
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
+from keras_seq.layers.series_encoder import SeriesEncoder
 from keras_seq.layers.transformer import TransformerDecoderStack, TransformerEncoderStack
 
 __all__ = [
@@ -27,9 +29,11 @@ __all__ = [
     "Bridge",
     "CharacterEncoder",
     "CRF",
+    "ForecastDecoder",
     "LuongAttention",
     "MultiHeadAttention",
     "RNNEncoder",
+    "SeriesEncoder",
     "TransformerDecoderStack",
     "TransformerEncoderStack",
 ]

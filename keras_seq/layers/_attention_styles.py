@@ -32,6 +32,10 @@ def _run_cells(decoder, x, cell_states, training):
 def _attend(decoder, query, state):
     """`(context, record)`: `record` maps `attention_weights` (and `head_weights`) to weights."""
     layer = decoder.attention_layer
+    if not decoder.uses_attention:  # a forecaster without attention: a zero context
+        leading, memory = tuple(ops.shape(query)[:-1]), state["memory"]
+        context = ops.zeros((*leading, ops.shape(memory)[-1]), memory.dtype)
+        return context, {"attention_weights": ops.zeros((*leading, ops.shape(memory)[1]))}
     if decoder.num_attention_heads:
         context, heads = layer.attend_heads(query, state["keys"], state["memory_mask"])
         return context, {"attention_weights": ops.mean(heads, axis=-2), "head_weights": heads}

@@ -201,13 +201,13 @@ class AttentionDecoder(keras.layers.Layer):
         self.seed = seed
         self.num_states = num_cell_states(cell)
         self.feeds_cell = attend_before_cell or input_feeding
+        # False only for a `ForecastDecoder` without attention: the context stays zero.
+        self.uses_attention = True
         # Heads whose weights the state records apart (`head_weights`); 0 = one map only.
         self.num_attention_heads = num_heads if attention == "multihead" else 0
 
         policy = self.dtype_policy
-        self.embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, dtype=policy, name="embedding"
-        )
+        self.embedding = self._input_layer()
         self.rnn_layers = [make_rnn(cell, units, policy, f"{cell}_{i}") for i in range(num_layers)]
         if attention == "bahdanau":
             self.attention_layer = BahdanauAttention(
@@ -240,6 +240,12 @@ class AttentionDecoder(keras.layers.Layer):
             name="sampling_probability",
         )
         self.seed_generator = keras.random.SeedGenerator(seed, name="sampling_seed")
+
+    def _input_layer(self):
+        """What turns a step's input into the cell's input: the target embedding."""
+        return keras.layers.Embedding(
+            self.vocab_size, self.embedding_dim, dtype=self.dtype_policy, name="embedding"
+        )
 
     def build(self, target_ids_shape, memory_shape, encoder_state_shape=None):
         memory_dim = memory_shape[-1]

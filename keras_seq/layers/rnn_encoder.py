@@ -75,9 +75,7 @@ class RNNEncoder(keras.layers.Layer):
         self.layer_norm = layer_norm
         self.pad_id = pad_id
         self.output_dim = units * (2 if bidirectional else 1)
-        self.embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, dtype=self.dtype_policy, name="embedding"
-        )
+        self.embedding = self._input_layer()
         self.rnn_layers = []
         for i in range(num_layers):
             rnn = make_rnn(cell, units, self.dtype_policy, f"{cell}_{i}")
@@ -90,6 +88,15 @@ class RNNEncoder(keras.layers.Layer):
         ]
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
+    def _input_layer(self):
+        """What turns the inputs into the first layer's: the source embedding."""
+        return keras.layers.Embedding(
+            self.vocab_size, self.embedding_dim, dtype=self.dtype_policy, name="embedding"
+        )
+
+    def _mask(self, inputs):
+        return ops.not_equal(inputs, self.pad_id)
+
     def build(self, source_ids_shape):
         self.embedding.build(source_ids_shape)
         width = self.embedding_dim
@@ -101,7 +108,7 @@ class RNNEncoder(keras.layers.Layer):
         self.built = True
 
     def call(self, source_ids, training=False):
-        mask = ops.not_equal(source_ids, self.pad_id)
+        mask = self._mask(source_ids)
         x = self.dropout_layer(self.embedding(source_ids), training=training)
         states = []
         for i, rnn in enumerate(self.rnn_layers):

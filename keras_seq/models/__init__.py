@@ -1,5 +1,6 @@
 """Model builders, their parts, and generation."""
 
+from keras_seq.models.forecaster import WindowScaler, build_forecaster, forecast
 from keras_seq.models.seq2seq import (
     Seq2SeqParts,
     as_float32,
@@ -30,11 +31,14 @@ __all__ = [
     "Seq2SeqParts",
     "Seq2SeqPreprocessor",
     "Translator",
+    "WindowScaler",
     "as_float32",
     "attention_of",
+    "build_forecaster",
     "build_seq2seq",
     "build_transformer",
     "encode",
+    "forecast",
     "generate",
     "records_attention",
     "seq2seq_parts",

@@ -1,0 +1,297 @@
+"""Forecast a time series with attention seq2seq models, against classical baselines.
+
+Compares, on the held-out tail of the series (a forecast from every origin of it):
+the seasonal naive forecast, exponential smoothing (statsmodels ETS), a seq2seq
+model without attention, one with attention trained by teacher forcing, and the
+same trained with a scheduled-sampling schedule (it learns to read its own
+forecasts). Writes the MASE and sMAPE per horizon step, the interval coverage,
+training time, plots, a report page, and exports the attention model.
+
+    python recipes/forecast.py                              # Mauna Loa CO2, monthly
+    python recipes/forecast.py --dataset elnino             # or sunspots
+    python recipes/forecast.py --dataset csv:sales.csv --value-column sales
+    python recipes/forecast.py --quick                      # a smoke run of about a minute
+
+The same command on an existing run folder resumes it (finished variants are kept).
+"""
+
+import base64
+import html
+import os
+import sys
+import time
+
+# TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+import keras_seq as ks  # noqa: E402
+from keras_seq import cli, files  # noqa: E402
+from keras_seq.run_folder import RunFolder  # noqa: E402
+
+DEFAULTS = {
+    "dataset": "co2", "value_column": None, "time_column": None, "season": None,
+    "horizon": None, "lookback": None, "test_size": None, "embedding_dim": 16, "units": 32,
+    "cell": "lstm", "attention": "luong_general", "dropout": 0.0, "epochs": 80,
+    "batch_size": 32, "learning_rate": 3e-3, "patience": 10, "seed": 0,
+    "sampling_schedule": "linear:duration=30,ceiling=0.5,per=epoch",
+}  # fmt: skip
+QUICK = {"epochs": 3, "units": 8, "embedding_dim": 8, "patience": 3}
+MODEL_SETTINGS = (
+    "dataset", "value_column", "time_column", "season", "horizon", "lookback", "test_size",
+    "embedding_dim", "units", "cell", "attention", "dropout", "seed",
+)  # fmt: skip
+QUANTILES = (0.1, 0.5, 0.9)  # the 80 % interval and the median
+# name -> (attention, scheduled sampling); None: a classical baseline.
+VARIANTS = {
+    "seasonal_naive": None,
+    "ets": None,
+    "seq2seq": (False, False),
+    "attention": (True, False),
+    "attention_sampling": (True, True),
+}
+EXPORTED = "attention_sampling"
+
+
+def parse_args(argv):
+    integer, number = cli.integer, cli.number
+    parser = cli.parser(__doc__)
+    add = parser.add_argument
+    add("--dataset", help=f"{' | '.join(ks.data.SERIES)} | csv:PATH (default: co2)")
+    add("--value-column", help="the CSV's value column (default: value/y/target, or the only one)")
+    add("--time-column", help="the CSV's timestamp column (default: date/time/timestamp/...)")
+    add("--season", type=integer(1), help="season length (default: from the data)")
+    add("--horizon", type=integer(1), help="steps forecast (default: the season, at least 4)")
+    add("--lookback", type=integer(2), help="past steps read (default: 2 horizons or seasons)")
+    add("--test-size", type=integer(1), help="values of the held-out tail (default 15 %%)")
+    for flag in ("embedding-dim", "units", "epochs", "batch-size", "patience"):
+        add(f"--{flag}", type=integer(1))
+    add("--cell", choices=ks.layers.CELLS)
+    add("--attention", choices=ks.layers.ATTENTIONS)
+    add("--dropout", type=number(0, 1))
+    add("--learning-rate", type=number(0, low_inclusive=False))
+    add("--seed", type=integer(0))
+    add("--sampling-schedule", metavar="NAME[:KEY=VALUE,...]",
+        help="of the attention_sampling variant (default linear:duration=30,ceiling=0.5,"
+        "per=epoch)")  # fmt: skip
+    add("--variants", nargs="+", choices=list(VARIANTS), help="default: all")
+    add("--output-dir", help="run folder (default: a new folder under runs/)")
+    add("--quick", action="store_true", help="a smoke run of about a minute")
+    add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
+    args = parser.parse_args(argv)
+    config = {**DEFAULTS, **(QUICK if args.quick else {})}
+    config.update({k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None})
+    config.update(quick=args.quick, variants=args.variants or list(VARIANTS))
+    config["export"] = not args.no_export and EXPORTED in config["variants"]
+    try:
+        ks.schedules.parse(config["sampling_schedule"], duration=config["epochs"])
+    except ValueError as error:
+        parser.error(f"argument --sampling-schedule: {error}")
+    cli.check_output_dir(parser, args.output_dir)
+    return config, args.output_dir
+
+
+def prepare(config, output_dir):
+    """`(series, split, run)`: the series loaded and checked, the lengths it chooses."""
+    series = ks.data.load_series(
+        config["dataset"], config["value_column"], config["time_column"], config["season"]
+    )
+    config["season"] = series.season
+    config["horizon"] = config["horizon"] or max(series.season, 4)
+    config["lookback"] = config["lookback"] or 2 * max(config["horizon"], series.season)
+    split = ks.data.split_series(
+        len(series), config["horizon"], config["lookback"], config["test_size"]
+    )
+    config["test_size"] = split.length - split.test_start
+    run = RunFolder(cli.run_dir(output_dir, "forecast"))
+    return series, split, cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS)
+
+
+def seasonal_naive(values, at, horizon, season):
+    return np.stack([[values[o - season + h % season] for h in range(horizon)] for o in at])
+
+
+def ets(values, at, horizon, season):
+    """Additive-trend (damped) exponential smoothing, seasonal when the season allows,
+    refitted on everything before each origin."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    forecasts = []
+    for o in at:
+        seasonal = "add" if season > 1 and o >= 2 * season else None
+        model = ExponentialSmoothing(
+            values[:o], trend="add", damped_trend=True, seasonal=seasonal,
+            seasonal_periods=season if seasonal else None, initialization_method="estimated",
+        )  # fmt: skip
+        forecasts.append(model.fit().forecast(horizon))
+    return np.stack(forecasts)
+
+
+def train_variant(name, config, data, folder):
+    """Trains one seq2seq variant in `folder` (resumable); returns `(model, summary)`."""
+    import keras
+
+    attention, sampling = VARIANTS[name]
+    keras.utils.set_random_seed(config["seed"])
+    model = ks.models.build_forecaster(
+        config["lookback"], config["horizon"], data["features"].shape[1],
+        config["embedding_dim"], config["units"],
+        attention=config["attention"] if attention else None, cell=config["cell"],
+        dropout=config["dropout"], quantiles=QUANTILES, seed=config["seed"],
+    )  # fmt: skip
+    optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=1.0)
+    model.compile(optimizer, ks.losses.QuantileLoss(QUANTILES))
+    (train, train_y), (valid, valid_y) = data["train"], data["valid"]
+    schedule = ks.schedules.parse(config["sampling_schedule"], duration=config["epochs"])
+    callbacks = ks.training.standard_callbacks(
+        folder, patience=config["patience"], tensorboard=False, monitor="val_mase",
+        sampling_schedule=schedule if sampling else None,
+        validation_scores=ks.callbacks.ValidationForecast(
+            valid, valid_y, data["history"], config["season"]
+        ),
+    )  # fmt: skip
+    timer = ks.callbacks.TrainingTimer()
+    history = model.fit(
+        train, train_y, batch_size=config["batch_size"], epochs=config["epochs"],
+        validation_data=(valid, valid_y), callbacks=[*callbacks, timer],
+        verbose=2 if config["quick"] else 0,
+    )  # fmt: skip
+    logs = history.history
+    best = int(np.argmin(logs["val_mase"])) if logs.get("val_mase") else None
+    return model, {
+        "train_seconds": timer.seconds,
+        "epochs_run": len(logs.get("loss", [])),
+        "val_mase": None if best is None else float(logs["val_mase"][best]),
+    }
+
+
+def run_variant(name, config, data, run):
+    """The variant's test forecasts and scores; a finished variant's are read back."""
+    folder = os.path.join(run.path, "variants", name)
+    done = os.path.join(folder, "result.json")
+    if os.path.exists(done):
+        print(f"{name}: done earlier")
+        return files.read_json(done)
+    print(f"{name}: ...", flush=True)
+    values, at = data["values"], data["test_origins"]
+    horizon, season = config["horizon"], config["season"]
+    start, result = time.perf_counter(), {"variant": name}
+    if VARIANTS[name] is None:
+        point = (seasonal_naive if name == "seasonal_naive" else ets)(values, at, horizon, season)
+        result["fit_seconds"] = time.perf_counter() - start
+        intervals = None
+    else:
+        model, summary = train_variant(name, config, data, folder)
+        result.update(summary)
+        test, _ = data["test"]
+        inputs = {k: v for k, v in test.items() if k != "future_values"}
+        quantiles = np.asarray(ks.models.forecast(model, **inputs)[0])
+        point, intervals = quantiles[..., 1], (quantiles[..., 0], quantiles[..., -1])
+        result["lower"], result["upper"] = (bound.tolist() for bound in intervals)
+        with RunFolder(folder).writing(RunFolder.MODEL) as temporary:
+            model.save(temporary)
+    actuals = data["test"][1]
+    result.update(ks.evaluation.forecast_scores(point, actuals, data["history"], season, intervals))
+    result["forecast"] = point.tolist()
+    files.write_json(done, result)
+    print(f"{name}: MASE {result['mase']:.3f}, sMAPE {result['smape']:.2f} %")
+    return result
+
+
+def write_report(config, run, series, data, results):
+    """comparison.md, metrics.json, forecasts.png, mase_per_step.png, report/index.html."""
+    horizon = config["horizon"]
+    steps = sorted({1, (horizon + 1) // 2, horizon})
+    head = "| variant | MASE | sMAPE % | 80 % interval coverage % | train s | " + " | ".join(
+        f"MASE h={h}" for h in steps
+    )
+    rows = [head + " |", "|" + "---|" * (5 + len(steps))]
+    for r in results:
+        coverage = f"{r['coverage']:.0f}" if "coverage" in r else "–"
+        seconds = r.get("train_seconds", r.get("fit_seconds", 0))
+        per_step = " | ".join(f"{r['mase_per_step'][h - 1]:.3f}" for h in steps)
+        rows.append(
+            f"| {r['variant']} | {r['mase']:.3f} | {r['smape']:.2f} | {coverage} | "
+            f"{seconds:.1f} | {per_step} |"
+        )
+    table = "\n".join(rows) + "\n"
+    with run.writing("comparison.md") as path, open(path, "w", encoding="utf-8") as f:
+        f.write(table)
+    slim = [
+        {k: v for k, v in r.items() if k not in ("forecast", "lower", "upper")} for r in results
+    ]
+    run.write_json(RunFolder.METRICS, {"series": series.name, "length": len(series),
+                                       "settings": config, "results": slim})  # fmt: skip
+    at, values = data["test_origins"], data["values"]
+    lines = {}
+    for r in results:  # non-overlapping forecasts over the test tail, with intervals if any
+        bounds = (r["lower"], r["upper"]) if "lower" in r else ()
+        lines[r["variant"]] = [
+            (int(at[i]), r["forecast"][i], *(bound[i] for bound in bounds))
+            for i in range(0, len(at), horizon)
+        ]
+    tail = range(int(at[0]) - config["lookback"], len(values))
+    ks.plots.plot_forecasts(
+        list(tail), values[tail.start :].tolist(), lines, run["forecasts.png"],
+        title=f"{series.name}: forecasts from every {horizon}th test origin",
+    )  # fmt: skip
+    ks.plots.plot_lines(
+        {r["variant"]: r["mase_per_step"] for r in results}, run["mase_per_step.png"],
+        xlabel="horizon step", ylabel="MASE", title=f"{series.name}: error by horizon step",
+    )  # fmt: skip
+    images = "".join(
+        f"<img src='data:image/png;base64,{base64.b64encode(open(run[n], 'rb').read()).decode()}'"
+        " style='max-width:100%'>"
+        for n in ("forecasts.png", "mase_per_step.png")
+    )
+    page = (
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(series.name)} forecasts</title>"
+        f"<h1>{html.escape(series.name)}: {len(series)} values, season {config['season']}, "
+        f"horizon {horizon}</h1><pre>{html.escape(table)}</pre>{images}"
+    )
+    os.makedirs(os.path.dirname(run[RunFolder.REPORT]), exist_ok=True)
+    with run.writing(RunFolder.REPORT) as path, open(path, "w", encoding="utf-8") as f:
+        f.write(page)
+    return table
+
+
+def main(argv=None):
+    config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        series, split, run = prepare(config, output_dir)
+    except (ValueError, OSError, ImportError) as error:
+        return cli.fail(error)
+    print(
+        f"{series.name}: {len(series)} values, season {config['season']}; forecasting "
+        f"{config['horizon']} steps from {config['lookback']}; train {split.valid_start}, "
+        f"validation {split.test_start - split.valid_start}, test {config['test_size']}."
+    )
+    values = series.values.astype("float32")
+    features = ks.data.seasonal_features(len(values), config["season"])
+    lookback, horizon = config["lookback"], config["horizon"]
+
+    def windows(start, stop):
+        at = np.arange(max(start, lookback), stop - horizon + 1)
+        return at, ks.data.make_windows(values, features, at, lookback, horizon)
+
+    test_origins, test = windows(split.test_start, split.length)
+    data = {
+        "values": series.values, "features": features, "test": test, "test_origins": test_origins,
+        "history": series.values[: split.valid_start], "train": windows(0, split.valid_start)[1],
+        "valid": windows(split.valid_start, split.test_start)[1],
+    }  # fmt: skip
+    results = [run_variant(name, config, data, run) for name in config["variants"]]
+    print(write_report(config, run, series, data, results))
+    if config["export"]:
+        import keras
+
+        model = keras.models.load_model(os.path.join(run.path, "variants", EXPORTED, "model.keras"))
+        written = ks.export.export_forecaster(model, run.path)
+        print(f"Exported {EXPORTED}: {written['saved_model']}, {run[RunFolder.TFLITE]}")
+    print(f"Run folder: {run.path} (comparison.md, metrics.json, forecasts.png, report/)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
