@@ -166,6 +166,12 @@ def train_variant(name, config, data, folder):
     }
 
 
+def forecasts(model, windows):
+    """The quantile forecasts `(N, horizon, Q)` of `make_windows`' inputs."""
+    inputs = {k: v for k, v in windows.items() if k != "future_values"}
+    return np.asarray(ks.models.forecast(model, **inputs)[0])
+
+
 def run_variant(name, config, data, run):
     """The variant's test forecasts and scores; a finished variant's are read back."""
     folder = os.path.join(run.path, "variants", name)
@@ -184,9 +190,13 @@ def run_variant(name, config, data, run):
     else:
         model, summary = train_variant(name, config, data, folder)
         result.update(summary)
-        test, _ = data["test"]
-        inputs = {k: v for k, v in test.items() if k != "future_values"}
-        quantiles = np.asarray(ks.models.forecast(model, **inputs)[0])
+        (valid, valid_y), (test, test_y) = data["valid"], data["test"]
+        scales = ks.models.interval_scales(forecasts(model, valid), valid_y)
+        quantiles = forecasts(model, test)
+        result["interval_scales"] = scales.tolist()  # the export applies them
+        inside = (test_y >= quantiles[..., 0]) & (test_y <= quantiles[..., -1])
+        result["coverage_uncalibrated"] = float(100 * inside.mean())
+        quantiles = np.asarray(ks.models.calibrate_intervals(quantiles, scales))
         point, intervals = quantiles[..., 1], (quantiles[..., 0], quantiles[..., -1])
         result["lower"], result["upper"] = (bound.tolist() for bound in intervals)
         with RunFolder(folder).writing(RunFolder.MODEL) as temporary:
@@ -203,12 +213,15 @@ def write_report(config, run, series, data, results):
     """comparison.md, metrics.json, forecasts.png, mase_per_step.png, report/index.html."""
     horizon = config["horizon"]
     steps = sorted({1, (horizon + 1) // 2, horizon})
-    head = "| variant | MASE | sMAPE % | 80 % interval coverage % | train s | " + " | ".join(
-        f"MASE h={h}" for h in steps
+    head = (
+        "| variant | MASE | sMAPE % | 80 % interval coverage % (calibrated) | train s | "
+        + " | ".join(f"MASE h={h}" for h in steps)
     )
     rows = [head + " |", "|" + "---|" * (5 + len(steps))]
     for r in results:
-        coverage = f"{r['coverage']:.0f}" if "coverage" in r else "–"
+        coverage = "–"
+        if "coverage" in r:
+            coverage = f"{r['coverage']:.0f} ({r['coverage_uncalibrated']:.0f} raw)"
         seconds = r.get("train_seconds", r.get("fit_seconds", 0))
         per_step = " | ".join(f"{r['mase_per_step'][h - 1]:.3f}" for h in steps)
         rows.append(
@@ -286,8 +299,10 @@ def main(argv=None):
     if config["export"]:
         import keras
 
-        model = keras.models.load_model(os.path.join(run.path, "variants", EXPORTED, "model.keras"))
-        written = ks.export.export_forecaster(model, run.path)
+        folder = os.path.join(run.path, "variants", EXPORTED)
+        model = keras.models.load_model(os.path.join(folder, "model.keras"))
+        scales = files.read_json(os.path.join(folder, "result.json"))["interval_scales"]
+        written = ks.export.export_forecaster(model, run.path, interval_scales=scales)
         print(f"Exported {EXPORTED}: {written['saved_model']}, {run[RunFolder.TFLITE]}")
     print(f"Run folder: {run.path} (comparison.md, metrics.json, forecasts.png, report/)")
     return 0

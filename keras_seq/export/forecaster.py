@@ -8,7 +8,7 @@ from keras_seq.export.saved_model import save_atomically
 from keras_seq.export.tflite import QUANTIZATIONS, convert_concrete, frozen_function
 from keras_seq.export.tflite import write_atomically as write_bytes
 from keras_seq.models import as_float32
-from keras_seq.models.forecaster import forecast, forecaster_parts
+from keras_seq.models.forecaster import calibrate_intervals, forecast, forecaster_parts
 
 
 class ForecasterModule(tf.Module):
@@ -21,10 +21,15 @@ class ForecasterModule(tf.Module):
 
     Args:
         model: a `build_forecaster` model (any precision: it runs in float32).
+        interval_scales: optional `(horizon,)` factors of `interval_scales`
+            (calibrated on validation windows), applied to the quantiles.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, interval_scales=None):
         super().__init__()
+        self.interval_scales = None
+        if interval_scales is not None:
+            self.interval_scales = tf.constant(interval_scales, tf.float32)
         self.model = as_float32(model)
         decoder = forecaster_parts(self.model)[3]
         self.lookback = self.model.input["past_values"].shape[1]
@@ -46,6 +51,8 @@ class ForecasterModule(tf.Module):
 
     def forecast(self, past_values, past_features=None, future_features=None):
         quantiles, attention = forecast(self.model, past_values, past_features, future_features)
+        if self.interval_scales is not None:
+            quantiles = calibrate_intervals(quantiles, self.interval_scales)
         return {
             "quantiles": quantiles,
             "forecast": quantiles[:, :, self.point_index],
@@ -53,14 +60,18 @@ class ForecasterModule(tf.Module):
         }
 
 
-def export_forecaster(model, directory, tflite=True, quantizations=QUANTIZATIONS):
+def export_forecaster(
+    model, directory, tflite=True, quantizations=QUANTIZATIONS, interval_scales=None
+):
     """Writes `directory/saved_model/` (signature `serving_default`: any batch of
     windows) and `directory/tflite/forecaster[_float16|_int8].tflite` (one window).
+
+    `interval_scales`: see `ForecasterModule`.
 
     Returns:
         dict: `saved_model` (path) and `tflite` (file name -> path).
     """
-    module = ForecasterModule(model)
+    module = ForecasterModule(model, interval_scales)
     serving = tf.function(module.forecast, input_signature=module.input_signature())
     path = save_atomically(
         module,

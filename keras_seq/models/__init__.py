@@ -1,6 +1,12 @@
 """Model builders, their parts, and generation."""
 
-from keras_seq.models.forecaster import WindowScaler, build_forecaster, forecast
+from keras_seq.models.forecaster import (
+    WindowScaler,
+    build_forecaster,
+    calibrate_intervals,
+    forecast,
+    interval_scales,
+)
 from keras_seq.models.seq2seq import (
     Seq2SeqParts,
     as_float32,
@@ -35,10 +41,12 @@ __all__ = [
     "as_float32",
     "attention_of",
     "build_forecaster",
+    "calibrate_intervals",
     "build_seq2seq",
     "build_transformer",
     "encode",
     "forecast",
+    "interval_scales",
     "generate",
     "records_attention",
     "seq2seq_parts",

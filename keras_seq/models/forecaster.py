@@ -9,6 +9,7 @@ series' units.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_seq.layers.bridge import Bridge
@@ -156,3 +157,44 @@ def forecast(model, past_values, past_features=None, future_features=None):
     outputs, attention = decoder.forecast_sequence(_with_features(first, future_features), state)
     outputs = ops.sort(ops.cast(outputs, "float32"), axis=-1)
     return outputs * scale[:, :, None] + loc[:, :, None], attention
+
+
+def interval_scales(quantiles, actuals, coverage=0.8):
+    """Per-step factors that make the outer interval cover `coverage` of `actuals`.
+
+    Split conformal calibration on held-out windows (validation, never test):
+    each actual's distance from the point forecast is measured in the interval's
+    own half-width on its side; the factor of step `h` is the conformal quantile
+    of those distances, so `calibrate_intervals(q, factors)` covers `coverage`
+    of new windows (above 1: the model's intervals were too narrow, as a
+    decoder trained by teacher forcing makes them).
+
+    Args:
+        quantiles: `forecast`'s `(N, horizon, Q)` on the held-out windows, Q >= 3.
+        actuals: `(N, horizon)`.
+        coverage: in (0, 1); 0.8 for the interval of the quantiles 0.1 and 0.9.
+
+    Returns:
+        float32 `(horizon,)`.
+    """
+    quantiles, actuals = np.asarray(quantiles, float), np.asarray(actuals, float)
+    if quantiles.ndim != 3 or quantiles.shape[-1] < 3 or quantiles.shape[:2] != actuals.shape:
+        raise ValueError(
+            "Expected quantiles (N, horizon, Q >= 3) and actuals (N, horizon). Received "
+            f"shapes {quantiles.shape} and {actuals.shape}."
+        )
+    point = quantiles[..., quantiles.shape[-1] // 2]
+    below = np.maximum(point - quantiles[..., 0], 1e-9)
+    above = np.maximum(quantiles[..., -1] - point, 1e-9)
+    distance = np.where(actuals < point, (point - actuals) / below, (actuals - point) / above)
+    count = len(actuals)
+    if not 0 < coverage < 1:
+        raise ValueError(f"`coverage` must be in (0, 1). Received: {coverage!r}")
+    level = min(1.0, np.ceil((count + 1) * coverage) / count)
+    return np.quantile(distance, level, axis=0).astype("float32")
+
+
+def calibrate_intervals(quantiles, scales):
+    """`quantiles (N, horizon, Q)` spread about their middle one by `scales (horizon,)`."""
+    point = quantiles[..., quantiles.shape[-1] // 2 : quantiles.shape[-1] // 2 + 1]
+    return point + (quantiles - point) * ops.cast(scales, "float32")[:, None]

@@ -19,11 +19,15 @@ def test_saved_model_and_tflite_forecast_as_keras(tmp_path):
     model = ks.models.build_forecaster(LOOKBACK, HORIZON, 2, 8, 8, attention="bahdanau")
     model.compile(keras.optimizers.Adam(1e-2), ks.losses.QuantileLoss())
     model.fit(inputs, targets, epochs=1, verbose=0)
-    written = ks.export.export_forecaster(model, tmp_path, quantizations=("float32", "int8"))
+    scales = np.linspace(1.0, 2.0, HORIZON).astype("float32")  # calibrated intervals
+    written = ks.export.export_forecaster(
+        model, tmp_path, quantizations=("float32", "int8"), interval_scales=scales
+    )
     assert sorted(written["tflite"]) == ["forecaster.tflite", "forecaster_int8.tflite"]
 
     windows = [inputs[k][:4] for k in ("past_values", "past_features", "future_features")]
     quantiles, attention = (np.asarray(x) for x in ks.models.forecast(model, *windows))
+    quantiles = np.asarray(ks.models.calibrate_intervals(quantiles, scales))
     served = tf.saved_model.load(written["saved_model"]).signatures["serving_default"]
     names = ("past_values", "past_features", "future_features")
     out = served(**{name: tf.constant(w) for name, w in zip(names, windows, strict=True)})

@@ -131,3 +131,19 @@ def test_a_trained_forecaster_beats_the_seasonal_naive_and_round_trips(trained, 
     np.testing.assert_allclose(reloaded, quantiles, atol=1e-5)
     with pytest.raises(ValueError, match="reads 2 feature"):
         ks.models.forecast(model, args[0])
+
+
+def test_interval_calibration_reaches_the_asked_coverage_on_held_out_windows():
+    rng = np.random.default_rng(0)
+    point = rng.normal(size=(400, 3))
+    actuals = point + rng.normal(scale=2.0, size=(400, 3))  # the truth spreads twice as wide
+    quantiles = np.stack([point - 1.2816, point, point + 1.2816], -1)  # a unit 80 % interval
+    calibration, check = slice(0, 200), slice(200, 400)
+    scales = ks.models.interval_scales(quantiles[calibration], actuals[calibration])
+    assert scales.shape == (3,) and (scales > 1.5).all()  # it was too narrow
+    calibrated = np.asarray(ks.models.calibrate_intervals(quantiles[check], scales))
+    np.testing.assert_allclose(calibrated[..., 1], point[check], atol=1e-5)  # the point stays
+    inside = (actuals[check] >= calibrated[..., 0]) & (actuals[check] <= calibrated[..., 2])
+    assert 0.72 < inside.mean() < 0.88
+    with pytest.raises(ValueError, match="Q >= 3"):
+        ks.models.interval_scales(quantiles[..., :2], actuals)
