@@ -15,7 +15,6 @@ training time, plots, a report page, and exports the attention model.
 The same command on an existing run folder resumes it (finished variants are kept).
 """
 
-import base64
 import html
 import os
 import sys
@@ -254,8 +253,7 @@ def write_report(config, run, series, data, results):
         xlabel="horizon step", ylabel="MASE", title=f"{series.name}: error by horizon step",
     )  # fmt: skip
     images = "".join(
-        f"<img src='data:image/png;base64,{base64.b64encode(open(run[n], 'rb').read()).decode()}'"
-        " style='max-width:100%'>"
+        f"<img src='{ks.report.data_uri(open(run[n], 'rb').read())}' style='max-width:100%'>"
         for n in ("forecasts.png", "mase_per_step.png")
     )
     page = (
