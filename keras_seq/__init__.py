@@ -1,5 +1,6 @@
 """keras_seq: attention-based recurrent sequence-to-sequence models for Keras 3."""
 
+import os as _os
 import sys as _sys
 
 from keras_seq import _native_logs
@@ -7,6 +8,8 @@ from keras_seq import _native_logs
 # Before TensorFlow's first import, whose early native logs ignore TF_CPP_MIN_LOG_LEVEL.
 # Not under pytest, which captures the descriptors itself.
 if "tensorflow" not in _sys.modules and "pytest" not in _sys.modules:
+    if _native_logs.started_as_command():
+        _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _native_logs.install()
 
 from keras_seq import (

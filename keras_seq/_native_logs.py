@@ -4,7 +4,8 @@ TensorFlow 2.21 writes some of its native logs (`I0000 ... port.cc:153] oneDNN c
 operations are on ...`, `E0000 ... failed call to cuInit`) through absl before absl's
 logging is initialised, and those ignore `TF_CPP_MIN_LOG_LEVEL` (tensorflow#100442).
 A user reads them as errors. When `TF_CPP_MIN_LOG_LEVEL` is set before `keras_seq` is
-first imported, before TensorFlow (the recipes set it to 2), `install` routes the
+first imported, before TensorFlow (the recipes set it to 2; the `keras-seq` command
+defaults it to 2), `install` routes the
 process's native stderr through a filter that drops the log lines below that level, as
 TensorFlow would:
 
@@ -82,6 +83,15 @@ def _restore(saved_fd, thread):
     sys.stderr.flush()
     os.dup2(saved_fd, 2)  # closes the pipe's last writer: the pump reads to its end
     thread.join(timeout=2)
+
+
+def started_as_command():
+    """Whether this process is the `keras-seq` command (or `python -m keras_seq`), whose
+    user reads the run's own lines, not TensorFlow's: its level defaults to 2."""
+    if sys.argv and os.path.basename(sys.argv[0]).removesuffix(".exe") == "keras-seq":
+        return True
+    argv = list(getattr(sys, "orig_argv", []))
+    return any(argv[i : i + 2] == ["-m", "keras_seq"] for i in range(len(argv)))
 
 
 def install():

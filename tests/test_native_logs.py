@@ -64,3 +64,15 @@ def test_a_process_importing_keras_seq_filters_its_native_stderr():
         assert (line in stderr) == (line in (ERROR, b"some output\xff"))
     assert b"a Python warning" in stderr
     assert stderr.rstrip().endswith(b"error: the last words")  # nothing lost at exit
+
+
+def test_the_keras_seq_command_hides_tensorflow_startup_logs_unless_asked():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "keras_seq", "export", "--help"]
+    child = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert child.returncode == 0 and b"usage:" in child.stdout
+    assert b"I0000" not in child.stderr and b"absl::InitializeLog" not in child.stderr
+    # A level the user sets wins: 0 shows TensorFlow's logs again.
+    env["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    child = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert child.returncode == 0 and b"I0000" in child.stderr
