@@ -44,6 +44,7 @@ DEFAULTS = {
     "lr_decay": 0.0,
     "clipnorm": 5.0,
     "patience": 5,
+    "time_budget": None,  # minutes of training: none on the generated data, 50 on real data
     "lowercase": False,
     "max_chars": 20,
     "embeddings": None,
@@ -109,6 +110,13 @@ def parse_args(argv):
     add("--learning-rate", type=number(0, low_inclusive=False))
     add("--lr-decay", type=number(0), help="learning rate / (1 + decay * epoch)")
     add("--clipnorm", type=number(0))
+    add(
+        "--time-budget",
+        type=number(0),
+        metavar="MINUTES",
+        help="end training after the last epoch that fits in MINUTES (0 = no limit; default: "
+        "50 on real data)",
+    )
     add("--cell", choices=ks.layers.CELLS)
     add("--lowercase", action="store_true", default=None, help="lower-case the word vocabulary")
     add("--no-export", dest="export", action="store_false", default=None)
@@ -121,6 +129,8 @@ def parse_args(argv):
     cli.check_output_dir(parser, args.output_dir)
     if config["epochs"] is None:
         config["epochs"] = 8 if config["dataset"] == "generated" else 40
+    if config["time_budget"] is None:
+        config["time_budget"] = 0 if config["dataset"] == "generated" else 50
     return config, args.output_dir
 
 
@@ -241,6 +251,7 @@ def train(config, run, corpus, vocabularies, vectors):
         patience=config["patience"],
         monitor="val_f1",
         validation_scores=ks.callbacks.ValidationF1(corpus.valid, vocabularies),
+        time_budget=config["time_budget"],
     )
     start = time.perf_counter()
     history = model.fit(

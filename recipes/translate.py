@@ -36,9 +36,9 @@ DEFAULTS = {
     "input_feeding": False, "bridge": "last", "dropout": None,
     "batch_size": None, "epochs": None, "learning_rate": None, "warmup_steps": 200,
     "clipnorm": 1.0, "clipvalue": 0.0, "global_clipnorm": 0.0, "accumulate_steps": 1,
-    "label_smoothing": None, "average_checkpoints": None, "patience": 3, "monitor": "val_bleu",
-    "val_bleu_pairs": 500, "beam_size": None, "length_penalty": None, "seed": 0,
-    "precision": None, "distribution": "auto", "jit_compile": False,
+    "label_smoothing": None, "average_checkpoints": None, "time_budget": None, "patience": 3,
+    "monitor": "val_bleu", "val_bleu_pairs": 500, "beam_size": None, "length_penalty": None,
+    "seed": 0, "precision": None, "distribution": "auto", "jit_compile": False,
     "scheduled_sampling": "loop", "sampling_schedule": None, "curriculum_epochs": 0,
     "lowercase": False, "joint_vocab": None, "encoding": "auto",
 }
@@ -107,6 +107,9 @@ def build_parser():
     add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
     add("--average-checkpoints", type=integer(0), metavar="N",
         help="average the last N epochs' weights, kept if better on validation (0 = off)")
+    add("--time-budget", type=number(0), metavar="MINUTES",
+        help="end training after the last epoch that fits in MINUTES (0 = no limit; "
+        "default: the preset's)")
     add("--patience", type=integer(1), help="early stopping patience in epochs")
     add("--monitor", choices=list(ks.training.MONITORS),
         help="what early stopping and the best checkpoint follow (default: val_bleu)")
@@ -253,7 +256,7 @@ def train(config, run, translator, data):
     callbacks = translator.training_callbacks(
         run.path, data.corpus.valid, config["patience"], config["monitor"],
         sampling_schedule(config, training_steps(config, data)), config["val_bleu_pairs"],
-        keep_epochs=config["average_checkpoints"],
+        keep_epochs=config["average_checkpoints"], time_budget=config["time_budget"],
     )  # fmt: skip
     timer = ks.callbacks.TrainingTimer()
     start = time.perf_counter()

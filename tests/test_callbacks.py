@@ -155,6 +155,49 @@ def test_standard_callbacks_check_the_monitor(tmp_path):
     assert early.monitor == "val_loss" and early.mode == "min"
 
 
+class MinuteClock:
+    """A `time` module whose every `perf_counter()` call is one minute after the last."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def perf_counter(self):
+        self.calls += 1
+        return 60.0 * self.calls
+
+
+def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
+    tmp_path, monkeypatch
+):
+    from keras_seq.callbacks import time_budget
+    from keras_seq.training import standard_callbacks
+
+    monkeypatch.setattr(time_budget, "time", MinuteClock())
+    x, y = data()
+
+    def fit():
+        made = standard_callbacks(
+            str(tmp_path), monitor="val_loss", tensorboard=False, time_budget=4.5
+        )
+        model = compiled_model()
+        model.fit(x, y, validation_data=(x, y), epochs=6, verbose=0, callbacks=made)
+        return next(c for c in made if isinstance(c, ks.callbacks.TimeBudget))
+
+    # Epochs of one minute each, a minute apart: after the second, 4 minutes are used and a
+    # third would end after 4.5.
+    budget = fit()
+    assert budget.stopped_epoch == 1 and budget.spent_minutes == 0
+    with open(tmp_path / "history.csv") as f:
+        assert [float(row["train_minutes"]) for row in csv.DictReader(f)] == [2.0, 4.0]
+    # A run started again in the same folder counts the minutes used before.
+    budget = fit()
+    assert budget.spent_minutes == 4.0 and budget.stopped_epoch == 0
+    with pytest.raises(ValueError, match="`minutes` must be a positive number. Received: min"):
+        ks.callbacks.TimeBudget(0)
+    with pytest.raises(ValueError, match="spent_minutes"):
+        ks.callbacks.TimeBudget(10, spent_minutes=-1)
+
+
 def test_attention_images_reach_tensorboard_every_epoch(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -14,6 +14,7 @@ from keras_seq.callbacks.scheduled_sampling import (
     attention_decoders,
 )
 from keras_seq.callbacks.standard import MONITORS, standard_callbacks
+from keras_seq.callbacks.time_budget import TimeBudget
 from keras_seq.callbacks.training_timer import TrainingTimer
 from keras_seq.callbacks.validation_bleu import ValidationBLEU
 from keras_seq.callbacks.validation_f1 import ValidationF1
@@ -29,6 +30,7 @@ __all__ = [
     "LengthCurriculum",
     "SamplingProbabilityLogger",
     "ScheduledSampling",
+    "TimeBudget",
     "TrainingTimer",
     "ValidationBLEU",
     "ValidationF1",

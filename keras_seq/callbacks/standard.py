@@ -1,5 +1,6 @@
 """The order of keras_seq's callbacks in a run: one place knows it."""
 
+import csv
 import os
 
 import keras
@@ -7,6 +8,7 @@ import keras
 from keras_seq.callbacks.backup_and_restore import BackupAndRestore
 from keras_seq.callbacks.epoch_checkpoints import EpochCheckpoints
 from keras_seq.callbacks.scheduled_sampling import SamplingProbabilityLogger, ScheduledSampling
+from keras_seq.callbacks.time_budget import TimeBudget
 from keras_seq.callbacks.validation_bleu import ValidationBLEU
 from keras_seq.callbacks.validation_f1 import ValidationF1
 from keras_seq.callbacks.validation_forecast import ValidationForecast
@@ -23,6 +25,7 @@ def standard_callbacks(
     validation_scores=None,
     keep_epochs=0,
     attention_images=None,
+    time_budget=None,
 ):
     """Resume, early stopping, best checkpoint, CSV history and TensorBoard for `run_dir`.
 
@@ -46,6 +49,9 @@ def standard_callbacks(
       `keep_epochs` epochs (`EpochCheckpoints`), for `average_checkpoints`.
     - with `attention_images` (an `AttentionImages`, logging for example to
       `logs/attention`), attention heat maps of a few sentences every epoch.
+    - with `time_budget` (minutes), a `TimeBudget` that ends training after the last
+      epoch that fits, counting the minutes an interrupted run had used (the last
+      `train_minutes` of `history.csv`).
     """
     if monitor not in MONITORS:
         raise ValueError(f"`monitor` must be one of {list(MONITORS)}. Received: {monitor!r}")
@@ -76,6 +82,8 @@ def standard_callbacks(
         *([validation_scores] if validation_scores is not None else []),
         best,
         early_stopping,
+        # After the callbacks whose time it counts, before the CSV logger that records it.
+        *([TimeBudget(time_budget, minutes_used(run_dir))] if time_budget else []),
         # Before the CSV logger and TensorBoard, which write what it adds to the logs.
         SamplingProbabilityLogger()
         if sampling_schedule is None
@@ -94,3 +102,13 @@ def standard_callbacks(
     if attention_images is not None:
         callbacks.append(attention_images)
     return callbacks
+
+
+def minutes_used(run_dir):
+    """The training minutes `history.csv` of `run_dir` records (0 for a new run)."""
+    path = os.path.join(run_dir, "history.csv")
+    if not os.path.exists(path):
+        return 0.0
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return float(rows[-1].get("train_minutes") or 0.0) if rows else 0.0

@@ -391,12 +391,14 @@ class Translator:
         sampling_schedule=None,
         val_bleu_pairs=500,
         keep_epochs=0,
+        time_budget=None,
     ):
         """The callbacks of a resumable training run in `run_dir`.
 
         `ks.training.standard_callbacks` (resume, early stopping and the best
         checkpoint by `monitor`, history, TensorBoard, the scheduled-sampling
-        schedule, the last `keep_epochs` epochs' weights for `average_epochs`)
+        schedule, the last `keep_epochs` epochs' weights for `average_epochs`,
+        the end of training after the last epoch that fits in `time_budget` minutes)
         with the validation BLEU of `val_bleu_pairs` of `validation_pairs` each
         epoch (0: none) and, for a model that records attention, heat maps of
         four validation sentences in `logs/attention`.
@@ -424,6 +426,7 @@ class Translator:
             validation_scores=scores,
             keep_epochs=keep_epochs,
             attention_images=images,
+            time_budget=time_budget,
         )
 
     def average_epochs(self, run_dir, pairs):

@@ -181,13 +181,15 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
     translator = Translator.build(preprocessor, "greedy", embedding_dim=16, units=16)
     translator.compile(learning_rate=1e-2)
     callbacks = translator.training_callbacks(
-        run, corpus.valid, monitor="val_bleu", val_bleu_pairs=20, keep_epochs=2
+        run, corpus.valid, monitor="val_bleu", val_bleu_pairs=20, keep_epochs=2, time_budget=60
     )
     history = translator.fit(
         data.train, data.valid, epochs=2, callbacks=[*callbacks, *data.callbacks], verbose=0
     )
     losses = history.history["loss"]
     assert losses[1] < losses[0] and len(history.history["val_bleu"]) == 2
+    # Both epochs fit in the hour; the minutes used so far are in the history.
+    assert 0 < history.history["train_minutes"][0] < history.history["train_minutes"][1] < 60
     assert (run / "checkpoints" / "best.weights.h5").is_file()
     assert any((run / "logs" / "attention").iterdir())
     average = translator.average_epochs(run, corpus.valid[:30])

@@ -1,0 +1,59 @@
+"""Training that ends within a wall-time budget, at an epoch boundary."""
+
+import time
+
+import keras
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after the last epoch that fits in `minutes` of wall time.
+
+    At the end of each epoch (validation and the epoch-end callbacks before it
+    included) it adds `train_minutes`, the training time used so far, to the
+    epoch's logs, and stops the run when one more epoch as long as the longest
+    so far would not fit. `EarlyStopping(restore_best_weights=True)` then
+    restores the best epoch, as at the last epoch of a run. Put it after the
+    callbacks whose time it should count and before `CSVLogger`, which records
+    `train_minutes`.
+
+    Args:
+        minutes: the budget, a positive number.
+        spent_minutes: training time an interrupted run used before this `fit`
+            (its last `train_minutes`), so that a resumed run keeps one budget.
+
+    Attributes:
+        stopped_epoch: the epoch after which it stopped training, or None.
+    """
+
+    def __init__(self, minutes, spent_minutes=0.0):
+        super().__init__()
+        for name, value, low in (("minutes", minutes, 0), ("spent_minutes", spent_minutes, -1)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= low:
+                expected = "a positive number" if low == 0 else "a number >= 0"
+                raise ValueError(f"`{name}` must be {expected}. Received: {name}={value!r}")
+        self.minutes = float(minutes)
+        self.spent_minutes = float(spent_minutes)
+        self.stopped_epoch = None
+        self._longest = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._started = time.perf_counter()
+        self.stopped_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        self._longest = max(self._longest, (now - self._epoch_started) / 60)
+        used = self.spent_minutes + (now - self._started) / 60
+        if logs is not None:
+            logs["train_minutes"] = used
+        if used + self._longest > self.minutes:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch
+            print(
+                f"Time budget: {used:.1f} of {self.minutes:g} minutes used; another epoch "
+                f"(about {self._longest:.1f} min) would not fit, so training ends after "
+                f"epoch {epoch + 1}."
+            )
