@@ -43,6 +43,7 @@ DEFAULTS = {
     "learning_rate": 1e-3,
     "lr_decay": 0.0,
     "clipnorm": 5.0,
+    "global_clipnorm": 0.0,
     "patience": 5,
     "time_budget": None,  # minutes of training: none on the generated data, 50 on real data
     "lowercase": False,
@@ -109,7 +110,8 @@ def parse_args(argv):
     )
     add("--learning-rate", type=number(0, low_inclusive=False))
     add("--lr-decay", type=number(0), help="learning rate / (1 + decay * epoch)")
-    add("--clipnorm", type=number(0))
+    add("--clipnorm", type=number(0), help="clip each variable's gradient norm (0 = off)")
+    add("--global-clipnorm", type=number(0), help="clip the global gradient norm instead")
     add(
         "--time-budget",
         type=number(0),
@@ -126,6 +128,10 @@ def parse_args(argv):
     config["quick"] = args.quick
     if config["embeddings"] and not os.path.isfile(config["embeddings"]):
         parser.error(f"argument --embeddings: no such file: {config['embeddings']!r}")
+    if config["global_clipnorm"]:  # replaces the default per-variable clipping
+        if args.clipnorm:
+            parser.error("argument --global-clipnorm: clip one way only (not with --clipnorm)")
+        config["clipnorm"] = 0.0
     cli.check_output_dir(parser, args.output_dir)
     if config["epochs"] is None:
         config["epochs"] = 8 if config["dataset"] == "generated" else 40
@@ -237,7 +243,8 @@ def train(config, run, corpus, vocabularies, vectors):
         decay_steps=int(train_data.cardinality()),
         decay_rate=config["lr_decay"],
     )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=config["clipnorm"]))
+    clipping = {k: config[k] or None for k in ("clipnorm", "global_clipnorm")}
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, **clipping))
     # The validation loss needs tag ids: sentences with tags unseen in training are left
     # out of it (and only of it: val_f1 and the test scores count every sentence).
     valid_data = ks.data.make_tagging_dataset(

@@ -133,6 +133,7 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path, capsys):
         (["--dropout", "1.5"], "argument --dropout: must be a number in [0, 1), got 1.5"),
         (["--singleton-unk", "1"], "argument --singleton-unk: must be a number in [0, 1), got 1"),
         (["--lr-decay", "-1"], "argument --lr-decay: must be a number in [0, inf), got -1"),
+        (["--global-clipnorm", "1", "--clipnorm", "2"], "--global-clipnorm: clip one way only"),
         (["--embeddings", "missing.txt"], "no such file: 'missing.txt'"),
         (["--embeddings", "ragged.txt"], "ragged.txt:2: a vector of 1 values; expected 2"),
         (["--dataset", "conll:no_such_dir"], "No such directory: 'no_such_dir'"),
