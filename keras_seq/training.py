@@ -2,11 +2,16 @@
 
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
 
-from keras_seq.callbacks import MONITORS, standard_callbacks  # noqa: F401  (their old home)
+from keras_seq.callbacks import (  # MONITORS, standard_callbacks: their old home
+    MONITORS,  # noqa: F401
+    EpochCheckpoints,
+    standard_callbacks,  # noqa: F401
+)
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 
@@ -220,3 +225,41 @@ def average_checkpoints(model, paths):
             for t, w in zip(total, weights, strict=True)
         ]
     )
+
+
+def average_if_better(model, paths, score):
+    """Checkpoint averaging kept only when it helps.
+
+    The mean of the weight files `paths` (`average_checkpoints`) replaces
+    `model`'s weights if `score()` (a validation score of the model's current
+    weights, higher is better) is higher with it; otherwise the weights stay.
+
+    Returns:
+        `(score of the average, score of the weights before, kept)`, where `kept`
+        is `"average"` or `"best"`.
+    """
+    current = model.get_weights()
+    before = score()
+    average_checkpoints(model, paths)
+    after = score()
+    kept = "average" if after > before else "best"
+    if kept == "best":
+        model.set_weights(current)
+    return after, before, kept
+
+
+def average_kept_epochs(model, run_dir, score):
+    """`average_if_better` over the epochs `standard_callbacks(keep_epochs=N)` kept in
+    `run_dir` (`checkpoints/epochs/`), whose files it then deletes.
+
+    Returns:
+        None with fewer than two epochs kept, else a dict: `epochs` (their numbers,
+        from 1), `average` and `best` (the two scores), `kept`.
+    """
+    paths = EpochCheckpoints.paths(os.path.join(run_dir, "checkpoints", "epochs"))
+    if len(paths) < 2:
+        return None
+    average, best, kept = average_if_better(model, paths, score)
+    shutil.rmtree(os.path.dirname(paths[0]))  # the space given back
+    epochs = [EpochCheckpoints.epoch_of(path) for path in paths]
+    return {"epochs": epochs, "average": average, "best": best, "kept": kept}

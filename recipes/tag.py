@@ -45,6 +45,7 @@ DEFAULTS = {
     "clipnorm": 5.0,
     "global_clipnorm": 0.0,
     "patience": 5,
+    "average_checkpoints": 5,
     "time_budget": None,  # minutes of training: none on the generated data, 50 on real data
     "lowercase": False,
     "max_chars": 20,
@@ -110,6 +111,12 @@ def parse_args(argv):
     )
     add("--learning-rate", type=number(0, low_inclusive=False))
     add("--lr-decay", type=number(0), help="learning rate / (1 + decay * epoch)")
+    add(
+        "--average-checkpoints",
+        type=integer(0),
+        metavar="N",
+        help="average the last N epochs' weights, kept if better on validation (0 = off)",
+    )
     add("--clipnorm", type=number(0), help="clip each variable's gradient norm (0 = off)")
     add("--global-clipnorm", type=number(0), help="clip the global gradient norm instead")
     add(
@@ -259,6 +266,7 @@ def train(config, run, corpus, vocabularies, vectors):
         monitor="val_f1",
         validation_scores=ks.callbacks.ValidationF1(corpus.valid, vocabularies),
         time_budget=config["time_budget"],
+        keep_epochs=config["average_checkpoints"],
     )
     start = time.perf_counter()
     history = model.fit(
@@ -273,6 +281,16 @@ def train(config, run, corpus, vocabularies, vectors):
         "train_seconds": time.perf_counter() - start,
         "epochs_run": len(history.history.get("loss", [])),
     }
+    if config["average_checkpoints"] >= 2:
+        average = model.average_epochs(run.path, corpus.valid, vocabularies)
+        if average is not None:
+            summary["checkpoint_average"] = average
+            print(
+                f"Checkpoint average of epochs {average['epochs'][0]}-{average['epochs'][-1]}: "
+                f"validation F1 {average['val_f1_average']:.2f} against "
+                f"{average['val_f1_best_epoch']:.2f} for the best epoch; keeping the "
+                f"{average['kept']}."
+            )
     with run.writing(run.MODEL) as temporary:
         model.save(temporary)
     run.write_json(run.TRAINING_DONE, summary)

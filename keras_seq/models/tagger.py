@@ -142,6 +142,31 @@ class Tagger(keras.Model):
         ]
         return entities[0] if single else entities
 
+    def average_epochs(self, run_dir, sentences, vocabularies=None):
+        """Checkpoint averaging of the epochs `standard_callbacks(keep_epochs=N)` kept in
+        `run_dir`, kept only when it raises the entity F1 of `sentences` (validation
+        `(words, tags)` pairs); the kept epochs' files are deleted after.
+
+        Returns:
+            None with fewer than two epochs kept, else a dict: `epochs` (their numbers),
+            `val_f1_average`, `val_f1_best_epoch` (the weights before), `kept`
+            (`"average"` or `"best"`).
+        """
+        from keras_seq.evaluation import SentenceTagger, entity_scores
+        from keras_seq.training import average_kept_epochs
+
+        words, gold = [w for w, _ in sentences], [t for _, t in sentences]
+        tagger = SentenceTagger(self, words, self._vocabularies(vocabularies))
+        result = average_kept_epochs(self, run_dir, lambda: entity_scores(gold, tagger()[0])["f1"])
+        if result is None:
+            return None
+        return {
+            "epochs": result["epochs"],
+            "val_f1_average": result["average"],
+            "val_f1_best_epoch": result["best"],
+            "kept": result["kept"],
+        }
+
     def module(self, vocabularies=None, max_words=None):
         """The exportable `ks.export.TaggerModule` of this tagger."""
         from keras_seq.export import TaggerModule

@@ -436,17 +436,10 @@ class Translator:
         epochs' files are deleted after. Returns None with fewer than two epochs
         kept, else `average_checkpoints`'s dict with `epochs` (their numbers).
         """
-        import shutil
+        from keras_seq.training import average_kept_epochs
 
-        from keras_seq.callbacks import EpochCheckpoints
-
-        paths = EpochCheckpoints.paths(os.path.join(run_dir, RunFolder.CHECKPOINTS, "epochs"))
-        if len(paths) < 2:
-            return None
-        epochs = [EpochCheckpoints.epoch_of(path) for path in paths]
-        average = {"epochs": epochs, **self.average_checkpoints(paths, pairs)}
-        shutil.rmtree(os.path.dirname(paths[0]))  # the space given back
-        return average
+        result = average_kept_epochs(self.backbone, run_dir, self._greedy_bleu(pairs))
+        return None if result is None else {"epochs": result["epochs"], **self._named(result)}
 
     # ------------------------------------------------------------------ text out
     def _decoder(self, strategy, return_attention):
@@ -569,20 +562,20 @@ class Translator:
             dict: `val_bleu_average`, `val_bleu_best_epoch` (the current weights'),
             `kept` (`"average"` or `"best"`).
         """
-        from keras_seq.training import average_checkpoints
+        from keras_seq.training import average_if_better
 
-        greedy = decoding.GreedySearch()
-        current = self.backbone.get_weights()
-        scores = {"best": self.score(pairs, greedy)["bleu"]}
-        average_checkpoints(self.backbone, paths)
-        scores["average"] = self.score(pairs, greedy)["bleu"]
-        kept = "average" if scores["average"] > scores["best"] else "best"
-        if kept == "best":
-            self.backbone.set_weights(current)
+        average, best, kept = average_if_better(self.backbone, paths, self._greedy_bleu(pairs))
+        return self._named({"average": average, "best": best, "kept": kept})
+
+    def _greedy_bleu(self, pairs):
+        return lambda: self.score(pairs, decoding.GreedySearch())["bleu"]
+
+    @staticmethod
+    def _named(result):
         return {
-            "val_bleu_average": scores["average"],
-            "val_bleu_best_epoch": scores["best"],
-            "kept": kept,
+            "val_bleu_average": result["average"],
+            "val_bleu_best_epoch": result["best"],
+            "kept": result["kept"],
         }
 
     # -------------------------------------------------------------------- export

@@ -44,6 +44,11 @@ def test_quick_run_learns_and_writes_every_file(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["f1"] > 30, metrics  # a minute of training already finds most entities
     assert set(metrics["per_type"]) == {"PER", "ORG", "LOC", "MISC"}
+    # The last epochs' average was scored on validation, the better weights kept, the
+    # epochs' files removed.
+    average = metrics["checkpoint_average"]
+    assert average["epochs"] == [1, 2, 3] and average["kept"] in ("average", "best")
+    assert not (run / "checkpoints" / "epochs").exists()
     with open(run / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == json.loads((run / "config.json").read_text())["epochs"]
