@@ -282,7 +282,8 @@ def train(config, run, corpus, vocabularies, vectors):
         "epochs_run": len(history.history.get("loss", [])),
     }
     if config["average_checkpoints"] >= 2:
-        average = model.average_epochs(run.path, corpus.valid, vocabularies)
+        model.preprocessor = vocabularies
+        average = model.average_epochs(run.path, corpus.valid)
         if average is not None:
             summary["checkpoint_average"] = average
             print(

@@ -30,8 +30,9 @@ class Tagger(keras.Model):
 
     It is also the tagging task a user holds, as keras-hub's tasks are: with its
     `preprocessor` (the `ks.data.TagVocabularies` it was trained with), `tag` turns
-    sentences into entities, `export` writes the SavedModel and TFLite models, and
-    `save_to_preset` / `Tagger.from_preset` write and load a run folder.
+    sentences into entities, `score` gives the entity F1 of tagged sentences, `export`
+    writes the SavedModel and TFLite models, and `save_to_preset` / `Tagger.from_preset`
+    write and load a run folder.
 
     Example:
     ```python
@@ -142,22 +143,37 @@ class Tagger(keras.Model):
         ]
         return entities[0] if single else entities
 
-    def average_epochs(self, run_dir, sentences, vocabularies=None):
+    def score(self, sentences, batch_size=256):
+        """Entity-level scores of tagged sentences, as `conlleval` counts them (seqeval).
+
+        Args:
+            sentences: `(words, tags)` pairs, each a list of strings (IOB2 tags).
+            batch_size: sentences tagged together.
+
+        Returns:
+            dict: `f1`, `precision`, `recall` (percent, micro-averaged over entities),
+            `accuracy` (of tags) and `per_type` (each type's `f1`, `precision`, `recall`,
+            `support`).
+        """
+        from keras_seq.evaluation import SentenceTagger, entity_scores
+
+        words = [list(w) for w, _ in sentences]
+        predicted, _ = SentenceTagger(self, words, self._vocabularies(), batch_size)()
+        return entity_scores([list(t) for _, t in sentences], predicted)
+
+    def average_epochs(self, run_dir, sentences):
         """Checkpoint averaging of the epochs `standard_callbacks(keep_epochs=N)` kept in
-        `run_dir`, kept only when it raises the entity F1 of `sentences` (validation
-        `(words, tags)` pairs); the kept epochs' files are deleted after.
+        `run_dir`, kept only when it raises the entity F1 (`score`) of `sentences`
+        (validation `(words, tags)` pairs); the kept epochs' files are deleted after.
 
         Returns:
             None with fewer than two epochs kept, else a dict: `epochs` (their numbers),
             `val_f1_average`, `val_f1_best_epoch` (the weights before), `kept`
             (`"average"` or `"best"`).
         """
-        from keras_seq.evaluation import SentenceTagger, entity_scores
         from keras_seq.training import average_kept_epochs
 
-        words, gold = [w for w, _ in sentences], [t for _, t in sentences]
-        tagger = SentenceTagger(self, words, self._vocabularies(vocabularies))
-        result = average_kept_epochs(self, run_dir, lambda: entity_scores(gold, tagger()[0])["f1"])
+        result = average_kept_epochs(self, run_dir, lambda: self.score(sentences)["f1"])
         if result is None:
             return None
         return {

@@ -77,6 +77,16 @@ def test_tag_gives_the_entities_of_text(tagger):
     assert [(e["text"], e["start"]) for e in batch[1]] == [("f", 0)]
 
 
+def test_score_counts_entities_as_conlleval_does(tagger):
+    sentences = numbers_corpus(60, seed=5)
+    scores = tagger.score(sentences)
+    assert scores["f1"] > 90 and set(scores["per_type"]) == {"NUM"}
+    # A gold entity the tagger cannot find (a tag it does not know) counts as missed.
+    words, tags = sentences[0]
+    missed = tagger.score([(words, ["B-EVT"] + ["O"] * (len(words) - 1))])
+    assert missed["recall"] == 0 and missed["per_type"]["EVT"]["support"] == 1
+
+
 def test_tag_refuses_what_is_not_a_sentence_and_a_tagger_without_vocabularies(tagger):
     with pytest.raises(ValueError, match="sentence 1 is 7"):
         tagger.tag(["a", 7])
