@@ -5,9 +5,8 @@ operations are on ...`, `E0000 ... failed call to cuInit`) through absl before a
 logging is initialised, and those ignore `TF_CPP_MIN_LOG_LEVEL` (tensorflow#100442).
 A user reads them as errors. When `TF_CPP_MIN_LOG_LEVEL` is set before `keras_seq` is
 first imported, before TensorFlow (the recipes set it to 2; the `keras-seq` command
-defaults it to 2), `install` routes the
-process's native stderr through a filter that drops the log lines below that level, as
-TensorFlow would:
+defaults it to 2), `install` routes the process's native stderr through a filter that
+drops the log lines below that level, as TensorFlow would:
 
 - 1: drops `I` lines (and absl's "before absl::InitializeLog()" notice);
 - 2: also `W` lines, and the `E` lines that report nothing wrong (`HARMLESS_ERRORS`);

@@ -195,7 +195,7 @@ def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
     with pytest.raises(ValueError, match="`minutes` must be a positive number. Received: min"):
         ks.callbacks.TimeBudget(0)
     with pytest.raises(ValueError, match="spent_minutes"):
-        ks.callbacks.TimeBudget(10, spent_minutes=-1)
+        ks.callbacks.TimeBudget(10, spent_minutes=-0.5)
 
 
 def test_attention_images_reach_tensorboard_every_epoch(tmp_path):

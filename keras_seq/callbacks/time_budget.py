@@ -27,9 +27,13 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, minutes, spent_minutes=0.0):
         super().__init__()
-        for name, value, low in (("minutes", minutes, 0), ("spent_minutes", spent_minutes, -1)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= low:
-                expected = "a positive number" if low == 0 else "a number >= 0"
+        for name, value, positive in (
+            ("minutes", minutes, True),
+            ("spent_minutes", spent_minutes, False),
+        ):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or value < 0 or (positive and value == 0):
+                expected = "a positive number" if positive else "a number >= 0"
                 raise ValueError(f"`{name}` must be {expected}. Received: {name}={value!r}")
         self.minutes = float(minutes)
         self.spent_minutes = float(spent_minutes)
