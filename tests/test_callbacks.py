@@ -174,12 +174,12 @@ def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
 
     monkeypatch.setattr(time_budget, "time", MinuteClock())
     x, y = data()
+    model = compiled_model()  # one model for both runs: traced once
 
     def fit():
         made = standard_callbacks(
             str(tmp_path), monitor="val_loss", tensorboard=False, time_budget=4.5
         )
-        model = compiled_model()
         model.fit(x, y, validation_data=(x, y), epochs=6, verbose=0, callbacks=made)
         return next(c for c in made if isinstance(c, ks.callbacks.TimeBudget))
 
