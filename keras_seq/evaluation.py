@@ -311,19 +311,19 @@ def entity_scores(gold, predicted):
     report = seqeval.classification_report(gold, predicted, output_dict=True, zero_division=0)
     per_type = {
         name: {
-            "f1": 100 * row["f1-score"],
-            "precision": 100 * row["precision"],
-            "recall": 100 * row["recall"],
+            "f1": float(100 * row["f1-score"]),  # plain floats: they print and dump as such
+            "precision": float(100 * row["precision"]),
+            "recall": float(100 * row["recall"]),
             "support": int(row["support"]),
         }
         for name, row in report.items()
         if not name.endswith(" avg")
     }
     return {
-        "f1": 100 * seqeval.f1_score(gold, predicted, zero_division=0),
-        "precision": 100 * seqeval.precision_score(gold, predicted, zero_division=0),
-        "recall": 100 * seqeval.recall_score(gold, predicted, zero_division=0),
-        "accuracy": 100 * seqeval.accuracy_score(gold, predicted),
+        "f1": float(100 * seqeval.f1_score(gold, predicted, zero_division=0)),
+        "precision": float(100 * seqeval.precision_score(gold, predicted, zero_division=0)),
+        "recall": float(100 * seqeval.recall_score(gold, predicted, zero_division=0)),
+        "accuracy": float(100 * seqeval.accuracy_score(gold, predicted)),
         "per_type": per_type,
     }
 

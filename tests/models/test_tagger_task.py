@@ -81,6 +81,7 @@ def test_score_counts_entities_as_conlleval_does(tagger):
     sentences = numbers_corpus(60, seed=5)
     scores = tagger.score(sentences)
     assert scores["f1"] > 90 and set(scores["per_type"]) == {"NUM"}
+    assert type(scores["f1"]) is float and type(scores["per_type"]["NUM"]["f1"]) is float
     # A gold entity the tagger cannot find (a tag it does not know) counts as missed.
     words, tags = sentences[0]
     missed = tagger.score([(words, ["B-EVT"] + ["O"] * (len(words) - 1))])
