@@ -110,14 +110,16 @@ def start_run(run, config, settings, defaults=None):
     return run
 
 
-def earlier_choices(config, output_dir, keys):
+def earlier_choices(config, output_dir, keys, legacy=None):
     """A resumed run keeps what the data chose for it when it started (the `keys` of its
-    config.json that `config` leaves None), even where the rule has changed since."""
+    config.json that `config` leaves None), even where the rule has changed since; a key
+    its config.json lacks (a setting added since) had its value in `legacy`, if there."""
     from keras_seq import files
 
-    if output_dir is None:
+    path = None if output_dir is None else os.path.join(output_dir, "config.json")
+    if path is None or not os.path.exists(path):
         return
-    earlier = files.read_json(os.path.join(output_dir, "config.json"), default={})
+    earlier = {**(legacy or {}), **files.read_json(path)}
     config.update(
         {k: earlier[k] for k in keys if config.get(k) is None and earlier.get(k) is not None}
     )

@@ -44,6 +44,7 @@ PRESETS = {
         "average_checkpoints": 0,
         "time_budget": 0,
         "joint_vocab": False,
+        "tie_embeddings": False,
         "precision": "float32",
     },
     "small": {
@@ -59,6 +60,7 @@ PRESETS = {
         "average_checkpoints": 5,
         "time_budget": 45,
         "joint_vocab": True,
+        "tie_embeddings": False,
         "precision": "auto",
     },
     "base": {
@@ -74,6 +76,7 @@ PRESETS = {
         "average_checkpoints": 5,
         "time_budget": 0,
         "joint_vocab": False,
+        "tie_embeddings": False,
         "precision": "auto",
     },
 }

@@ -30,6 +30,7 @@ SETTINGS = (
     "decoder_layers",
     "cell",
     "attention",
+    "tie_embeddings",
     "dropout",
     "label_smoothing",
     "batch_size",

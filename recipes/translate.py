@@ -40,8 +40,10 @@ DEFAULTS = {
     "monitor": "val_bleu", "val_bleu_pairs": 500, "beam_size": None, "length_penalty": None,
     "seed": 0, "precision": None, "distribution": "auto", "jit_compile": False,
     "scheduled_sampling": "loop", "sampling_schedule": None, "curriculum_epochs": 0,
-    "lowercase": False, "joint_vocab": None, "encoding": "auto",
+    "lowercase": False, "joint_vocab": None, "encoding": "auto", "tie_embeddings": None,
 }
+# What a run folder written before a setting existed had: it resumes with that.
+LEGACY = {"joint_vocab": False, "tie_embeddings": False}
 QUICK = {
     "num_pairs": 3000, "epochs": 2, "embedding_dim": 32, "units": 32, "batch_size": 64,
     "vocab_size": 300, "warmup_steps": 10, "beam_size": 5, "length_penalty": 0.6,
@@ -51,12 +53,12 @@ MODEL_SETTINGS = (
     "dataset", "architecture", "num_pairs", "vocab_size", "max_source_length", "max_target_length",
     "embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
     "num_heads", "attend_before_cell", "input_feeding", "bridge", "seed", "lowercase",
-    "joint_vocab", "encoding",
+    "joint_vocab", "encoding", "tie_embeddings",
 )
 # The run's settings that `build_seq2seq` takes under the same name.
 BACKBONE = ("embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
             "num_heads", "attend_before_cell", "dropout", "input_feeding", "bridge",
-            "scheduled_sampling", "seed")
+            "scheduled_sampling", "seed", "tie_embeddings")
 # What `compile_seq2seq` takes under the same name.
 OPTIMIZATION = ("learning_rate", "warmup_steps", "clipnorm", "clipvalue", "global_clipnorm",
                 "accumulate_steps", "label_smoothing", "jit_compile")
@@ -81,6 +83,8 @@ def build_parser():
     add("--vocab-size", type=integer(8), help="subword vocabulary size of each language")
     add("--joint-vocab", action=boolean,
         help="one subword vocabulary learned from both languages (default: the preset's)")
+    add("--tie-embeddings", action=boolean,
+        help="the output projection shares the target embedding (default: the preset's)")
     add("--max-source-length", type=integer(1), help="tokens; longer pairs are filtered")
     add("--max-target-length", type=integer(2), help="tokens, end token included")
     add("--architecture", choices=ks.models.ARCHITECTURES,
@@ -204,7 +208,7 @@ def sampling_schedule(config, total_steps):
 def auto_settings(config, corpus, output_dir):
     """Fills the settings left to the data (None): a resumed run's from its config.json
     (even where the rule has changed since), else from the corpus; prints the choice."""
-    cli.earlier_choices(config, output_dir, [k for k in DEFAULTS if k != "preset"])
+    cli.earlier_choices(config, output_dir, [k for k in DEFAULTS if k != "preset"], LEGACY)
     stats = ks.presets.CorpusStats.of(corpus.train)
     asked = config["preset"] or ("tiny" if config["dataset"] == "generated" else None)
     settings, preset = ks.presets.auto_settings(stats, asked, joint=config["joint_vocab"])
@@ -223,7 +227,7 @@ def prepare(config, output_dir):
     )  # fmt: skip
     auto_settings(config, corpus, output_dir)
     run = RunFolder(cli.run_dir(output_dir, "translate"))
-    return corpus, cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS)
+    return corpus, cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY})
 
 
 def preprocessor_of(config, corpus, run):

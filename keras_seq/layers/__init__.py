@@ -13,6 +13,7 @@ from keras_seq.layers.luong_attention import SCORES, LuongAttention
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
 from keras_seq.layers.series_encoder import SeriesEncoder
+from keras_seq.layers.tied_output import TiedOutput
 from keras_seq.layers.transformer import TransformerDecoderStack, TransformerEncoderStack
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "MultiHeadAttention",
     "RNNEncoder",
     "SeriesEncoder",
+    "TiedOutput",
     "TransformerDecoderStack",
     "TransformerEncoderStack",
 ]

@@ -27,6 +27,7 @@ from keras_seq.layers._scheduled_sampling import (
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
+from keras_seq.layers.tied_output import TiedOutput
 from keras_seq.utils import in_xla_context
 
 ATTENTIONS = (
@@ -98,6 +99,9 @@ class AttentionDecoder(keras.layers.Layer):
             Duckworth et al., 2019: the first pass's predictions, shifted, replace
             gold tokens for the second; Luong-style decoders keep the fused RNN).
         seed: optional int seed of scheduled sampling's random draws.
+        tie_embeddings: bool, the output projection shares the target embedding's
+            matrix (`TiedOutput`: the feature is first projected to
+            `embedding_dim` when its width differs).
         **kwargs: base layer keyword arguments.
 
     Call arguments:
@@ -146,6 +150,7 @@ class AttentionDecoder(keras.layers.Layer):
         sampling="argmax",
         scheduled_sampling="loop",
         seed=None,
+        tie_embeddings=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -185,6 +190,11 @@ class AttentionDecoder(keras.layers.Layer):
             )
         check_choice("sampling", sampling, SAMPLINGS)
         check_choice("scheduled_sampling", scheduled_sampling, SCHEDULED_SAMPLINGS)
+        if not isinstance(tie_embeddings, bool):
+            raise ValueError(
+                "`tie_embeddings` must be True or False. "
+                f"Received: tie_embeddings={tie_embeddings!r}"
+            )
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.units = units
@@ -199,6 +209,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.sampling = sampling
         self.scheduled_sampling = scheduled_sampling
         self.seed = seed
+        self.tie_embeddings = tie_embeddings
         self.num_states = num_cell_states(cell)
         self.feeds_cell = attend_before_cell or input_feeding
         # False only for a `ForecastDecoder` without attention: the context stays zero.
@@ -229,7 +240,10 @@ class AttentionDecoder(keras.layers.Layer):
             self.attentional_dense = keras.layers.Dense(
                 units, activation="tanh", use_bias=False, dtype=policy, name="attentional_dense"
             )
-        self.output_dense = keras.layers.Dense(vocab_size, dtype=policy, name="output_dense")
+        if tie_embeddings:
+            self.output_dense = TiedOutput(self.embedding, dtype=policy, name="output_dense")
+        else:
+            self.output_dense = keras.layers.Dense(vocab_size, dtype=policy, name="output_dense")
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy)
         self.sampling_probability = self.add_weight(
             shape=(),
@@ -443,4 +457,5 @@ class AttentionDecoder(keras.layers.Layer):
             "sampling": self.sampling,
             "scheduled_sampling": self.scheduled_sampling,
             "seed": self.seed,
+            "tie_embeddings": self.tie_embeddings,
         }

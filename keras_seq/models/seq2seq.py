@@ -43,6 +43,7 @@ def build_seq2seq(
     sampling="argmax",
     scheduled_sampling="loop",
     seed=None,
+    tie_embeddings=False,
     name="seq2seq",
 ):
     """Builds the attention encoder-decoder as a functional `keras.Model`.
@@ -74,6 +75,8 @@ def build_seq2seq(
         sampling: scheduled sampling choice, `"argmax"` or `"sample"`.
         scheduled_sampling: `"loop"` or `"parallel"` (see `AttentionDecoder`).
         seed: optional int seed of scheduled sampling.
+        tie_embeddings: bool, the decoder's output projection shares its target
+            embedding matrix (see `AttentionDecoder`).
         name: model name.
 
     Returns:
@@ -107,6 +110,7 @@ def build_seq2seq(
         sampling=sampling,
         scheduled_sampling=scheduled_sampling,
         seed=seed,
+        tie_embeddings=tie_embeddings,
         name="decoder",
     )
     bridge_layer = Bridge(

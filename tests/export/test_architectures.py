@@ -30,12 +30,20 @@ def transformer(source_vocab_size, target_vocab_size):
     [
         # Multi-head attention after the cell: fused teacher forcing.
         lambda *sizes: ks.models.build_seq2seq(*sizes, 16, 32, attention="multihead", num_heads=4),
+        # ... before the cell, with the output projection tied to the target embedding.
         lambda *sizes: ks.models.build_seq2seq(
-            *sizes, 16, 32, attention="multihead", num_heads=2, attend_before_cell=True, cell="rnn"
+            *sizes,
+            16,
+            32,
+            attention="multihead",
+            num_heads=2,
+            attend_before_cell=True,
+            cell="rnn",
+            tie_embeddings=True,
         ),
         transformer,  # keras-hub's layers, a key/value cache in the state
     ],
-    ids=["multihead-lstm", "multihead-before-cell-rnn", "transformer"],
+    ids=["multihead-lstm", "multihead-before-cell-rnn-tied", "transformer"],
 )
 def test_saved_model_and_tflite_greedy_and_beam_equal_keras(tmp_path, build):
     source = SubwordTokenizer.train([s for s, _ in PAIRS], 100)

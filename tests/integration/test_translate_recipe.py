@@ -11,6 +11,7 @@ import keras
 import pytest
 
 import keras_seq  # noqa: F401  (registers the layers for load_model)
+from keras_seq.presets import PRESETS
 from tests.integration import recipe_runner
 from tests.integration.conftest import QUICK_RUN as SMALL
 from tests.shared import copy_of
@@ -367,10 +368,16 @@ def test_joint_vocab_is_one_subword_model_for_both_languages(tmp_path):
     assert reloaded.model_proto == target.model_proto
 
 
+def small_corpus(tmp_path):
+    """A TSV file of 3,000 distinct words a side: the rule's `small` preset."""
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"w{i} x{i // 7}\tv{i} y{i % 11}\n" for i in range(3000)))
+    return pairs
+
+
 def test_vocabulary_sharing_and_precision_follow_the_preset_unless_a_flag_says(tmp_path):
     recipe = load_recipe()
-    pairs = tmp_path / "pairs.tsv"  # 3,000 distinct words a side: the `small` preset
-    pairs.write_text("".join(f"w{i} x{i // 7}\tv{i} y{i % 11}\n" for i in range(3000)))
+    pairs = small_corpus(tmp_path)
     for flags, joint, precision in (
         ([], True, "auto"),
         (["--no-joint-vocab", "--precision", "float32"], False, "float32"),
@@ -401,3 +408,18 @@ def test_a_resumed_run_keeps_what_the_data_chose_for_it_when_it_started(tmp_path
     )
     with pytest.raises(keras_seq.cli.SettingsChanged, match="joint_vocab"):
         recipe.prepare(config, output_dir)  # a flag still wins, and is refused
+
+
+def test_a_run_folder_from_before_a_setting_existed_resumes_with_its_value_then(tmp_path):
+    recipe = load_recipe()
+    run = tmp_path / "run"
+    run.mkdir()
+    args = ["--dataset", f"tsv:{small_corpus(tmp_path)}", "--output-dir", str(run)]
+    config, output_dir = recipe.parse_args(args)
+    today = dict(config)
+    recipe.prepare(today, str(tmp_path / "today"))
+    assert today["joint_vocab"] and today["tie_embeddings"] == PRESETS["small"]["tie_embeddings"]
+    older = {k: v for k, v in today.items() if k not in recipe.LEGACY}
+    (run / "config.json").write_text(json.dumps(older))
+    recipe.prepare(config, output_dir)  # no SettingsChanged
+    assert {k: config[k] for k in recipe.LEGACY} == {"joint_vocab": False, "tie_embeddings": False}

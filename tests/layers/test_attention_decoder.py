@@ -28,11 +28,14 @@ def encoder_state(cell, num_layers=1, units=6):
     ]
 
 
-@pytest.mark.parametrize("attention", ["bahdanau", "luong_general", "multihead"])
-def test_layer_checks(attention):
+@pytest.mark.parametrize(
+    "attention,tie_embeddings",
+    [("bahdanau", False), ("luong_general", False), ("multihead", False), ("bahdanau", True)],
+)
+def test_layer_checks(attention, tie_embeddings):
     run_layer_checks(
         AttentionDecoder,
-        decoder_kwargs(attention=attention, num_heads=2),
+        decoder_kwargs(attention=attention, num_heads=2, tie_embeddings=tie_embeddings),
         {
             "target_ids": TARGET,
             "memory": MEMORY,
@@ -249,6 +252,7 @@ def test_fit_trains_with_scheduled_sampling(attention, scheduled_sampling, sampl
         ({"vocab_size": 0}, "vocab_size=0"),
         ({"sampling": "topk"}, "sampling='topk'"),
         ({"units": None}, "units=None"),
+        ({"tie_embeddings": "yes"}, "tie_embeddings='yes'"),
     ],
 )
 def test_bad_arguments_name_the_value(kwargs, message):
