@@ -13,8 +13,8 @@ from keras_seq.special_ids import END_ID, START_ID, UNK_ID
 SOURCE_VOCAB, TARGET_VOCAB = 30, 40
 
 
-def small_model():
-    model = build_seq2seq(SOURCE_VOCAB, TARGET_VOCAB, embedding_dim=8, units=8)
+def small_model(**options):
+    model = build_seq2seq(SOURCE_VOCAB, TARGET_VOCAB, embedding_dim=8, units=8, **options)
     model({"source_ids": np.ones((1, 3), "int32"), "target_ids": np.ones((1, 3), "int32")})
     return model
 
@@ -100,9 +100,13 @@ def masked_step(decoder, allowed):
     return step
 
 
-@pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)], ids=["greedy", "beam"])
-def test_generate_with_a_shortlist_equals_masking_the_full_logits(strategy):
-    model, shortlist = small_model(), random_shortlist()
+@pytest.mark.parametrize(
+    "strategy,tied",
+    [(GreedySearch(), False), (BeamSearch(3), False), (BeamSearch(3), True)],
+    ids=["greedy", "beam", "beam-tied-embeddings"],
+)
+def test_generate_with_a_shortlist_equals_masking_the_full_logits(strategy, tied):
+    model, shortlist = small_model(tie_embeddings=tied), random_shortlist()
     source = source_batch()
     got = generate(model, source, 12, strategy=strategy, shortlist=shortlist)
     allowed = ops.convert_to_numpy(shortlist.candidates(source))
