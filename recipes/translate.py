@@ -172,10 +172,12 @@ def parse_args(argv):
                 parser.error(f"argument --{flag.replace('_', '-')}: clip one way only")
             config["clipnorm"] = 0.0
     if config["architecture"] == "transformer":
-        if config["sampling_schedule"]:
-            parser.error(
-                "argument --sampling-schedule: the recurrent decoder's, not the transformer's"
-            )
+        for flag in ("sampling_schedule", "tie_embeddings"):
+            if config[flag]:
+                parser.error(
+                    f"argument --{flag.replace('_', '-')}: the recurrent decoder's, "
+                    "not the transformer's"
+                )
         config["report"] = False  # the page is about attention maps, which it does not record
     if config["monitor"] == "val_bleu" and not config["val_bleu_pairs"]:
         parser.error("argument --monitor: val_bleu needs --val-bleu-pairs above 0")

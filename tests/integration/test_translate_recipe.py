@@ -247,6 +247,7 @@ BAD_FLAGS = [
     (["--dataset", "tfds:does_not_exist"], "no dataset named 'does_not_exist'"),
     (["--valid-data", "valid.tsv"], "go with a 'tsv:PATH' dataset"),
     (["--architecture", "transformer", "--sampling-schedule", "linear"], "not the transformer's"),
+    (["--architecture", "transformer", "--tie-embeddings"], "tie-embeddings: the recurrent"),
     (["--num-heads", "0"], "argument --num-heads: must be an integer >= 1, got 0"),
 ]
 
