@@ -19,7 +19,9 @@ class TiedOutput(keras.layers.Layer):
     variable) and `bias` its `(vocab_size,)` bias, so code that reads a dense
     output layer's columns (`ks.decoding.LexicalShortlist`) reads this one's too.
     The embedding's variable belongs to the embedding layer; this layer owns
-    only the bias and the projection.
+    only the bias and the projection. `AttentionDecoder(tie_embeddings=True)`
+    builds it around its own embedding and recreates it from its config; on
+    its own in a functional model it has no config to save.
 
     Args:
         embedding: the built-or-not `keras.layers.Embedding` whose matrix it shares.
