@@ -13,6 +13,8 @@ target token, with S source tokens in its sentence:
 
 - Luong general, fused (`luong`): LSTM 2 * 4D * (E + D); scores 2 * S * D;
   context 2 * S * M; attentional layer 2 * (M + D) * D; output 2 * D * V.
+- The same with the output tied to the target embedding (`luong_tied`): output
+  2 * D * E (the projection to the embedding width) + 2 * E * V.
 - Bahdanau loop (`bahdanau`): LSTM 2 * 4D * (E + M + D); query 2 * D * A;
   scores 2 * S * A; context 2 * S * M; output 2 * (D + M) * V.
 - The built-in reference (`reference`): LSTM 2 * 4D * (E + D); query 2 * D * A;
@@ -22,7 +24,7 @@ target token, with S source tokens in its sentence:
 
 import numpy as np
 
-STYLES = ("luong", "bahdanau", "reference")
+STYLES = ("luong", "luong_tied", "bahdanau", "reference")
 
 
 def encoder_flops_per_token(config):
@@ -42,12 +44,13 @@ def forward_flops(style, config, source_lengths, target_lengths):
     m, v = 2 * config["units"], config["target_vocab_size"]
     s = np.asarray(source_lengths, dtype=np.float64)
     t = np.asarray(target_lengths, dtype=np.float64)
-    keys_width = d if style == "luong" else a
+    keys_width = a if style in ("bahdanau", "reference") else d
     per_source = encoder_flops_per_token(config) + 2 * m * keys_width
     if style == "bahdanau":
         per_target = 2 * 4 * d * (e + m + d) + 2 * d * a + 2 * (d + m) * v
     else:
-        per_target = 2 * 4 * d * (e + d) + 2 * (m + d) * d + 2 * d * v
+        output = 2 * d * e + 2 * e * v if style == "luong_tied" else 2 * d * v
+        per_target = 2 * 4 * d * (e + d) + 2 * (m + d) * d + output
         per_target += 2 * d * a if style == "reference" else 0
     per_target_and_source = 2 * keys_width + 2 * m  # scores and context, per source token
     return float(

@@ -65,6 +65,11 @@ REFERENCE = "keras_builtins_reference"
 VARIANTS = {
     REFERENCE: (None, 0.0, "reference"),
     "luong_fused_teacher_forcing": ({"attention": "luong_general"}, 0.0, "luong"),
+    "luong_fused_tied_output": (
+        {"attention": "luong_general", "tie_embeddings": True},
+        0.0,
+        "luong_tied",
+    ),
     "bahdanau_loop": ({"attention": "bahdanau"}, 0.0, "bahdanau"),
     "loop_scheduled_sampling": (
         {"attention": "luong_general", "scheduled_sampling": "loop"},

@@ -43,20 +43,24 @@ def matmul_weights(model):
     )
 
 
-@pytest.mark.parametrize("style", ["luong", "bahdanau", "reference"])
+@pytest.mark.parametrize("style", ["luong", "luong_tied", "bahdanau", "reference"])
 def test_flops_of_one_token_pair_are_twice_the_matmul_weights(style):
     import keras_seq as ks
 
     if style == "reference":
         model = reference_model(**CONFIG)
     else:
-        attention = "luong_general" if style == "luong" else "bahdanau"
-        model = ks.models.build_seq2seq(attention=attention, **CONFIG)
+        attention = "bahdanau" if style == "bahdanau" else "luong_general"
+        tied = style == "luong_tied"
+        model = ks.models.build_seq2seq(attention=attention, tie_embeddings=tied, **CONFIG)
     ones = np.ones((1, 1), "int32")
     model({"source_ids": ones, "target_ids": ones})
     memory = 2 * CONFIG["units"]
-    scores = 2 * CONFIG["decoder_units"] if style == "luong" else 0  # a dot product: no weight
+    luong = style.startswith("luong")
+    scores = 2 * CONFIG["decoder_units"] if luong else 0  # a dot product: no weight
     expected = 2 * matmul_weights(model) + scores + 2 * memory
+    if style == "luong_tied":  # the target embedding, multiplied by as the output's weights
+        expected += 2 * CONFIG["embedding_dim"] * CONFIG["target_vocab_size"]
     assert forward_flops(style, CONFIG, [1], [1]) == expected
 
 
