@@ -376,20 +376,26 @@ def small_corpus(tmp_path):
     return pairs
 
 
-def test_vocabulary_sharing_and_precision_follow_the_preset_unless_a_flag_says(tmp_path):
+def test_vocabulary_sharing_tying_and_precision_follow_the_preset_unless_a_flag_says(tmp_path):
     recipe = load_recipe()
     pairs = small_corpus(tmp_path)
-    for flags, joint, precision in (
-        ([], True, "auto"),
-        (["--no-joint-vocab", "--precision", "float32"], False, "float32"),
-    ):
+    for flags, joint, tied, precision in (
+        ([], True, True, "auto"),
+        (["--no-joint-vocab", "--no-tie-embeddings", "--precision", "float32"], False, False,
+         "float32"),
+    ):  # fmt: skip
         config, _ = recipe.parse_args(["--dataset", f"tsv:{pairs}", *flags])
         recipe.prepare(config, str(tmp_path / f"run{len(flags)}"))
         assert (config["preset"], config["joint_vocab"]) == ("small", joint)
-        assert config["precision"] == precision
+        assert (config["tie_embeddings"], config["precision"]) == (tied, precision)
+        assert recipe.backbone_options(config)["tie_embeddings"] is tied
     config, _ = recipe.parse_args(["--quick"])  # the built-in data: tiny, one per language
     recipe.prepare(config, str(tmp_path / "quick"))
-    assert (config["joint_vocab"], config["precision"]) == (False, "float32")
+    assert (config["joint_vocab"], config["tie_embeddings"], config["precision"]) == (
+        False,
+        False,
+        "float32",
+    )
 
 
 def test_a_resumed_run_keeps_what_the_data_chose_for_it_when_it_started(tmp_path):
