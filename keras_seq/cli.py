@@ -101,10 +101,13 @@ def check_resumable(run, config, settings, defaults=None):
         )
 
 
-def start_run(run, config, settings, defaults=None):
+def start_run(run, config, settings, defaults=None, new_run=None):
     """Writes `config` into the run folder `run` (a `RunFolder`), creating it; a folder
-    holding a run already must hold one of the same `settings` (`check_resumable`)."""
+    holding a run already must hold one of the same `settings` (`check_resumable`).
+    Settings still None after that take their value in `new_run`: a default that changed
+    applies to new runs, while a resumed run keeps the value it started with."""
     check_resumable(run, config, settings, defaults)
+    config.update({k: v for k, v in (new_run or {}).items() if config.get(k) is None})
     os.makedirs(run.path, exist_ok=True)
     run.write_json(run.CONFIG, config)
     return run

@@ -34,7 +34,7 @@ DEFAULTS = {
     "char_encoder": "cnn",
     "embedding_dim": 100,
     "units": 200,
-    "layers": 1,
+    "layers": None,  # 2 for a new run; a run folder from before keeps its own (1)
     "cell": "lstm",
     "dropout": 0.5,
     "singleton_unk": 0.5,
@@ -55,8 +55,11 @@ DEFAULTS = {
     "max_words": 128,
     "encoding": "auto",
 }
+# What a new run gets for the settings left None (a resumed run keeps its own).
+NEW_RUN = {"layers": 2}
 QUICK = {
     "num_sentences": 1500,
+    "layers": 1,
     "epochs": 3,
     "embedding_dim": 32,
     "units": 32,
@@ -315,13 +318,19 @@ def evaluate(run, model, corpus, vocabularies):
     return scores
 
 
+def prepare(config, output_dir):
+    """`(corpus, run, vectors)`: the data loaded, the run folder started (or resumed)."""
+    corpus = load_corpus(config)
+    run = TagRunFolder(cli.run_dir(output_dir, "tag"))
+    vectors = word_vectors(config, corpus, run)
+    cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS, new_run=NEW_RUN)
+    return corpus, run, vectors
+
+
 def main(argv=None):
     config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        corpus = load_corpus(config)
-        run = TagRunFolder(cli.run_dir(output_dir, "tag"))
-        vectors = word_vectors(config, corpus, run)
-        cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS)
+        corpus, run, vectors = prepare(config, output_dir)
     except (ValueError, OSError, ImportError) as error:  # the data: one line, nothing written
         return cli.fail(error)
     import keras

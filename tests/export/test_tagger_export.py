@@ -42,6 +42,7 @@ def trained(request):
         len(vocabularies.tags),
         embedding_dim=16,
         units=16,
+        num_layers=1 if request.param == "chars" else 2,
         char_vocab_size=len(vocabularies.chars) if request.param == "chars" else None,
         tags=vocabularies.tags,
         constraints="iob2",

@@ -156,3 +156,22 @@ def test_bad_input_ends_in_one_error_line(tmp_path, monkeypatch, capsys, args, m
     err = capsys.readouterr().err
     assert err.startswith(("usage:", "error:")) and message in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_new_run_stacks_two_layers_and_a_run_folder_from_before_keeps_its_one(tmp_path):
+    from keras_seq.cli import SettingsChanged
+
+    recipe = load_recipe("tag")
+    data = ["--num-sentences", "100"]
+    config, output_dir = recipe.parse_args([*data, "--output-dir", str(tmp_path / "new")])
+    recipe.prepare(config, output_dir)
+    assert config["layers"] == 2
+    older = tmp_path / "older"  # a run started when one layer was the default
+    older.mkdir()
+    (older / "config.json").write_text(json.dumps({**config, "layers": 1}))
+    config, output_dir = recipe.parse_args([*data, "--output-dir", str(older)])
+    recipe.prepare(config, output_dir)  # no SettingsChanged
+    assert config["layers"] == 1
+    config, output_dir = recipe.parse_args([*data, "--layers", "2", "--output-dir", str(older)])
+    with pytest.raises(SettingsChanged, match="layers"):
+        recipe.prepare(config, output_dir)  # a flag still wins, and is refused
