@@ -32,6 +32,7 @@ SETTINGS = (
     "attention",
     "tie_embeddings",
     "dropout",
+    "word_dropout",
     "label_smoothing",
     "batch_size",
     "epochs",

@@ -41,9 +41,10 @@ DEFAULTS = {
     "seed": 0, "precision": None, "distribution": "auto", "jit_compile": False,
     "scheduled_sampling": "loop", "sampling_schedule": None, "curriculum_epochs": 0,
     "lowercase": False, "joint_vocab": None, "encoding": "auto", "tie_embeddings": None,
+    "word_dropout": None,
 }
 # What a run folder written before a setting existed had: it resumes with that.
-LEGACY = {"joint_vocab": False, "tie_embeddings": False}
+LEGACY = {"joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0}
 QUICK = {
     "num_pairs": 3000, "epochs": 2, "embedding_dim": 32, "units": 32, "batch_size": 64,
     "vocab_size": 300, "warmup_steps": 10, "beam_size": 5, "length_penalty": 0.6,
@@ -58,7 +59,7 @@ MODEL_SETTINGS = (
 # The run's settings that `build_seq2seq` takes under the same name.
 BACKBONE = ("embedding_dim", "units", "encoder_layers", "decoder_layers", "cell", "attention",
             "num_heads", "attend_before_cell", "dropout", "input_feeding", "bridge",
-            "scheduled_sampling", "seed", "tie_embeddings")
+            "scheduled_sampling", "seed", "tie_embeddings", "word_dropout")
 # What `compile_seq2seq` takes under the same name.
 OPTIMIZATION = ("learning_rate", "warmup_steps", "clipnorm", "clipvalue", "global_clipnorm",
                 "accumulate_steps", "label_smoothing", "jit_compile")
@@ -102,6 +103,8 @@ def build_parser():
     for flag in ("lowercase", "input-feeding", "jit-compile"):
         add(f"--{flag}", action="store_true", default=None)
     add("--dropout", type=number(0, 1))
+    add("--word-dropout", type=number(0, 1), metavar="P",
+        help="drop each source and previous-target token's whole embedding with probability P")
     add("--label-smoothing", type=number(0, 1))
     add("--learning-rate", type=number(0, low_inclusive=False), help="peak, after warmup")
     add("--warmup-steps", type=integer(0))
@@ -172,7 +175,7 @@ def parse_args(argv):
                 parser.error(f"argument --{flag.replace('_', '-')}: clip one way only")
             config["clipnorm"] = 0.0
     if config["architecture"] == "transformer":
-        for flag in ("sampling_schedule", "tie_embeddings"):
+        for flag in ("sampling_schedule", "tie_embeddings", "word_dropout"):
             if config[flag]:
                 parser.error(
                     f"argument --{flag.replace('_', '-')}: the recurrent decoder's, "

@@ -15,6 +15,7 @@ from keras_seq.layers.rnn_encoder import RNNEncoder
 from keras_seq.layers.series_encoder import SeriesEncoder
 from keras_seq.layers.tied_output import TiedOutput
 from keras_seq.layers.transformer import TransformerDecoderStack, TransformerEncoderStack
+from keras_seq.layers.word_dropout import WordDropout
 
 __all__ = [
     "ATTENTIONS",
@@ -38,4 +39,5 @@ __all__ = [
     "TiedOutput",
     "TransformerDecoderStack",
     "TransformerEncoderStack",
+    "WordDropout",
 ]

@@ -17,6 +17,8 @@ features before the output projection. What a step records of its attention
 
 from keras import ops
 
+from keras_seq.layers._common import embed
+
 
 def _run_cells(decoder, x, cell_states, training):
     """One step of the stacked cells: `(top output, new per-layer states)`."""
@@ -73,7 +75,7 @@ def attend_after_fused_rnn(decoder, target_ids, state, training):
     `record` maps `attention_weights` to `(B, T, S)` (and `head_weights` to
     `(B, T, H, S)`).
     """
-    x = decoder.dropout_layer(decoder.embedding(target_ids), training=training)
+    x = embed(decoder, target_ids, training)
     for i, rnn in enumerate(decoder.rnn_layers):
         x, *_ = rnn(x, initial_state=list(state["cell"][i]), training=training)
         if i < decoder.num_layers - 1:

@@ -39,3 +39,11 @@ def make_rnn(cell, units, dtype, name, **kwargs):
     return layer_class(
         units, return_sequences=True, return_state=True, dtype=dtype, name=name, **kwargs
     )
+
+
+def embed(layer, inputs, training):
+    """`layer.embedding(inputs)` after word dropout (when the layer has it), then dropout."""
+    x = layer.embedding(inputs)
+    if layer.word_dropout_layer is not None:
+        x = layer.word_dropout_layer(x, training=training)
+    return layer.dropout_layer(x, training=training)

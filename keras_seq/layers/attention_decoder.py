@@ -15,6 +15,7 @@ from keras_seq.layers._common import (
     check_choice,
     check_positive_int,
     check_rate,
+    embed,
     make_rnn,
     num_cell_states,
 )
@@ -28,6 +29,7 @@ from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.tied_output import TiedOutput
+from keras_seq.layers.word_dropout import make_word_dropout
 from keras_seq.utils import in_xla_context
 
 ATTENTIONS = (
@@ -102,6 +104,8 @@ class AttentionDecoder(keras.layers.Layer):
         tie_embeddings: bool, the output projection shares the target embedding's
             matrix (`TiedOutput`: the feature is first projected to
             `embedding_dim` when its width differs).
+        word_dropout: float in [0, 1), the probability of dropping a whole
+            previous-token embedding in training (`WordDropout`). Defaults to 0.
         **kwargs: base layer keyword arguments.
 
     Call arguments:
@@ -151,6 +155,7 @@ class AttentionDecoder(keras.layers.Layer):
         scheduled_sampling="loop",
         seed=None,
         tie_embeddings=False,
+        word_dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -245,6 +250,8 @@ class AttentionDecoder(keras.layers.Layer):
         else:
             self.output_dense = keras.layers.Dense(vocab_size, dtype=policy, name="output_dense")
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy)
+        self.word_dropout = word_dropout
+        self.word_dropout_layer = make_word_dropout(word_dropout, policy)
         self.sampling_probability = self.add_weight(
             shape=(),
             dtype="float32",
@@ -373,7 +380,7 @@ class AttentionDecoder(keras.layers.Layer):
         by those columns of `output_dense.kernel` only. `feature` is
         `(batch_size, feature_dim)`.
         """
-        embedded = self.dropout_layer(self.embedding(token_ids), training=training)
+        embedded = embed(self, token_ids, training)
         attend = attend_before_cell if self.attend_before_cell else attend_after_cell
         feature, state = attend(self, embedded, state, training)
         return self.dropout_layer(feature, training=training), state
@@ -458,4 +465,5 @@ class AttentionDecoder(keras.layers.Layer):
             "scheduled_sampling": self.scheduled_sampling,
             "seed": self.seed,
             "tie_embeddings": self.tie_embeddings,
+            "word_dropout": self.word_dropout,
         }

@@ -3,8 +3,15 @@
 import keras
 from keras import ops
 
-from keras_seq.layers._common import check_cell, check_positive_int, check_rate, make_rnn
+from keras_seq.layers._common import (
+    check_cell,
+    check_positive_int,
+    check_rate,
+    embed,
+    make_rnn,
+)
 from keras_seq.layers.bidirectional import Bidirectional
+from keras_seq.layers.word_dropout import make_word_dropout
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -24,6 +31,8 @@ class RNNEncoder(keras.layers.Layer):
         bidirectional: bool. Defaults to True; the two directions' outputs and
             final states are concatenated (width `2 * units`).
         dropout: float in [0, 1), applied to the embeddings and between layers.
+        word_dropout: float in [0, 1), the probability of dropping a whole source
+            token's embedding in training (`WordDropout`). Defaults to 0.
         residual: bool, add each layer's input to its output from layer 2 on.
         layer_norm: bool, layer-normalise each layer's output.
         pad_id: int, the padding id. Defaults to 0.
@@ -52,6 +61,7 @@ class RNNEncoder(keras.layers.Layer):
         residual=False,
         layer_norm=False,
         pad_id=0,
+        word_dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -87,6 +97,8 @@ class RNNEncoder(keras.layers.Layer):
             for i in range(num_layers if layer_norm else 0)
         ]
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+        self.word_dropout = word_dropout
+        self.word_dropout_layer = make_word_dropout(word_dropout, self.dtype_policy)
 
     def _input_layer(self):
         """What turns the inputs into the first layer's: the source embedding."""
@@ -109,7 +121,7 @@ class RNNEncoder(keras.layers.Layer):
 
     def call(self, source_ids, training=False):
         mask = self._mask(source_ids)
-        x = self.dropout_layer(self.embedding(source_ids), training=training)
+        x = embed(self, source_ids, training)
         states = []
         for i, rnn in enumerate(self.rnn_layers):
             output, *layer_states = rnn(x, mask=mask, training=training)
@@ -136,4 +148,5 @@ class RNNEncoder(keras.layers.Layer):
             "residual": self.residual,
             "layer_norm": self.layer_norm,
             "pad_id": self.pad_id,
+            "word_dropout": self.word_dropout,
         }

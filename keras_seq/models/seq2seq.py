@@ -44,6 +44,7 @@ def build_seq2seq(
     scheduled_sampling="loop",
     seed=None,
     tie_embeddings=False,
+    word_dropout=0.0,
     name="seq2seq",
 ):
     """Builds the attention encoder-decoder as a functional `keras.Model`.
@@ -77,6 +78,8 @@ def build_seq2seq(
         seed: optional int seed of scheduled sampling.
         tie_embeddings: bool, the decoder's output projection shares its target
             embedding matrix (see `AttentionDecoder`).
+        word_dropout: float in [0, 1), the probability of dropping a whole source
+            or previous-target token's embedding in training (`WordDropout`).
         name: model name.
 
     Returns:
@@ -92,6 +95,7 @@ def build_seq2seq(
         dropout=dropout,
         residual=residual,
         layer_norm=layer_norm,
+        word_dropout=word_dropout,
         name="encoder",
     )
     decoder_units = decoder_units or encoder.output_dim
@@ -111,6 +115,7 @@ def build_seq2seq(
         scheduled_sampling=scheduled_sampling,
         seed=seed,
         tie_embeddings=tie_embeddings,
+        word_dropout=word_dropout,
         name="decoder",
     )
     bridge_layer = Bridge(

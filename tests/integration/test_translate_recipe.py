@@ -248,6 +248,8 @@ BAD_FLAGS = [
     (["--valid-data", "valid.tsv"], "go with a 'tsv:PATH' dataset"),
     (["--architecture", "transformer", "--sampling-schedule", "linear"], "not the transformer's"),
     (["--architecture", "transformer", "--tie-embeddings"], "tie-embeddings: the recurrent"),
+    (["--architecture", "transformer", "--word-dropout", "0.1"], "word-dropout: the recurrent"),
+    (["--word-dropout", "1"], "argument --word-dropout: must be a number in [0, 1), got 1"),
     (["--num-heads", "0"], "argument --num-heads: must be an integer >= 1, got 0"),
 ]
 
@@ -429,4 +431,6 @@ def test_a_run_folder_from_before_a_setting_existed_resumes_with_its_value_then(
     older = {k: v for k, v in today.items() if k not in recipe.LEGACY}
     (run / "config.json").write_text(json.dumps(older))
     recipe.prepare(config, output_dir)  # no SettingsChanged
-    assert {k: config[k] for k in recipe.LEGACY} == {"joint_vocab": False, "tie_embeddings": False}
+    assert {k: config[k] for k in recipe.LEGACY} == {
+        "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0
+    }  # fmt: skip
