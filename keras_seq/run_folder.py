@@ -190,6 +190,68 @@ class RunFolder:
         module = translator.module() if isinstance(translator, Translator) else translator
         return export_translator(module, self.path, tflite, quantizations, with_attention)
 
+    def training_summary(self):
+        """What `save_training` recorded, or None while training has not finished here."""
+        if os.path.exists(self[self.TRAINING_DONE]) and os.path.exists(self[self.MODEL]):
+            return files.read_json(self[self.TRAINING_DONE])
+        return None
+
+    def save_training(self, model, summary):
+        """Ends a training: `model.keras`, then `training_done.json` (`summary`), each
+        atomically. A run stopped before this resumes its training from its last epoch;
+        one stopped after it reuses the model. Returns `summary`."""
+        with self.writing(self.MODEL) as temporary:
+            model.save(temporary)
+        self.write_json(self.TRAINING_DONE, summary)
+        return summary
+
+    def evaluate(self, translator, data):
+        """Scores `translator` on the test split of `data` (`Seq2SeqPreprocessor.
+        training_data`'s): test loss, perplexity and token accuracy; sacreBLEU, chrF and
+        exact match of greedy decoding (`*_greedy`) and of `translator.strategy`. Writes
+        `translations.tsv` (the strategy's) and, when the model records attention,
+        `attention/0-3.png` (greedy).
+
+        Returns:
+            `(metrics, scores)`: `metrics.json`'s test and data entries, and the scores
+            by decoding (`"greedy"`, `"beam"`: `ks.evaluation.corpus_scores`' dicts).
+        """
+        from keras_seq import evaluation, plots
+
+        test = translator.backbone.evaluate(data.test, verbose=0, return_dict=True)
+        corpus, report, preprocessor = data.corpus, data.train_report, translator.preprocessor
+        sources, references = map(list, zip(*corpus.test, strict=True))
+        scores = {}
+        for name, strategy in (("greedy", "greedy"), ("beam", translator.strategy)):
+            hypotheses = translator.translate(sources, strategy)
+            scores[name] = evaluation.corpus_scores(hypotheses, references)
+        self.write_translations(sources, references, hypotheses)
+        if translator.records_attention:
+            os.makedirs(self[self.ATTENTION], exist_ok=True)
+            _, maps = translator.translate(sources[:4], "greedy", return_attention=True)
+            for i, (source_pieces, target_pieces, weights) in enumerate(maps):
+                path = os.path.join(self[self.ATTENTION], f"{i}.png")
+                plots.plot_attention(source_pieces, target_pieces, weights, path, sources[i])
+        metrics = {
+            **{key: scores["beam"][key] for key in ("bleu", "chrf", "exact_match")},
+            "bleu_signature": scores["beam"]["bleu_signature"],
+            **{f"{key}_greedy": scores["greedy"][key] for key in ("bleu", "chrf", "exact_match")},
+            "test_loss": test["loss"],
+            "perplexity": test["perplexity"],
+            "test_token_accuracy": test["token_accuracy"],
+            "padding_fraction": report.padding_fraction,
+            "train_pairs": len(corpus.train),
+            "valid_pairs": len(corpus.valid),
+            "test_pairs": len(corpus.test),
+            "overlong_pairs": report.overlong,
+            "overlong_test_pairs": data.test_report.overlong,
+            "overlong_policy": report.policy,
+            "skipped_lines": corpus.skipped,
+            "source_vocab_size": preprocessor.source_tokenizer.vocab_size,
+            "target_vocab_size": preprocessor.target_tokenizer.vocab_size,
+        }
+        return metrics, scores
+
     def write_translations(self, sources, references, hypotheses):
         """Writes `translations.tsv` (source, reference, hypothesis), atomically."""
         with (

@@ -263,3 +263,14 @@ def average_kept_epochs(model, run_dir, score):
     shutil.rmtree(os.path.dirname(paths[0]))  # the space given back
     epochs = [EpochCheckpoints.epoch_of(path) for path in paths]
     return {"epochs": epochs, "average": average, "best": best, "kept": kept}
+
+
+def describe_average(average, metric):
+    """One line on the choice of `average_epochs` (its dict `average`) by `metric`
+    (`"BLEU"`, `"F1"`: the dict's `val_<metric>_average` and `val_<metric>_best_epoch`)."""
+    key = f"val_{metric.lower()}"
+    return (
+        f"Checkpoint average of epochs {average['epochs'][0]}-{average['epochs'][-1]}: "
+        f"validation {metric} {average[key + '_average']:.2f} against "
+        f"{average[key + '_best_epoch']:.2f} for the best epoch; keeping the {average['kept']}."
+    )

@@ -14,7 +14,6 @@ builtins-only TFLite models.
 Run the same command with `--output-dir` pointing at an interrupted run to resume it.
 """
 
-import json
 import os
 import sys
 import time
@@ -164,14 +163,10 @@ def load_corpus(config):
     return corpus
 
 
-def training_done(run):
-    return os.path.exists(run[run.TRAINING_DONE]) and os.path.exists(run[run.MODEL])
-
-
 def word_vectors(config, corpus, run):
     """`--embeddings`' vectors of the corpus words, read once; None without the flag or when
     training has finished (nothing is built from them then)."""
-    if not config["embeddings"] or training_done(run):
+    if not config["embeddings"] or run.training_summary() is not None:
         return None
     words = {
         w for split in (corpus.train, corpus.valid, corpus.test) for ws, _ in split for w in ws
@@ -232,10 +227,10 @@ def train(config, run, corpus, vocabularies, vectors):
     """The trained model and the training summary; reuses a training that had finished."""
     import keras
 
-    if training_done(run):
+    summary = run.training_summary()
+    if summary is not None:
         print(f"Training had finished; evaluating {run[run.MODEL]}.")
-        with open(run[run.TRAINING_DONE]) as f:
-            return keras.models.load_model(run[run.MODEL]), json.load(f)
+        return keras.models.load_model(run[run.MODEL]), summary
     model = build_model(config, vocabularies, vectors)
     shuffle = ks.data.EpochShuffle(config["seed"])
     with_chars = config["char_encoder"] != "none"
@@ -289,16 +284,8 @@ def train(config, run, corpus, vocabularies, vectors):
         average = model.average_epochs(run.path, corpus.valid)
         if average is not None:
             summary["checkpoint_average"] = average
-            print(
-                f"Checkpoint average of epochs {average['epochs'][0]}-{average['epochs'][-1]}: "
-                f"validation F1 {average['val_f1_average']:.2f} against "
-                f"{average['val_f1_best_epoch']:.2f} for the best epoch; keeping the "
-                f"{average['kept']}."
-            )
-    with run.writing(run.MODEL) as temporary:
-        model.save(temporary)
-    run.write_json(run.TRAINING_DONE, summary)
-    return model, summary
+            print(ks.training.describe_average(average, "F1"))
+    return model, run.save_training(model, summary)
 
 
 def evaluate(run, model, corpus, vocabularies):

@@ -258,48 +258,36 @@ def training_steps(config, data):
 
 def train(config, run, translator, data):
     """Trains `translator`; returns the training summary. A finished training is reused."""
-    if os.path.exists(run[RunFolder.TRAINING_DONE]) and os.path.exists(run[RunFolder.MODEL]):
+    summary = run.training_summary()
+    if summary is not None:
         print(f"Training had finished; evaluating {run[RunFolder.MODEL]}.")
         translator.backbone.load_weights(run[RunFolder.MODEL])
-        return ks.files.read_json(run[RunFolder.TRAINING_DONE])
+        return summary
     callbacks = translator.training_callbacks(
         run.path, data.corpus.valid, config["patience"], config["monitor"],
         sampling_schedule(config, training_steps(config, data)), config["val_bleu_pairs"],
         keep_epochs=config["average_checkpoints"], time_budget=config["time_budget"],
     )  # fmt: skip
-    timer = ks.callbacks.TrainingTimer()
-    start = time.perf_counter()
+    timer, start = ks.callbacks.TrainingTimer(), time.perf_counter()
     history = translator.fit(
-        data.train,
-        validation_data=data.valid,
-        epochs=config["epochs"],
-        callbacks=[*callbacks, timer, *data.callbacks],
-        verbose=2 if config["quick"] else "auto",
-    )
+        data.train, validation_data=data.valid, epochs=config["epochs"],
+        callbacks=[*callbacks, timer, *data.callbacks], verbose=2 if config["quick"] else "auto",
+    )  # fmt: skip
     epochs_run = len(history.history.get("loss", []))
     summary = {
         "train_seconds": time.perf_counter() - start,  # fit: validation, checkpoints included
         "train_step_seconds": timer.seconds,  # the training batches alone
         "epochs_run_this_session": epochs_run,
         # Label tokens (end ids included) of the epochs run, per second of training steps.
-        "target_tokens_per_second": data.train_report.target_tokens
-        * epochs_run
+        "target_tokens_per_second": data.train_report.target_tokens * epochs_run
         / max(timer.seconds, 1e-9),
-    }
+    }  # fmt: skip
     if config["average_checkpoints"] >= 2:
         average = translator.average_epochs(run.path, validation_pairs(config, data.corpus))
         if average is not None:
             summary["checkpoint_average"] = average
-            print(
-                f"Checkpoint average of epochs {average['epochs'][0]}-{average['epochs'][-1]}: "
-                f"validation BLEU {average['val_bleu_average']:.2f} against "
-                f"{average['val_bleu_best_epoch']:.2f} for the best epoch; keeping the "
-                f"{average['kept']}."
-            )
-    with run.writing(RunFolder.MODEL) as temporary:
-        translator.backbone.save(temporary)
-    run.write_json(RunFolder.TRAINING_DONE, summary)
-    return summary
+            print(ks.training.describe_average(average, "BLEU"))
+    return run.save_training(translator.backbone, summary)
 
 
 def validation_pairs(config, corpus):
@@ -328,25 +316,6 @@ def choose_beam(config, run, translator, corpus):
     return results
 
 
-def evaluate(run, translator, data):
-    """Test loss and perplexity, sacreBLEU of greedy and beam search; writes
-    `translations.tsv` (beam) and `attention/*.png`. Returns `(test_results, scores)`."""
-    test_results = translator.backbone.evaluate(data.test, verbose=0, return_dict=True)
-    sources, references = map(list, zip(*data.corpus.test, strict=True))
-    scores = {}
-    for name, strategy in (("greedy", "greedy"), ("beam", translator.strategy)):
-        hypotheses = translator.translate(sources, strategy)
-        scores[name] = ks.evaluation.corpus_scores(hypotheses, references)
-    run.write_translations(sources, references, hypotheses)
-    if translator.records_attention:
-        os.makedirs(run[RunFolder.ATTENTION], exist_ok=True)
-        _, maps = translator.translate(sources[:4], "greedy", return_attention=True)
-        for i, (source_pieces, target_pieces, weights) in enumerate(maps):
-            path = os.path.join(run[RunFolder.ATTENTION], f"{i}.png")
-            ks.plots.plot_attention(source_pieces, target_pieces, weights, path, sources[i])
-    return test_results, scores
-
-
 def finish(config, run):
     """A run evaluated already: writes its export and report where they are missing."""
     missing_export = config["export"] and not all(
@@ -370,22 +339,6 @@ def write_report(run):
         f"  {found['path']}  (scores, curves, attention of {found['sentences']} test sentences: "
         f"{found['monotonic']} monotonic, {found['reordering']} reordering)"
     )
-
-
-def collect_metrics(data, preprocessor, precision, summary, test_results, scores):
-    report, corpus = data.train_report, data.corpus
-    return {
-        **{key: scores["beam"][key] for key in ("bleu", "chrf", "exact_match", "bleu_signature")},
-        **{f"{key}_greedy": scores["greedy"][key] for key in ("bleu", "chrf", "exact_match")},
-        "test_loss": test_results["loss"], "perplexity": test_results["perplexity"],
-        "test_token_accuracy": test_results["token_accuracy"], **summary,
-        "padding_fraction": report.padding_fraction, "train_pairs": len(corpus.train),
-        "valid_pairs": len(corpus.valid), "test_pairs": len(corpus.test),
-        "overlong_pairs": report.overlong, "overlong_test_pairs": data.test_report.overlong,
-        "overlong_policy": report.policy, "skipped_lines": corpus.skipped, "precision": precision,
-        "source_vocab_size": preprocessor.source_tokenizer.vocab_size,
-        "target_vocab_size": preprocessor.target_tokenizer.vocab_size,
-    }  # fmt: skip
 
 
 def print_summary(config, run, metrics, scores, exported):
@@ -449,10 +402,8 @@ def main(argv=None):
     beam_grid = choose_beam(config, run, translator, corpus)  # validation pairs, before the test
     translator.strategy = RunFolder.strategy(config)
     translator.save_to_preset(run.path)
-    test_results, scores = evaluate(run, translator, data)
-    metrics = collect_metrics(data, preprocessor, precision, summary, test_results, scores)
-    if beam_grid:
-        metrics["beam_grid"] = beam_grid
+    metrics, scores = run.evaluate(translator, data)
+    metrics.update(summary, precision=precision, **({"beam_grid": beam_grid} if beam_grid else {}))
     run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
     exported = translator.export(run.path) if config["export"] else {}
     print_summary(config, run, metrics, scores, exported)
