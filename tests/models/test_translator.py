@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import keras_seq as ks
 from keras_seq.models import Seq2SeqPreprocessor, Translator
-from keras_seq.run_folder import NotARunFolder
+from keras_seq.run_folder import NotARunFolder, RunFolder
 from tests.shared import copy_of
 
 # Its module fixtures are built once: the module runs on one test worker.
@@ -196,6 +196,16 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
     assert average["epochs"] == [1, 2] and average["kept"] in ("average", "best")
     assert not (run / "checkpoints" / "epochs").exists()  # the space given back
     assert translator.average_epochs(run, corpus.valid[:30]) is None
+    # The run folder records the end of training (what a resumed run reuses) and the test
+    # evaluation.
+    folder = RunFolder(run)
+    assert folder.training_summary() is None
+    folder.save_training(translator.backbone, {"epochs_run_this_session": 2})
+    assert folder.training_summary() == {"epochs_run_this_session": 2}
+    metrics, scores = folder.evaluate(translator, data)
+    assert metrics["bleu"] == metrics["bleu_greedy"] == scores["greedy"]["bleu"]  # greedy
+    assert metrics["test_pairs"] == len(folder.read_translations()[0]) == len(corpus.test)
+    assert sorted(os.listdir(run / "attention")) == ["0.png", "1.png", "2.png", "3.png"]
     pairs = corpus.train
     with pytest.raises(ValueError, match="item 0 is 'not a pair'"):
         translator.fit(["not a pair"])
