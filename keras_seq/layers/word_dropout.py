@@ -12,10 +12,11 @@ class WordDropout(keras.layers.Layer):
 
     Element-wise dropout on an embedding leaves every word partly visible; dropping
     whole words (Gal & Ghahramani, 2016) makes the model predict from the words
-    around a missing one, which regularises small corpora (Sennrich & Zhang, 2019,
-    drop 0.1–0.3 of the source and target words in low-resource NMT). The kept
-    vectors are scaled by `1 / (1 - rate)`, as `keras.layers.Dropout` does, so
-    nothing changes at inference.
+    around a missing one, which regularises small corpora (one of Sennrich & Zhang's
+    2019 best practices for low-resource NMT). The kept vectors are scaled by
+    `1 / (1 - rate)`, as `keras.layers.Dropout` does, so nothing changes at
+    inference. It slows learning: on Debian's Ding corpus, 0.2 on top of dropout 0.5
+    lost 1.5 test BLEU in a 20-epoch budget (see the README).
 
     Args:
         rate: float in [0, 1), the probability of dropping a token.
