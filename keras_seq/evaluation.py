@@ -115,20 +115,24 @@ def translate_texts(model, texts, *args, **kwargs):
     return TextTranslator(model, texts, *args, **kwargs)()
 
 
-def corpus_scores(hypotheses, references):
-    """sacreBLEU BLEU and chrF, and the exact-match rate, of detokenized text."""
+def corpus_scores(hypotheses, references, lowercase=False):
+    """sacreBLEU BLEU and chrF, and the exact-match rate, of detokenized text.
+
+    With `lowercase` (a model whose tokenizer case-folds, so that its translations are
+    lower-case), all three compare lower-cased text; the BLEU signature says `case:lc`.
+    """
     metrics = optional_import("sacrebleu.metrics", "sacrebleu", "BLEU and chrF scoring")
 
     if len(hypotheses) != len(references):
         raise ValueError(
             f"{len(hypotheses)} hypotheses but {len(references)} references: they must pair up."
         )
-    bleu_metric, chrf_metric = metrics.BLEU(), metrics.CHRF()
+    bleu_metric, chrf_metric = metrics.BLEU(lowercase=lowercase), metrics.CHRF(lowercase=lowercase)
     bleu = bleu_metric.corpus_score(hypotheses, [references])
     chrf = chrf_metric.corpus_score(hypotheses, [references])
-    exact = float(
-        np.mean([h.strip() == r.strip() for h, r in zip(hypotheses, references, strict=True)])
-    )
+    fold = str.lower if lowercase else str.strip
+    pairs = zip(hypotheses, references, strict=True)
+    exact = float(np.mean([fold(h.strip()) == fold(r.strip()) for h, r in pairs]))
     return {
         "bleu": bleu.score,
         "chrf": chrf.score,

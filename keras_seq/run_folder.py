@@ -221,10 +221,10 @@ class RunFolder:
         test = translator.backbone.evaluate(data.test, verbose=0, return_dict=True)
         corpus, report, preprocessor = data.corpus, data.train_report, translator.preprocessor
         sources, references = map(list, zip(*corpus.test, strict=True))
-        scores = {}
+        lowercase, scores = preprocessor.target_tokenizer.lowercase, {}
         for name, strategy in (("greedy", "greedy"), ("beam", translator.strategy)):
             hypotheses = translator.translate(sources, strategy)
-            scores[name] = evaluation.corpus_scores(hypotheses, references)
+            scores[name] = evaluation.corpus_scores(hypotheses, references, lowercase)
         self.write_translations(sources, references, hypotheses)
         if translator.records_attention:
             os.makedirs(self[self.ATTENTION], exist_ok=True)

@@ -13,6 +13,16 @@ def test_perfect_and_partial_scores():
     assert 0 < partial["chrf"] < 100 and "tok:13a" in partial["bleu_signature"]
 
 
+def test_a_lower_cased_model_is_scored_case_insensitively():
+    references = ["Ein Mann spielt im Park.", "Vor 3 Tagen"]
+    hypotheses = [r.lower() for r in references]  # what a model trained with --lowercase says
+    cased = corpus_scores(hypotheses, references)
+    assert cased["bleu"] < 50 and cased["exact_match"] == 0.0
+    folded = corpus_scores(hypotheses, references, lowercase=True)
+    assert folded["bleu"] == pytest.approx(100.0) and folded["exact_match"] == 1.0
+    assert folded["chrf"] == pytest.approx(100.0) and "case:lc" in folded["bleu_signature"]
+
+
 def test_mismatched_lengths_are_an_error():
     with pytest.raises(ValueError, match="2 hypotheses but 1 references"):
         corpus_scores(["a", "b"], ["a"])

@@ -50,6 +50,7 @@ class ValidationBLEU(keras.callbacks.Callback):
                 batch_size=self.batch_size,
             )
         hypotheses, _ = self._translator()
-        scores = evaluation.corpus_scores(hypotheses, [target for _, target in self.pairs])
+        references = [target for _, target in self.pairs]
+        scores = evaluation.corpus_scores(hypotheses, references, self.tokenizers[1].lowercase)
         if logs is not None:
             logs["val_bleu"] = scores["bleu"]

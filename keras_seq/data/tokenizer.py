@@ -40,6 +40,11 @@ class SubwordTokenizer:
                 f"Received ids {specials}."
             )
         self.pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+        from sentencepiece import sentencepiece_model_pb2
+
+        spec = sentencepiece_model_pb2.ModelProto.FromString(model_proto).normalizer_spec
+        # Whether it case-folds (`train(lowercase=True)`): its text out is lower-case.
+        self.lowercase = spec.name.endswith("_cf")
 
     @property
     def vocab_size(self):

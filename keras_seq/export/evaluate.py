@@ -100,7 +100,10 @@ def evaluate_run(run_dir, pairs):
         start = time.perf_counter()
         hypotheses = translate()
         seconds = time.perf_counter() - start
-        results[name] = {**evaluation.corpus_scores(hypotheses, references), "seconds": seconds}
+        scores = evaluation.corpus_scores(
+            hypotheses, references, preprocessor.target_tokenizer.lowercase
+        )
+        results[name] = {**scores, "seconds": seconds}
         if name in tflite:
             results[name]["bytes"] = os.path.getsize(tflite[name])
         print(f"  {name:<24} BLEU {results[name]['bleu']:6.2f}  chrF {results[name]['chrf']:6.2f}")

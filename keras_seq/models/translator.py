@@ -506,7 +506,8 @@ class Translator:
         return (translations, extra) if return_attention else translations
 
     def score(self, pairs, strategy=None, batch_size=64):
-        """sacreBLEU BLEU and chrF (and the exact-match rate) of the translations of `pairs`.
+        """sacreBLEU BLEU and chrF (and the exact-match rate) of the translations of `pairs`,
+        case-insensitive for a model trained lower-cased (its output is lower-case).
 
         Returns:
             dict: `bleu`, `chrf`, `exact_match`, `bleu_signature`
@@ -516,7 +517,8 @@ class Translator:
 
         pairs = _check_pairs(pairs)
         hypotheses = self.translate([s for s, _ in pairs], strategy, batch_size=batch_size)
-        return corpus_scores(hypotheses, [t for _, t in pairs])
+        lowercase = self.preprocessor.target_tokenizer.lowercase
+        return corpus_scores(hypotheses, [t for _, t in pairs], lowercase)
 
     def tune_decoding(self, pairs, beam_sizes=None, length_penalties=None, callback=None):
         """Sets the strategy to the beam search with the best BLEU on `pairs`.

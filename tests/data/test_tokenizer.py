@@ -35,9 +35,13 @@ def test_punctuation_and_digits_are_their_own_pieces(tokenizer):
     assert [p.lstrip("\u2581") for p in pieces if p != "\u2581"] == ["1", ",", "2", "3", "4", "."]
 
 
-def test_lowercase_option():
+def test_lowercase_option(tokenizer, tmp_path):
     lower = SubwordTokenizer.train(TEXTS, 300, lowercase=True)
     assert lower.detokenize(lower.tokenize(["Hello World"])).numpy()[0] == b"hello world"
+    # It knows it case-folds (its translations are scored case-insensitively), reloaded too.
+    lower.save(tmp_path / "lower")
+    assert lower.lowercase and SubwordTokenizer.load(tmp_path / "lower").lowercase
+    assert not tokenizer.lowercase
 
 
 def test_unknown_characters_map_to_unk(tokenizer):
