@@ -60,7 +60,7 @@ PRESETS = {
         "word_dropout": 0.0,
         "batch_size": 64,
         "epochs": 20,
-        "learning_rate": 2e-3,
+        "learning_rate": 3e-3,
         "label_smoothing": 0.1,
         "average_checkpoints": 5,
         "time_budget": 45,
