@@ -130,7 +130,7 @@ def corpus_scores(hypotheses, references, lowercase=False):
     bleu_metric, chrf_metric = metrics.BLEU(lowercase=lowercase), metrics.CHRF(lowercase=lowercase)
     bleu = bleu_metric.corpus_score(hypotheses, [references])
     chrf = chrf_metric.corpus_score(hypotheses, [references])
-    fold = str.lower if lowercase else str.strip
+    fold = str.lower if lowercase else str
     pairs = zip(hypotheses, references, strict=True)
     exact = float(np.mean([fold(h.strip()) == fold(r.strip()) for h, r in pairs]))
     return {
