@@ -53,11 +53,56 @@ def encoding(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def parser(doc):
-    """An `ArgumentParser` described by the first paragraph of a recipe's docstring."""
-    return argparse.ArgumentParser(
+def parser(doc, quick=None):
+    """An `ArgumentParser` described by the first paragraph of a recipe's docstring.
+
+    With `quick` (its help), also the flags of a recipe that writes a run folder:
+    `--output-dir` and `--quick`.
+    """
+    parser = argparse.ArgumentParser(
         description=doc.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
+    if quick is not None:
+        parser.add_argument("--output-dir", help="run folder (default: a new folder under runs/)")
+        parser.add_argument("--quick", action="store_true", help=quick)
+    return parser
+
+
+def add_training_flags(parser, time_budget_default):
+    """The training flags of the translation and tagging recipes: seed, patience,
+    checkpoint averaging, time budget, gradient clipping (see `check_clipping`)."""
+    add = parser.add_argument
+    add("--seed", type=integer(0))
+    add("--patience", type=integer(1), help="early stopping patience in epochs")
+    add(
+        "--average-checkpoints",
+        type=integer(0),
+        metavar="N",
+        help="average the last N epochs' weights, kept if better on validation (0 = off)",
+    )
+    add(
+        "--time-budget",
+        type=number(0),
+        metavar="MINUTES",
+        help="end training after the last epoch that fits in MINUTES (0 = no limit; "
+        f"default: {time_budget_default})",
+    )
+    add("--clipnorm", type=number(0), help="clip each variable's gradient norm (0 = off)")
+    add("--global-clipnorm", type=number(0), help="clip the global gradient norm instead")
+
+
+def check_clipping(parser, config, clipnorm_given, others=("global_clipnorm",)):
+    """Clipping one way only: `--clipnorm` (per variable, on by default) is replaced by
+    the first of `others` (`--global-clipnorm`, `--clipvalue`) that `config` sets;
+    `parser.error` when two are asked for."""
+    asked = [flag for flag in others if config.get(flag)]
+    if clipnorm_given:
+        asked.insert(0, "clipnorm")
+    if len(asked) > 1:
+        first, second = (f"--{flag.replace('_', '-')}" for flag in asked[:2])
+        parser.error(f"argument {second}: clip one way only (not with {first})")
+    if asked and asked[0] != "clipnorm":
+        config["clipnorm"] = 0.0
 
 
 def check_output_dir(parser, output_dir):

@@ -25,6 +25,7 @@ confusion.png, saved_model/, tflite/.
 import contextlib
 import csv
 import os
+import time
 
 from keras_seq import files
 
@@ -195,6 +196,54 @@ class RunFolder:
         if os.path.exists(self[self.TRAINING_DONE]) and os.path.exists(self[self.MODEL]):
             return files.read_json(self[self.TRAINING_DONE])
         return None
+
+    def train(self, task, data, validation_data, epochs, callbacks, average=None, **fit_options):
+        """Trains `task` (a `Translator` or a `Tagger`, compiled) and ends the training
+        here (`save_training`); returns the training summary.
+
+        A training that had finished here is not run again: its weights are loaded
+        into `task` and its summary returned. An interrupted one resumes through
+        `callbacks` (`ks.callbacks.standard_callbacks`' backup).
+
+        Args:
+            data, validation_data, epochs, callbacks: for `task.fit`, with
+                `fit_options` (`verbose`, ...).
+            average: `(pairs, metric)`: average the last epochs' weights when that
+                scores better on the validation `pairs` (`task.average_epochs`; the
+                callbacks must keep those epochs), `metric` (`"BLEU"`, `"F1"`) naming
+                the score in the printed line. None: no averaging.
+
+        Returns:
+            dict: `train_seconds` (all of `fit`: validation and checkpoints included),
+            `train_step_seconds` (the training batches alone), `epochs_run_this_session`,
+            and `checkpoint_average` (`average_epochs`' dict) when averaging ran.
+        """
+        from keras_seq.callbacks import TrainingTimer
+        from keras_seq.training import describe_average
+
+        model = getattr(task, "backbone", task)  # what `model.keras` holds
+        summary = self.training_summary()
+        if summary is not None:
+            print(f"Training had finished; evaluating {self[self.MODEL]}.")
+            model.load_weights(self[self.MODEL])
+            return summary
+        timer, start = TrainingTimer(), time.perf_counter()
+        history = task.fit(
+            data, validation_data=validation_data, epochs=epochs,
+            callbacks=[*callbacks, timer], **fit_options,
+        )  # fmt: skip
+        summary = {
+            "train_seconds": time.perf_counter() - start,
+            "train_step_seconds": timer.seconds,
+            "epochs_run_this_session": len(history.history.get("loss", [])),
+        }
+        if average is not None:
+            pairs, metric = average
+            result = task.average_epochs(self.path, pairs)
+            if result is not None:
+                summary["checkpoint_average"] = result
+                print(describe_average(result, metric))
+        return self.save_training(model, summary)
 
     def save_training(self, model, summary):
         """Ends a training: `model.keras`, then `training_done.json` (`summary`), each

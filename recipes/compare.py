@@ -71,7 +71,7 @@ COLUMNS = [
 
 def parse_args(argv):
     integer, number = cli.integer, cli.number
-    parser = cli.parser(__doc__)
+    parser = cli.parser(__doc__, quick="a small run of a few minutes")
     add = parser.add_argument
     add("--dataset", default="generated", help=" | ".join(ks.data.SPECS))
     add("--num-pairs", type=integer(10), default=12_000, help="pairs of --dataset generated")
@@ -99,8 +99,6 @@ def parse_args(argv):
         metavar="NAME",
         help=f"only these (default: all of {', '.join(VARIANTS)})",
     )
-    add("--output-dir", help="run folder (default: a new folder under runs/)")
-    add("--quick", action="store_true", help="a small run of a few minutes")
     add("--worker", choices=list(VARIANTS), help=argparse.SUPPRESS)  # one variant, in a child
     if "--quick" in argv:  # smaller defaults; flags given still win
         parser.set_defaults(**QUICK)

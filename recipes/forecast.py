@@ -55,7 +55,7 @@ EXPORTED = "attention_sampling"
 
 def parse_args(argv):
     integer, number = cli.integer, cli.number
-    parser = cli.parser(__doc__)
+    parser = cli.parser(__doc__, quick="a smoke run of about a minute")
     add = parser.add_argument
     add("--dataset", help=f"{' | '.join(ks.data.SERIES)} | csv:PATH (default: co2)")
     add("--value-column", help="the CSV's value column (default: value/y/target, or the only one)")
@@ -75,8 +75,6 @@ def parse_args(argv):
         help="of the attention_sampling variant (default linear:duration=30,ceiling=0.5,"
         "per=epoch)")  # fmt: skip
     add("--variants", nargs="+", choices=list(VARIANTS), help="default: all")
-    add("--output-dir", help="run folder (default: a new folder under runs/)")
-    add("--quick", action="store_true", help="a smoke run of about a minute")
     add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
     args = parser.parse_args(argv)
     config = {**DEFAULTS, **(QUICK if args.quick else {})}

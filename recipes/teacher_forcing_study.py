@@ -49,7 +49,7 @@ def variants(total_steps):
 
 def parse_args(argv):
     integer = cli.integer
-    parser = cli.parser(__doc__)
+    parser = cli.parser(__doc__, quick="a small run of a few minutes")
     add = parser.add_argument
     add("--dataset", default="generated", help=" | ".join(ks.data.SPECS))
     add("--num-pairs", type=integer(1), default=20_000)
@@ -60,8 +60,6 @@ def parse_args(argv):
     add("--max-length", type=integer(1), default=32)
     add("--seed", type=integer(0), default=0)
     add("--variants", nargs="+", help="only these variants (default: all)")
-    add("--output-dir", help="run folder (default: a new folder under runs/)")
-    add("--quick", action="store_true", help="a small run of a few minutes")
     args = parser.parse_args(argv)
     if args.quick:
         args.num_pairs, args.epochs, args.units, args.vocab_size = 3000, 2, 32, 300

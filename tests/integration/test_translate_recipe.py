@@ -251,6 +251,8 @@ BAD_FLAGS = [
     (["--architecture", "transformer", "--word-dropout", "0.1"], "word-dropout: the recurrent"),
     (["--word-dropout", "1"], "argument --word-dropout: must be a number in [0, 1), got 1"),
     (["--num-heads", "0"], "argument --num-heads: must be an integer >= 1, got 0"),
+    (["--clipnorm", "2", "--clipvalue", "1"], "--clipvalue: clip one way only (not with --clip"),
+    (["--clipvalue", "1", "--global-clipnorm", "5"], "--global-clipnorm: clip one way only"),
 ]
 
 
