@@ -2,6 +2,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# `-n auto` starts a worker per core, each with its own TensorFlow: one intra-op thread
+# each (the background builds too, `pytest_sessionstart`) keeps them from fighting over
+# the cores. On 2 cores, tests/models and tests/layers ran in 185 s instead of 224.
+ONE_THREAD_EACH = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "2"}
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name, _value in ONE_THREAD_EACH.items():
+        os.environ.setdefault(_name, _value)
 
 import json  # noqa: E402
 import runpy  # noqa: E402
@@ -45,6 +52,7 @@ def pytest_sessionstart(session):
                     cwd=ROOT,
                     stdout=log,
                     stderr=subprocess.STDOUT,
+                    env={**ONE_THREAD_EACH, **os.environ},
                 )
             )
     config.stash[PREBUILDS] = builders
