@@ -75,7 +75,7 @@ class Interrupt(keras.callbacks.Callback):
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
+def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch, capsys):
     recipe = load_recipe("tag")
     from keras_seq import training
 
@@ -92,6 +92,15 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     assert recipe.main(args) == 0
     with open(os.path.join(run, "history.csv")) as f:
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == [0, 1, 2]
+    with open(os.path.join(run, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["epochs_run_this_session"] == 1  # the third epoch, after the interruption
+    # Run again once finished: the saved model is evaluated again, not trained again.
+    capsys.readouterr()
+    assert recipe.main(args) == 0
+    assert "Training had finished" in capsys.readouterr().out
+    with open(os.path.join(run, "metrics.json")) as f:
+        assert json.load(f)["f1"] == metrics["f1"]
     assert recipe.main([*args[:-3], "--units", "64", "--output-dir", run]) == 2
 
 
