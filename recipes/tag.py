@@ -207,7 +207,8 @@ def train(config, run, corpus, vocabularies, vectors):
     import keras
 
     model = build_model(config, vocabularies, vectors)
-    model.preprocessor = vocabularies
+    # What `tag`, `score` (checkpoint averaging) and `export` read.
+    model.preprocessor, model.max_words = vocabularies, config["max_words"]
     shuffle = ks.data.EpochShuffle(config["seed"])
     with_chars = config["char_encoder"] != "none"
     train_data = ks.data.make_tagging_dataset(
@@ -304,7 +305,6 @@ def main(argv=None):
     scores = evaluate(run, model, corpus, vocabularies)
     metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
     run.write_json(run.METRICS, metrics)  # before the export, which may fail
-    model.preprocessor, model.max_words = vocabularies, config["max_words"]
     exported = model.export(run.path) if config["export"] else {}
     print(
         f"\nTest entity F1 {scores['f1']:.2f} (precision {scores['precision']:.2f}, recall "
