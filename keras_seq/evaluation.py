@@ -289,7 +289,7 @@ class SentenceTagger:
             ids, probabilities = (np.asarray(x) for x in self.tag(words, chars))
             for row, i in enumerate(indices):
                 n = self.lengths[i]
-                tags[i] = [self.vocabularies.tags[k] for k in ids[row, :n]]
+                tags[i] = [self.vocabularies.output_tags[k] for k in ids[row, :n]]
                 scores[i] = probabilities[row, :n].tolist()
         return tags, scores
 

@@ -52,9 +52,12 @@ DEFAULTS = {
     "export": True,
     "max_words": 128,
     "encoding": "auto",
+    "tag_scheme": None,  # iobes for a new run; a run folder from before keeps its own (iob2)
 }
 # What a new run gets for the settings left None (a resumed run keeps its own).
-NEW_RUN = {"layers": 2}
+NEW_RUN = {"layers": 2, "tag_scheme": "iobes"}
+# What a run folder from before a setting existed had (its config.json lacks the key).
+LEGACY = {"tag_scheme": "iob2"}
 QUICK = {
     "num_sentences": 1500,
     "layers": 1,
@@ -78,6 +81,7 @@ MODEL_SETTINGS = (
     "embeddings",
     "seed",
     "encoding",
+    "tag_scheme",
 )
 
 
@@ -95,6 +99,11 @@ def parse_args(argv):
         help="of the CoNLL files (default auto: UTF-8, or Latin-1 for a file that is not UTF-8)",
     )
     add("--head", choices=ks.models.HEADS)
+    add(
+        "--tag-scheme",
+        choices=ks.data.TAG_SCHEMES,
+        help="the tags the model learns (default iobes); read and scored as IOB2 either way",
+    )
     add("--char-encoder", choices=[*ks.layers.CHARACTER_ENCODERS, "none"])
     add("--embeddings", help="GloVe-format text file of initial word vectors")
     for flag in ("--embedding-dim", "--units", "--layers", "--batch-size", "--epochs"):
@@ -175,6 +184,7 @@ def vocabularies_of(config, corpus, run, vectors):
         lowercase=config["lowercase"],
         max_chars=config["max_chars"],
         extra_words=extra,
+        scheme=config["tag_scheme"],
     )
     vocabularies.save(run[run.VOCAB])
     return vocabularies
@@ -197,7 +207,7 @@ def build_model(config, vocabularies, vectors):
         char_encoder="cnn" if config["char_encoder"] == "none" else config["char_encoder"],
         head=config["head"],
         tags=vocabularies.tags,
-        constraints="iob2" if config["head"] == "crf" else None,
+        constraints=vocabularies.scheme if config["head"] == "crf" else None,
         embeddings=embeddings,
     )
 
@@ -230,7 +240,7 @@ def train(config, run, corpus, vocabularies, vectors):
     # The validation loss needs tag ids: sentences with tags unseen in training are left
     # out of it (and only of it: val_f1 and the test scores count every sentence).
     valid_data = ks.data.make_tagging_dataset(
-        [s for s in corpus.valid if set(s[1]) <= set(vocabularies.tags)],
+        [s for s in corpus.valid if vocabularies.knows(s[1])],
         vocabularies,
         config["batch_size"],
         with_chars=with_chars,
@@ -266,7 +276,8 @@ def evaluate(run, model, corpus, vocabularies):
             )
             f.write("\n")
     with run.writing(run.CONFUSION) as temporary:
-        ks.plots.plot_tag_confusion(gold, predicted, vocabularies.tags, temporary)
+        tags = list(dict.fromkeys(vocabularies.output_tags))
+        ks.plots.plot_tag_confusion(gold, predicted, tags, temporary)
     return scores
 
 
@@ -275,7 +286,7 @@ def prepare(config, output_dir):
     corpus = load_corpus(config)
     run = TagRunFolder(cli.run_dir(output_dir, "tag"))
     vectors = word_vectors(config, corpus, run)
-    cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS, new_run=NEW_RUN)
+    cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY}, new_run=NEW_RUN)
     return corpus, run, vectors
 
 
@@ -294,7 +305,7 @@ def main(argv=None):
     )
     vocabularies = vocabularies_of(config, corpus, run, vectors)
     unseen = sorted(
-        {t for _, tags in corpus.valid + corpus.test for t in tags} - {*vocabularies.tags}
+        {t for _, tags in corpus.valid + corpus.test for t in tags} - {*vocabularies.output_tags}
     )
     if unseen:
         print(

@@ -23,6 +23,7 @@ import numpy as np
 
 UNK_ID = 3
 DIGITS = re.compile("[0-9]")
+IOBES_IN_IOB2 = {"S-": "B-", "E-": "I-"}
 
 
 class Vocabularies:
@@ -37,7 +38,9 @@ class Vocabularies:
         self.lowercase = bool(int(settings["lowercase"]))
         self.normalize_digits = bool(int(settings["normalize_digits"]))
         self.max_chars = int(settings["max_chars"])
-        self.tags = lines("tags")
+        # What the model learnt; read as IOB2 (an IOBES model's S-X is B-X, E-X is I-X).
+        iobes = settings.get("scheme") == "iobes"
+        self.tags = [IOBES_IN_IOB2.get(t[:2], t[:2]) + t[2:] if iobes else t for t in lines("tags")]
         self.word_ids = {w: i for i, w in enumerate(lines("words"))}
         self.char_ids = {c: i for i, c in enumerate(lines("chars"))}
 

@@ -29,6 +29,7 @@ from keras_seq.data.series import (
     split_series,
 )
 from keras_seq.data.tagging import (
+    TAG_SCHEMES,
     TAGGING_SPECS,
     TaggedCorpus,
     TagVocabularies,
@@ -46,6 +47,7 @@ __all__ = [
     "seasonal_features",
     "split_series",
     "SPECS",
+    "TAG_SCHEMES",
     "TAGGING_SPECS",
     "Corpus",
     "EpochShuffle",

@@ -1,7 +1,9 @@
 """Tagged text for sequence taggers: CoNLL files, TFDS, vocabularies, tf.data batches.
 
 A sentence is a `(words, tags)` pair of equal-length lists of strings. Tags are
-IOB2 (`B-X` starts an entity, `I-X` continues it); readers convert IOB1 input.
+IOB2 (`B-X` starts an entity, `I-X` continues it); readers convert IOB1 input. A
+tagger may learn IOBES tags instead (`TagVocabularies(scheme="iobes")`): they are
+made from the IOB2 tags when a sentence is encoded, and read back as IOB2.
 """
 
 import collections
@@ -47,6 +49,30 @@ def to_iob2(tags):
                 tag = "B-" + tag[2:]
         converted.append(tag)
     return converted
+
+
+# The tag schemes a tagger can learn; sentences are read and scored in IOB2 either way.
+TAG_SCHEMES = ("iob2", "iobes")
+# An IOBES tag's prefix in IOB2 (S- and E- mark an entity's only and last words).
+_IOB2_PREFIX = {"S": "B", "E": "I"}
+
+
+def to_iobes(tags):
+    """IOB2 tags as IOBES: a one-word entity's `B-X` becomes `S-X`, and the last word
+    of a longer one `E-X`."""
+    converted = []
+    for i, tag in enumerate(tags):
+        following = tags[i + 1] if i + 1 < len(tags) else "O"
+        if tag[:2] in ("B-", "I-") and following != "I-" + tag[2:]:
+            tag = {"B": "S", "I": "E"}[tag[0]] + tag[1:]
+        converted.append(tag)
+    return converted
+
+
+def iob2_name(tag):
+    """The IOB2 name of an IOB2 or IOBES tag (`S-X` is `B-X`, `E-X` is `I-X`)."""
+    prefix = _IOB2_PREFIX.get(tag[:1]) if tag[1:2] == "-" else None
+    return tag if prefix is None else prefix + tag[1:]
 
 
 def read_conll(path, encoding="auto"):
@@ -217,11 +243,16 @@ class TagVocabularies:
     unknown. Characters are looked up as written, so capitalisation reaches the
     character features even when `lowercase` folds the word vocabulary.
 
+    Tags: the model learns the tags of `scheme`. Sentences come in IOB2 and `encode`
+    converts their tags; `output_tags` names each tag id in IOB2, as everything the
+    tagger returns is (an IOBES tag's probability is its own, `S-X` read as `B-X`).
+
     Attributes:
-        words, chars, tags: lists of strings by id.
+        words, chars, tags: lists of strings by id (`tags` in `scheme`).
         lowercase: whether the word vocabulary is lower-cased.
         normalize_digits: whether digits are mapped to 0 before lookup.
         max_chars: characters kept per word (longer words are cut).
+        scheme: `"iob2"` or `"iobes"`, the tags the model learns.
     """
 
     words: list
@@ -230,6 +261,7 @@ class TagVocabularies:
     lowercase: bool = False
     normalize_digits: bool = True
     max_chars: int = 20
+    scheme: str = "iob2"
 
     @classmethod
     def build(
@@ -240,13 +272,16 @@ class TagVocabularies:
         normalize_digits=True,
         max_chars=20,
         extra_words=(),
+        scheme="iob2",
     ):
-        """Vocabularies of training `sentences` (words seen `min_count` times or more).
+        """Vocabularies of training `sentences` (words seen `min_count` times or more;
+        IOB2 tags, learnt as `scheme`'s).
 
         `extra_words` (for example the vocabulary of pretrained vectors restricted to
         the dev/test words) are added after the training words.
         """
-        normal = cls([], [], [], lowercase, normalize_digits, max_chars).normal
+        vocabularies = cls([], [], [], lowercase, normalize_digits, max_chars, scheme)
+        normal = vocabularies.normal
         counts = collections.Counter(normal(w) for words, _ in sentences for w in words)
         words = sorted(
             (w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w)
@@ -254,7 +289,7 @@ class TagVocabularies:
         seen = set(words)
         words += [w for w in dict.fromkeys(map(normal, extra_words)) if w not in seen]
         chars = collections.Counter(c for words_, _ in sentences for w in words_ for c in w)
-        tags = {t for _, sentence_tags in sentences for t in sentence_tags}
+        tags = {t for _, sentence_tags in sentences for t in vocabularies.learnt(sentence_tags)}
         return cls(
             [*SPECIALS, *words],
             [*SPECIALS, *sorted(chars, key=lambda c: (-chars[c], c))],
@@ -262,6 +297,7 @@ class TagVocabularies:
             lowercase,
             normalize_digits,
             max_chars,
+            scheme,
         )
 
     def normal(self, word):
@@ -269,9 +305,24 @@ class TagVocabularies:
         return word.lower() if self.lowercase else word
 
     def __post_init__(self):
+        if self.scheme not in TAG_SCHEMES:
+            raise ValueError(f"`scheme` must be one of {TAG_SCHEMES}. Received: {self.scheme!r}")
         self._word_ids = {w: i for i, w in enumerate(self.words)}
         self._char_ids = {c: i for i, c in enumerate(self.chars)}
         self._tag_ids = {t: i for i, t in enumerate(self.tags)}
+
+    @property
+    def output_tags(self):
+        """Each tag id's IOB2 name: what the tagger returns."""
+        return [iob2_name(t) for t in self.tags]
+
+    def learnt(self, tags):
+        """A sentence's IOB2 tags as the model learns them (in `scheme`)."""
+        return to_iobes(tags) if self.scheme == "iobes" else list(tags)
+
+    def knows(self, tags):
+        """Whether a sentence's IOB2 tags are all among those the model learnt."""
+        return all(t in self._tag_ids for t in self.learnt(tags))
 
     def word_id(self, word):
         word = self.normal(word)
@@ -290,6 +341,7 @@ class TagVocabularies:
             char_ids[i, : len(ids)] = ids
         if tags is None:
             return word_ids, char_ids
+        tags = self.learnt(tags)
         unknown = sorted(set(tags) - set(self._tag_ids))
         if unknown:
             raise ValueError(
@@ -306,7 +358,7 @@ class TagVocabularies:
         texts = {name: "".join(f"{item}\n" for item in getattr(self, name)) for name in LISTS}
         texts["settings"] = (
             f"lowercase={int(self.lowercase)}\nnormalize_digits={int(self.normalize_digits)}\n"
-            f"max_chars={self.max_chars}\n"
+            f"max_chars={self.max_chars}\nscheme={self.scheme}\n"
         )
         for name, text in texts.items():
             files.write_bytes(os.path.join(directory, f"{name}.txt"), text.encode("utf-8"))
@@ -325,6 +377,7 @@ class TagVocabularies:
             lowercase=settings["lowercase"] == "1",
             normalize_digits=settings["normalize_digits"] == "1",
             max_chars=int(settings["max_chars"]),
+            scheme=settings.get("scheme", "iob2"),  # vocabularies saved before IOBES: IOB2
         )
 
 

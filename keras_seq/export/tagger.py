@@ -49,7 +49,7 @@ class TaggerModule(tf.Module):
         self.uses_chars = "chars" in self.model.input
         self.word_table = _table(vocabularies.words)
         self.char_table = _table(vocabularies.chars)
-        self.tag_names = tf.constant(vocabularies.tags)
+        self.tag_names = tf.constant(vocabularies.output_tags)
 
     def encode(self, words):
         """Word ids `(B, T)` and char ids `(B, T, max_chars)` of a ragged `(B, None)` of words.

@@ -5,51 +5,62 @@ from keras import ops
 
 from keras_seq.layers._common import check_choice, check_positive_int
 
-CONSTRAINTS = (None, "iob2")
+CONSTRAINTS = (None, "iob2", "iobes")
 # Added to a forbidden transition's score. Finite, so that a forbidden gold path gives a
 # large but finite loss (never inf - inf = NaN) and gradients stay finite.
 FORBIDDEN = -1e4
+# The prefixes each tag scheme has, besides "O".
+_PREFIXES = {"iob2": ("B", "I"), "iobes": ("B", "I", "E", "S")}
 
 
-def iob2_allowed(tags):
-    """Which tag transitions IOB2 allows.
+def allowed_transitions(tags, scheme="iob2"):
+    """Which tags a tag scheme lets a sentence start with, follow each other and end with.
 
     In IOB2 an entity starts with `B-X` and continues with `I-X`: `I-X` may follow
     only `B-X` or `I-X`, so it can neither start a sentence nor follow `O`, `B-Y`
-    or `I-Y`. Every other transition is allowed.
+    or `I-Y`; every other transition is allowed. IOBES also marks an entity's last
+    word (`E-X`) and a one-word entity (`S-X`): after `B-X` or `I-X` only `I-X` or
+    `E-X` may come, `I-X` and `E-X` only after them, and a sentence cannot end
+    inside an entity.
 
     Args:
         tags: list of tag strings (`"O"`, `"B-PER"`, `"I-PER"`, ...).
+        scheme: `"iob2"` or `"iobes"`.
 
     Returns:
-        `(start, transitions)`: a list of `len(tags)` bools (may a sentence start
-        with this tag) and a `len(tags) x len(tags)` list of lists (may tag `j`
-        follow tag `i`).
+        `(start, transitions, end)`: a list of `len(tags)` bools (may a sentence start
+        with this tag), a `len(tags) x len(tags)` list of lists (may tag `j` follow
+        tag `i`) and a list of `len(tags)` bools (may a sentence end with this tag).
 
     Raises:
-        ValueError: for a tag that is neither `"O"` nor `B-`/`I-` followed by a type.
+        ValueError: for an unknown scheme, or a tag that is neither `"O"` nor one of
+            the scheme's prefixes and `-` followed by a type.
     """
+    check_choice("scheme", scheme, tuple(_PREFIXES))
+    prefixes = _PREFIXES[scheme]
     kinds = []
     for tag in tags:
         if tag == "O":
             kinds.append(("O", None))
-        elif isinstance(tag, str) and tag[:2] in ("B-", "I-") and len(tag) > 2:
+        elif isinstance(tag, str) and tag[:1] in prefixes and tag[1:2] == "-" and len(tag) > 2:
             kinds.append((tag[0], tag[2:]))
         else:
+            names = " or ".join(f"'{p}-<type>'" for p in prefixes)
             raise ValueError(
-                f"IOB2 tags are 'O', 'B-<type>' or 'I-<type>'. Received: tag={tag!r} "
-                f"in tags={list(tags)!r}"
+                f"{scheme.upper()} tags are 'O', {names}. Received: tag={tag!r} in "
+                f"tags={list(tags)!r}"
             )
 
     def may_follow(previous, current):
-        prefix, entity = current
-        if prefix != "I":
-            return True
-        return previous is not None and previous[0] in "BI" and previous[1] == entity
+        inside = previous is not None and previous[0] in "BI"
+        if current[0] in "IE":  # continues the previous tag's entity
+            return inside and previous[1] == current[1]
+        return scheme == "iob2" or not inside  # IOBES: an entity ends with E- first
 
     start = [may_follow(None, kind) for kind in kinds]
     transitions = [[may_follow(a, b) for b in kinds] for a in kinds]
-    return start, transitions
+    end = [scheme == "iob2" or kind[0] in "OES" for kind in kinds]
+    return start, transitions, end
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -72,9 +83,10 @@ class CRF(keras.layers.Layer):
     Args:
         num_tags: positive int, the number of tags.
         tags: optional list of `num_tags` tag names, needed by `constraints`.
-        constraints: `None` or `"iob2"`: with `"iob2"`, the transitions that IOB2
-            forbids (see `iob2_allowed`) get a fixed score of -10,000, in training
-            and in decoding, so that no decoded path contains them.
+        constraints: `None`, `"iob2"` or `"iobes"`: the starts, transitions and ends
+            that the tag scheme forbids (see `allowed_transitions`) get a fixed score
+            of -10,000, in training and in decoding, so that no decoded path contains
+            them.
         **kwargs: base layer keyword arguments.
 
     Call arguments:
@@ -87,7 +99,7 @@ class CRF(keras.layers.Layer):
 
     Raises:
         ValueError: for a bad `num_tags`, an unknown `constraints`, or `tags` that
-            are missing or not `num_tags` IOB2 tags when `constraints="iob2"`.
+            are missing or not `num_tags` tags of the scheme `constraints` names.
 
     Example:
         >>> crf = CRF(num_tags=3)
@@ -111,18 +123,19 @@ class CRF(keras.layers.Layer):
                     f"`tags` must name each of the {num_tags} tags. Received {len(tags)} "
                     f"tags: {tags!r}"
                 )
-        if constraints == "iob2":
+        if constraints is not None:
             if tags is None:
-                raise ValueError("CRF(constraints='iob2') needs `tags`, the tag names.")
-            start, transitions = iob2_allowed(tags)
+                raise ValueError(f"CRF(constraints={constraints!r}) needs `tags`, the tag names.")
+            start, transitions, end = allowed_transitions(tags, constraints)
         else:
-            start = [True] * num_tags
+            start = end = [True] * num_tags
             transitions = [[True] * num_tags for _ in range(num_tags)]
         self.num_tags = num_tags
         self.tags = tags
         self.constraints = constraints
         self._start_penalty = [0.0 if ok else FORBIDDEN for ok in start]
         self._transition_penalty = [[0.0 if ok else FORBIDDEN for ok in row] for row in transitions]
+        self._end_penalty = [0.0 if ok else FORBIDDEN for ok in end]
         self.supports_masking = True
 
     def build(self, potentials_shape, mask_shape=None):
@@ -161,7 +174,8 @@ class CRF(keras.layers.Layer):
     def _scores(self):
         start = self.start_transitions + ops.convert_to_tensor(self._start_penalty, "float32")
         transitions = self.transitions + ops.convert_to_tensor(self._transition_penalty, "float32")
-        return start, transitions, ops.convert_to_tensor(self.end_transitions.value)
+        end = self.end_transitions + ops.convert_to_tensor(self._end_penalty, "float32")
+        return start, transitions, end
 
     def _inputs(self, potentials, mask):
         if not self.built:

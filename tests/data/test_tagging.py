@@ -11,10 +11,12 @@ from keras_seq.data.pipeline import EpochShuffle
 from keras_seq.data.tagging import (
     TagVocabularies,
     find_conll_files,
+    iob2_name,
     load_tagged_corpus,
     make_tagging_dataset,
     read_conll,
     to_iob2,
+    to_iobes,
 )
 from keras_seq.special_ids import PAD_ID, UNK_ID
 
@@ -142,6 +144,39 @@ def test_vocabularies_encode_with_the_stated_unknown_word_policy(tmp_path):
         loaded.encode(["PARIS", "x"]), vocabularies.encode(["PARIS", "x"]), strict=True
     ):
         np.testing.assert_array_equal(a, b)
+
+
+def test_iobes_marks_single_and_last_words_and_reads_back_as_iob2():
+    iob2 = ["B-PER", "I-PER", "I-PER", "B-PER", "O", "B-LOC", "B-LOC", "I-LOC", "B-ORG"]
+    iobes = to_iobes(iob2)
+    assert iobes == ["B-PER", "I-PER", "E-PER", "S-PER", "O", "S-LOC", "B-LOC", "E-LOC", "S-ORG"]
+    assert [iob2_name(t) for t in iobes] == iob2
+    assert to_iobes([]) == [] and iob2_name("O") == "O"
+
+
+def test_an_iobes_vocabulary_learns_iobes_and_names_its_tags_in_iob2(tmp_path):
+    sentences = [
+        (["Ann", "Lee", "met", "Bo"], ["B-PER", "I-PER", "O", "B-PER"]),
+        (["in", "New", "York"], ["O", "B-LOC", "I-LOC"]),
+    ]
+    vocabularies = TagVocabularies.build(sentences, scheme="iobes")
+    assert vocabularies.tags == ["O", "B-LOC", "E-LOC", "B-PER", "E-PER", "S-PER"]
+    assert vocabularies.output_tags == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER", "B-PER"]
+    *_, tags = vocabularies.encode(["Bo", "Lee"], ["B-PER", "B-PER"])
+    assert [vocabularies.tags[i] for i in tags] == ["S-PER", "S-PER"]
+    # Training never saw a one-word LOC (S-LOC): such a sentence is not one it knows.
+    assert vocabularies.knows(["B-PER", "I-PER", "O"]) and not vocabularies.knows(["B-LOC"])
+    with pytest.raises(ValueError, match=r"Tags \['S-LOC'\] are not in the training tags"):
+        vocabularies.encode(["Rome"], ["B-LOC"])
+    with pytest.raises(ValueError, match="`scheme` must be one of .*'bilou'"):
+        TagVocabularies.build(sentences, scheme="bilou")
+
+    vocabularies.save(tmp_path)
+    assert TagVocabularies.load(tmp_path) == vocabularies
+    # Vocabularies saved before the scheme existed were IOB2.
+    settings = tmp_path / "settings.txt"
+    settings.write_text(settings.read_text().replace("scheme=iobes\n", ""))
+    assert TagVocabularies.load(tmp_path).scheme == "iob2"
 
 
 def test_dataset_batches_are_right_padded_and_bucketed():

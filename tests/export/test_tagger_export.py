@@ -33,10 +33,13 @@ SENTENCES = [
 ]
 
 
+# A model with character features learning IOBES tags, one without learning IOB2 tags.
 @pytest.fixture(scope="module", params=["chars", "words"])
 def trained(request):
+    keras.utils.set_random_seed(5)
     corpus = generate_ner_corpus(400, seed=5)
-    vocabularies = TagVocabularies.build(corpus.train, lowercase=True, max_chars=8)
+    scheme = "iobes" if request.param == "chars" else "iob2"
+    vocabularies = TagVocabularies.build(corpus.train, lowercase=True, max_chars=8, scheme=scheme)
     model = build_tagger(
         len(vocabularies.words),
         len(vocabularies.tags),
@@ -45,11 +48,11 @@ def trained(request):
         num_layers=1 if request.param == "chars" else 2,
         char_vocab_size=len(vocabularies.chars) if request.param == "chars" else None,
         tags=vocabularies.tags,
-        constraints="iob2",
+        constraints=scheme,
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01))
     data = make_tagging_dataset(corpus.train, vocabularies, 32, with_chars=request.param == "chars")
-    model.fit(data, epochs=2, verbose=0)
+    model.fit(data, epochs=4, verbose=0)
     return model, vocabularies
 
 
@@ -72,6 +75,8 @@ def test_saved_model_tags_text_as_the_python_pipeline_does(trained, tmp_path):
     serve = loaded.signatures["serving_default"]
     out = serve(text=tf.constant(SENTENCES))
     expected_tags, expected_scores = python_tags(model, vocabularies, SENTENCES)
+    if vocabularies.scheme == "iobes":  # entities found, and returned in IOB2
+        assert {t[:2] for tags in expected_tags for t in tags} == {"O", "B-", "I-"}
     for row, text in enumerate(SENTENCES):
         n = int(out["lengths"][row])
         assert n == len(text.split())
@@ -106,7 +111,7 @@ def test_tflite_is_builtins_only_and_equals_the_saved_model(trained, tmp_path):
             if "chars" in model.input:
                 feed["chars"] = np.pad(chars, ((0, 16 - n), (0, 0)))[None]
             out = runner(**feed)
-            tags = [vocabularies.tags[k] for k in out["tags"][0, :n]]
+            tags = [vocabularies.output_tags[k] for k in out["tags"][0, :n]]
             assert np.all(out["tags"][0, n:] == 0)
             if name == "tagger.tflite":
                 assert tags == expected_tags[row]
@@ -183,9 +188,19 @@ def test_the_litert_tagger_client_runs_without_tensorflow(trained, tmp_path):
     vocabularies.save(tmp_path / "vocab")
     script = os.path.join(ROOT, "export", "clients", "litert_tagger.py")
     completed = subprocess.run(
-        [sys.executable, "-c", BLOCK_TENSORFLOW, script, written["tagger.tflite"],
-         "--vocab", str(tmp_path / "vocab"), SENTENCES[0]],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            BLOCK_TENSORFLOW,
+            script,
+            written["tagger.tflite"],
+            "--vocab",
+            str(tmp_path / "vocab"),
+            SENTENCES[0],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     tagger = client("litert_tagger").LiteRTTagger(written["tagger.tflite"], tmp_path / "vocab")

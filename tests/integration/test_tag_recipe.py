@@ -58,6 +58,11 @@ def test_quick_run_learns_and_writes_every_file(tmp_path):
     predictions = read_predictions(run / "predictions.conll")
     assert len(predictions) == metrics["test_sentences"]
     assert all(len(columns) == 3 for sentence in predictions for columns in sentence)
+    # The model learnt IOBES tags (a new run's default); what it returns is IOB2.
+    assert "scheme=iobes" in (run / "vocab" / "settings.txt").read_text()
+    learnt = (run / "vocab" / "tags.txt").read_text().split()
+    assert {"S-PER", "E-PER"} <= set(learnt)
+    assert {c[2][:2] for s in predictions for c in s} == {"O", "B-", "I-"}
 
     # The SavedModel tags raw text as the run's predictions say.
     served = tf.saved_model.load(str(run / "saved_model")).signatures["serving_default"]
@@ -167,20 +172,26 @@ def test_bad_input_ends_in_one_error_line(tmp_path, monkeypatch, capsys, args, m
     assert not (tmp_path / "run").exists()
 
 
-def test_a_new_run_stacks_two_layers_and_a_run_folder_from_before_keeps_its_one(tmp_path):
+def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its_own(tmp_path):
     from keras_seq.cli import SettingsChanged
 
     recipe = load_recipe("tag")
     data = ["--num-sentences", "100"]
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(tmp_path / "new")])
     recipe.prepare(config, output_dir)
-    assert config["layers"] == 2
-    older = tmp_path / "older"  # a run started when one layer was the default
+    assert config["layers"] == 2 and config["tag_scheme"] == "iobes"
+    older = tmp_path / "older"  # started when one layer and IOB2 tags were the defaults
     older.mkdir()
-    (older / "config.json").write_text(json.dumps({**config, "layers": 1}))
+    earlier = {k: v for k, v in config.items() if k != "tag_scheme"}  # a key added since
+    (older / "config.json").write_text(json.dumps({**earlier, "layers": 1}))
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(older)])
     recipe.prepare(config, output_dir)  # no SettingsChanged
-    assert config["layers"] == 1
+    assert config["layers"] == 1 and config["tag_scheme"] == "iob2"
+    config, output_dir = recipe.parse_args(
+        [*data, "--tag-scheme", "iobes", "--output-dir", str(older)]
+    )
+    with pytest.raises(SettingsChanged, match="tag_scheme"):
+        recipe.prepare(config, output_dir)
     config, output_dir = recipe.parse_args([*data, "--layers", "2", "--output-dir", str(older)])
     with pytest.raises(SettingsChanged, match="layers"):
         recipe.prepare(config, output_dir)  # a flag still wins, and is refused

@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_seq.layers import CRF
-from keras_seq.layers.crf import iob2_allowed
+from keras_seq.layers.crf import allowed_transitions
 from keras_seq.testing import run_layer_checks
 
 RNG = np.random.default_rng(0)
@@ -148,8 +148,8 @@ def test_likelihood_is_float32_under_mixed_policies(policy):
 
 def test_iob2_constraints_forbid_inside_tags_without_their_begin():
     tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-    start, transitions = iob2_allowed(tags)
-    assert start == [True, True, False, True, False]
+    start, transitions, end = allowed_transitions(tags, "iob2")
+    assert start == [True, True, False, True, False] and all(end)
     allowed = {(a, b) for i, a in enumerate(tags) for j, b in enumerate(tags) if transitions[i][j]}
     assert ("B-PER", "I-PER") in allowed and ("I-PER", "I-PER") in allowed
     assert ("O", "I-PER") not in allowed and ("B-LOC", "I-PER") not in allowed
@@ -164,6 +164,59 @@ def test_iob2_constraints_forbid_inside_tags_without_their_begin():
     assert decoded[0] != "I-PER"
     for previous, current in itertools.pairwise(decoded):
         assert (previous, current) in allowed, decoded
+
+
+def test_iobes_constraints_close_every_entity():
+    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "E-LOC", "S-LOC"]
+    start, transitions, end = allowed_transitions(tags, "iobes")
+    assert [t for t, ok in zip(tags, start, strict=True) if ok] == [
+        "O",
+        "B-PER",
+        "S-PER",
+        "B-LOC",
+        "S-LOC",
+    ]
+    assert [t for t, ok in zip(tags, end, strict=True) if ok] == [
+        "O",
+        "E-PER",
+        "S-PER",
+        "E-LOC",
+        "S-LOC",
+    ]
+    allowed = {(a, b) for i, a in enumerate(tags) for j, b in enumerate(tags) if transitions[i][j]}
+    assert {b for a, b in allowed if a == "B-PER"} == {"I-PER", "E-PER"}
+    assert {b for a, b in allowed if a == "I-PER"} == {"I-PER", "E-PER"}
+    assert {b for a, b in allowed if a == "E-PER"} == {"O", "B-PER", "S-PER", "B-LOC", "S-LOC"}
+    assert ("S-LOC", "S-LOC") in allowed and ("O", "E-LOC") not in allowed
+
+    # Emissions that favour B-PER everywhere still decode to a path that closes it.
+    crf = CRF(len(tags), tags=tags, constraints="iobes")
+    potentials = np.zeros((2, 3, len(tags)), "float32")
+    potentials[..., 1] = 5.0
+    mask = np.array([[True, True, True], [True, True, False]])
+    for row, length in zip(ops.convert_to_numpy(crf(potentials, mask=mask)), (3, 2), strict=True):
+        decoded = [tags[i] for i in row[:length]]
+        assert start[tags.index(decoded[0])] and end[tags.index(decoded[-1])], decoded
+        assert "B-PER" in decoded or "S-PER" in decoded
+        for previous, current in itertools.pairwise(decoded):
+            assert (previous, current) in allowed, decoded
+    # A forbidden ending is as unlikely in training as in decoding.
+    open_path = np.array([[0, 0, 1], [0, 1, 2]], "int32")
+    nll = ops.convert_to_numpy(crf.negative_log_likelihood(potentials, open_path, mask))
+    assert np.all(nll > 1e3)
+
+
+@pytest.mark.parametrize(
+    "tags, scheme, bad",
+    [
+        (["O", "S-PER"], "iob2", "S-PER"),
+        (["O", "PER"], "iobes", "PER"),
+        (["O", "X-PER"], "iobes", "X-PER"),
+    ],
+)
+def test_tags_outside_the_scheme_are_named(tags, scheme, bad):
+    with pytest.raises(ValueError, match=f"{scheme.upper()} tags are .*tag='{bad}'"):
+        CRF(len(tags), tags=tags, constraints=scheme)
 
 
 def test_viterbi_runs_in_xla():
