@@ -120,6 +120,65 @@ def setup(precision="float32", distribution="auto"):
     return distribution_strategy(distribution), precision
 
 
+@keras.saving.register_keras_serializable(package="keras_seq")
+class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup to `peak`, then a cosine decay to `alpha * peak` at `total_steps`.
+
+    The decay can be made to end sooner (`end_at`): `ks.callbacks.TimeBudget` does so
+    when fewer epochs fit in its budget than were planned, so that a run cut short by
+    time still anneals, instead of stopping at a high learning rate (budgeted
+    training: Li, Yumer and Ramanan, 2020). The end is a variable, read in the
+    compiled train step.
+
+    Args:
+        peak: the learning rate after warmup.
+        total_steps: optimizer updates of the planned run.
+        warmup_steps: updates of the linear warmup from 0.
+        alpha: the floor, a fraction of `peak`.
+        end_steps: the update at which the decay ends (default `total_steps`; a
+            saved schedule records where `end_at` had moved it).
+    """
+
+    def __init__(self, peak, total_steps, warmup_steps=0, alpha=0.05, end_steps=None):
+        if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps < 1:
+            raise ValueError(f"`total_steps` must be an integer >= 1. Received: {total_steps!r}")
+        self.peak = float(peak)
+        self.total_steps = total_steps
+        self.warmup_steps = int(warmup_steps)
+        self.alpha = float(alpha)
+        self.end = keras.Variable(
+            float(end_steps or total_steps), dtype="float32", trainable=False, name="decay_end"
+        )
+
+    def end_at(self, fraction):
+        """Ends the decay after `fraction` (in (0, 1]) of the planned updates; returns the
+        step at which it now ends (never inside the warmup)."""
+        end = max(self.warmup_steps + 1, round(self.total_steps * min(1.0, fraction)))
+        self.end.assign(float(end))
+        return end
+
+    def __call__(self, step):
+        from keras import ops
+
+        step = ops.cast(step, "float32")
+        warmup = float(self.warmup_steps)
+        progress = ops.clip((step - warmup) / ops.maximum(self.end - warmup, 1.0), 0.0, 1.0)
+        cosine = 0.5 * (1.0 + ops.cos(np.pi * progress))
+        decayed = self.peak * (self.alpha + (1.0 - self.alpha) * cosine)
+        if not self.warmup_steps:
+            return decayed
+        return ops.where(step < warmup, self.peak * step / warmup, decayed)
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "alpha": self.alpha,
+            "end_steps": float(self.end.numpy()),
+        }
+
+
 def compile_seq2seq(
     model,
     learning_rate=2e-3,
@@ -140,8 +199,9 @@ def compile_seq2seq(
         model: a `build_seq2seq` model (compile it in the strategy's scope).
         learning_rate: peak learning rate.
         warmup_steps, total_steps: linear warmup, then cosine decay to 5 % over
-            `total_steps` optimizer updates (batches / `accumulate_steps`); no
-            schedule without `total_steps`.
+            `total_steps` optimizer updates (batches / `accumulate_steps`): a
+            `WarmupCosineDecay`, which a `TimeBudget` ends sooner when fewer epochs
+            fit; no schedule without `total_steps`.
         clipnorm: clip each variable's gradient to this norm (0 or None: off).
         label_smoothing: of `SequenceCrossentropy`.
         jit_compile: compile the train step with XLA.
@@ -154,13 +214,7 @@ def compile_seq2seq(
     """
     schedule = learning_rate
     if total_steps:
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup_steps else learning_rate,
-            decay_steps=max(1, total_steps - warmup_steps),
-            alpha=0.05,
-            warmup_target=learning_rate if warmup_steps else None,
-            warmup_steps=warmup_steps,
-        )
+        schedule = WarmupCosineDecay(learning_rate, int(total_steps), warmup_steps)
     clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
     chosen = {k: v for k, v in clipping.items() if v}
     if len(chosen) > 1:

@@ -203,6 +203,44 @@ def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
         ks.callbacks.TimeBudget(10, spent_minutes=-0.5)
 
 
+@pytest.mark.parametrize("budget, fitted", [(4.5, [2, 2]), (100.0, [6] * 6)])
+def test_time_budget_ends_the_learning_rate_decay_with_the_last_epoch_that_fits(
+    tmp_path, monkeypatch, budget, fitted
+):
+    from keras_seq.callbacks import time_budget
+    from keras_seq.training import compile_seq2seq, standard_callbacks
+
+    monkeypatch.setattr(time_budget, "time", MinuteClock())
+    x, y = data()  # 16 pairs: 4 batches of 4 an epoch
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    compile_seq2seq(model, learning_rate=1e-2, warmup_steps=2, total_steps=6 * 4)
+    schedule = model.optimizer._learning_rate
+
+    def fit():
+        made = standard_callbacks(str(tmp_path), tensorboard=False, time_budget=budget)
+        model.fit(x, y, batch_size=4, epochs=6, verbose=0, callbacks=made, shuffle=False)
+        return next(c for c in made if isinstance(c, ks.callbacks.TimeBudget))
+
+    # Two-minute epochs (a minute each, a minute of callbacks after): with 4.5 minutes,
+    # two fit, and the rate reaches its floor (5 % of the peak) as the second ends.
+    fit()
+    with open(tmp_path / "history.csv") as f:
+        assert [int(row["schedule_epochs"]) for row in csv.DictReader(f)] == fitted
+    end = fitted[-1] * 4
+    assert schedule.get_config()["end_steps"] == end
+    assert float(schedule(end)) == pytest.approx(5e-4) and float(schedule(2)) == pytest.approx(1e-2)
+    assert float(schedule(end // 2 + 1)) == pytest.approx(5e-3 * 1.05, rel=0.2)
+    # A run resumed in the folder starts from where its schedule had been fitted.
+    schedule.end_at(1.0)
+    made = standard_callbacks(str(tmp_path), tensorboard=False, time_budget=budget)
+    resumed = next(c for c in made if isinstance(c, ks.callbacks.TimeBudget))
+    assert resumed.schedule_epochs == fitted[-1]
+    resumed.set_model(model)
+    resumed.set_params({"epochs": 6})
+    resumed.on_train_begin()
+    assert schedule.get_config()["end_steps"] == end
+
+
 def test_attention_images_reach_tensorboard_every_epoch(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -52,13 +52,21 @@ def test_bfloat16_detection_reads_the_flags(tmp_path, flags, expected):
     assert training.cpu_has_bfloat16(str(tmp_path / "absent")) is False
 
 
-def test_warmup_then_decay_schedule():
+def test_warmup_then_decay_schedule(tmp_path):
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
     training.compile_seq2seq(model, learning_rate=1e-2, warmup_steps=10, total_steps=100)
     schedule = model.optimizer._learning_rate  # the schedule object, not its current value
     rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
     assert rates[0] < rates[1] < rates[2] == pytest.approx(1e-2)
     assert rates[2] > rates[3] > rates[4] > 0
+    assert rates[4] == pytest.approx(5e-4)  # the floor: 5 % of the peak
+    # Its end moved sooner (as a TimeBudget does), it is saved and loaded with the model.
+    schedule.end_at(0.5)
+    assert float(schedule(50)) == pytest.approx(5e-4) and float(schedule(30)) > 5e-4
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path).optimizer._learning_rate
+    assert [float(loaded(s)) for s in (5, 30, 50)] == [float(schedule(s)) for s in (5, 30, 50)]
 
 
 def test_callbacks_write_history_with_sampling_probability(tmp_path):

@@ -51,7 +51,8 @@ def standard_callbacks(
       `logs/attention`), attention heat maps of a few sentences every epoch.
     - with `time_budget` (minutes), a `TimeBudget` that ends training after the last
       epoch that fits, counting the minutes an interrupted run had used (the last
-      `train_minutes` of `history.csv`).
+      `train_minutes` of `history.csv`), and that ends a `WarmupCosineDecay` learning
+      rate with it (`schedule_epochs`).
     """
     if monitor not in MONITORS:
         raise ValueError(f"`monitor` must be one of {list(MONITORS)}. Received: {monitor!r}")
@@ -83,7 +84,17 @@ def standard_callbacks(
         best,
         early_stopping,
         # After the callbacks whose time it counts, before the CSV logger that records it.
-        *([TimeBudget(time_budget, minutes_used(run_dir))] if time_budget else []),
+        *(
+            [
+                TimeBudget(
+                    time_budget,
+                    last_logged(run_dir, "train_minutes") or 0.0,
+                    last_logged(run_dir, "schedule_epochs"),
+                )
+            ]
+            if time_budget
+            else []
+        ),  # fmt: skip
         # Before the CSV logger and TensorBoard, which write what it adds to the logs.
         SamplingProbabilityLogger()
         if sampling_schedule is None
@@ -104,11 +115,12 @@ def standard_callbacks(
     return callbacks
 
 
-def minutes_used(run_dir):
-    """The training minutes `history.csv` of `run_dir` records (0 for a new run)."""
+def last_logged(run_dir, key):
+    """The last value of `key` that `history.csv` of `run_dir` records (None if none)."""
     path = os.path.join(run_dir, "history.csv")
     if not os.path.exists(path):
-        return 0.0
+        return None
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    return float(rows[-1].get("train_minutes") or 0.0) if rows else 0.0
+    value = rows[-1].get(key) if rows else None
+    return float(value) if value else None

@@ -16,16 +16,25 @@ class TimeBudget(keras.callbacks.Callback):
     callbacks whose time it should count and before `CSVLogger`, which records
     `train_minutes`.
 
+    A learning-rate schedule that can end sooner (`ks.training.WarmupCosineDecay`,
+    the optimizer's) is fitted to the budget: after each epoch, when fewer of the
+    planned epochs fit than `fit` was asked for (each taking the mean time of the
+    epochs so far, callbacks included, or the longest epoch's if more), the decay
+    ends with the last one that fits, and `schedule_epochs` in the logs says after
+    how many epochs.
+
     Args:
         minutes: the budget, a positive number.
         spent_minutes: training time an interrupted run used before this `fit`
             (its last `train_minutes`), so that a resumed run keeps one budget.
+        schedule_epochs: the epochs an interrupted run had fitted its schedule to
+            (its last `schedule_epochs`), or None.
 
     Attributes:
         stopped_epoch: the epoch after which it stopped training, or None.
     """
 
-    def __init__(self, minutes, spent_minutes=0.0):
+    def __init__(self, minutes, spent_minutes=0.0, schedule_epochs=None):
         super().__init__()
         for name, value, positive in (
             ("minutes", minutes, True),
@@ -37,12 +46,22 @@ class TimeBudget(keras.callbacks.Callback):
                 raise ValueError(f"`{name}` must be {expected}. Received: {name}={value!r}")
         self.minutes = float(minutes)
         self.spent_minutes = float(spent_minutes)
+        self.schedule_epochs = schedule_epochs
         self.stopped_epoch = None
         self._longest = 0.0
 
     def on_train_begin(self, logs=None):
         self._started = time.perf_counter()
         self.stopped_epoch = None
+        self._epochs = 0  # epochs of this `fit`
+        schedule = getattr(getattr(self.model, "optimizer", None), "_learning_rate", None)
+        self._schedule = schedule if callable(getattr(schedule, "end_at", None)) else None
+        self._fit_schedule(self.schedule_epochs)
+
+    def _fit_schedule(self, epochs):
+        planned = self.params.get("epochs") if self.params else None
+        if self._schedule is not None and epochs is not None and planned:
+            self._schedule.end_at(epochs / planned)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_started = time.perf_counter()
@@ -51,8 +70,23 @@ class TimeBudget(keras.callbacks.Callback):
         now = time.perf_counter()
         self._longest = max(self._longest, (now - self._epoch_started) / 60)
         used = self.spent_minutes + (now - self._started) / 60
+        self._epochs += 1
+        if self._schedule is not None and self.params.get("epochs"):
+            # An epoch costs its own time and the callbacks' after it: the mean so far, or
+            # the longest epoch if that is more.
+            cost = max(self._longest, (now - self._started) / 60 / self._epochs, 1e-9)
+            fit = epoch + 1 + int(max(0.0, self.minutes - used) // cost)
+            if fit < self.params["epochs"] and self.schedule_epochs is None:
+                print(
+                    f"Time budget: about {fit} of the {self.params['epochs']} planned epochs "
+                    "fit; the learning rate decays to its floor by then."
+                )
+            self.schedule_epochs = min(self.params["epochs"], fit)
+            self._fit_schedule(self.schedule_epochs)
         if logs is not None:
             logs["train_minutes"] = used
+            if self._schedule is not None:
+                logs["schedule_epochs"] = self.schedule_epochs
         if used + self._longest > self.minutes:
             self.model.stop_training = True
             self.stopped_epoch = epoch
