@@ -94,7 +94,7 @@ def standard_callbacks(
             ]
             if time_budget
             else []
-        ),  # fmt: skip
+        ),
         # Before the CSV logger and TensorBoard, which write what it adds to the logs.
         SamplingProbabilityLogger()
         if sampling_schedule is None

@@ -76,12 +76,13 @@ class TimeBudget(keras.callbacks.Callback):
             # the longest epoch if that is more.
             cost = max(self._longest, (now - self._started) / 60 / self._epochs, 1e-9)
             fit = epoch + 1 + int(max(0.0, self.minutes - used) // cost)
-            if fit < self.params["epochs"] and self.schedule_epochs is None:
+            planned = self.params["epochs"]
+            if fit < planned <= (self.schedule_epochs or planned):  # the first time only
                 print(
-                    f"Time budget: about {fit} of the {self.params['epochs']} planned epochs "
+                    f"Time budget: about {fit} of the {planned} planned epochs "
                     "fit; the learning rate decays to its floor by then."
                 )
-            self.schedule_epochs = min(self.params["epochs"], fit)
+            self.schedule_epochs = min(planned, fit)
             self._fit_schedule(self.schedule_epochs)
         if logs is not None:
             logs["train_minutes"] = used
