@@ -52,12 +52,10 @@ DEFAULTS = {
     "export": True,
     "max_words": 128,
     "encoding": "auto",
-    "tag_scheme": None,  # iobes for a new run; a run folder from before keeps its own (iob2)
+    "tag_scheme": "iob2",
 }
 # What a new run gets for the settings left None (a resumed run keeps its own).
-NEW_RUN = {"layers": 2, "tag_scheme": "iobes"}
-# What a run folder from before a setting existed had (its config.json lacks the key).
-LEGACY = {"tag_scheme": "iob2"}
+NEW_RUN = {"layers": 2}
 QUICK = {
     "num_sentences": 1500,
     "layers": 1,
@@ -102,7 +100,7 @@ def parse_args(argv):
     add(
         "--tag-scheme",
         choices=ks.data.TAG_SCHEMES,
-        help="the tags the model learns (default iobes); read and scored as IOB2 either way",
+        help="the tags the model learns (default iob2); read and scored as IOB2 either way",
     )
     add("--char-encoder", choices=[*ks.layers.CHARACTER_ENCODERS, "none"])
     add("--embeddings", help="GloVe-format text file of initial word vectors")
@@ -286,7 +284,7 @@ def prepare(config, output_dir):
     corpus = load_corpus(config)
     run = TagRunFolder(cli.run_dir(output_dir, "tag"))
     vectors = word_vectors(config, corpus, run)
-    cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY}, new_run=NEW_RUN)
+    cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS, new_run=NEW_RUN)
     return corpus, run, vectors
 
 

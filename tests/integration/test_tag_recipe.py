@@ -31,7 +31,8 @@ def read_predictions(path):
 @pytest.mark.slow
 def test_quick_run_learns_and_writes_every_file(tmp_path):
     run = tmp_path / "run"
-    completed = run_recipe(["--quick", "--output-dir", str(run)], tmp_path)
+    args = ["--quick", "--tag-scheme", "iobes", "--output-dir", str(run)]
+    completed = run_recipe(args, tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Test entity F1" in completed.stdout and str(run) in completed.stdout
     for name in ("config.json", "metrics.json", "history.csv", "model.keras", "confusion.png"):
@@ -58,7 +59,7 @@ def test_quick_run_learns_and_writes_every_file(tmp_path):
     predictions = read_predictions(run / "predictions.conll")
     assert len(predictions) == metrics["test_sentences"]
     assert all(len(columns) == 3 for sentence in predictions for columns in sentence)
-    # The model learnt IOBES tags (a new run's default); what it returns is IOB2.
+    # The model learnt IOBES tags; what it returns is IOB2.
     assert "scheme=iobes" in (run / "vocab" / "settings.txt").read_text()
     learnt = (run / "vocab" / "tags.txt").read_text().split()
     assert {"S-PER", "E-PER"} <= set(learnt)
@@ -179,8 +180,8 @@ def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its
     data = ["--num-sentences", "100"]
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(tmp_path / "new")])
     recipe.prepare(config, output_dir)
-    assert config["layers"] == 2 and config["tag_scheme"] == "iobes"
-    older = tmp_path / "older"  # started when one layer and IOB2 tags were the defaults
+    assert config["layers"] == 2 and config["tag_scheme"] == "iob2"
+    older = tmp_path / "older"  # started when one layer was the default, before IOBES
     older.mkdir()
     earlier = {k: v for k, v in config.items() if k != "tag_scheme"}  # a key added since
     (older / "config.json").write_text(json.dumps({**earlier, "layers": 1}))
