@@ -285,11 +285,12 @@ class SentenceTagger:
         """`(tags, scores)`: per sentence, its tag strings and their probabilities."""
         tags = [[] for _ in range(self.count)]
         scores = [[] for _ in range(self.count)]
+        names = self.vocabularies.output_tags
         for indices, words, chars in self.batches:
             ids, probabilities = (np.asarray(x) for x in self.tag(words, chars))
             for row, i in enumerate(indices):
                 n = self.lengths[i]
-                tags[i] = [self.vocabularies.output_tags[k] for k in ids[row, :n]]
+                tags[i] = [names[k] for k in ids[row, :n]]
                 scores[i] = probabilities[row, :n].tolist()
         return tags, scores
 
