@@ -6,6 +6,7 @@ import shutil
 
 import keras
 import numpy as np
+from keras import ops
 
 from keras_seq.callbacks import (  # MONITORS, standard_callbacks: their old home
     MONITORS,  # noqa: F401
@@ -158,8 +159,6 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         return end
 
     def __call__(self, step):
-        from keras import ops
-
         step = ops.cast(step, "float32")
         warmup = float(self.warmup_steps)
         progress = ops.clip((step - warmup) / ops.maximum(self.end - warmup, 1.0), 0.0, 1.0)

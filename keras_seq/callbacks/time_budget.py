@@ -58,9 +58,13 @@ class TimeBudget(keras.callbacks.Callback):
         self._schedule = schedule if callable(getattr(schedule, "end_at", None)) else None
         self._fit_schedule(self.schedule_epochs)
 
+    def _planned_epochs(self):
+        """The epochs `fit` was asked for, when there is a schedule to fit to them."""
+        return self._schedule and (self.params or {}).get("epochs")
+
     def _fit_schedule(self, epochs):
-        planned = self.params.get("epochs") if self.params else None
-        if self._schedule is not None and epochs is not None and planned:
+        planned = self._planned_epochs()
+        if planned and epochs is not None:
             self._schedule.end_at(epochs / planned)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -71,12 +75,12 @@ class TimeBudget(keras.callbacks.Callback):
         self._longest = max(self._longest, (now - self._epoch_started) / 60)
         used = self.spent_minutes + (now - self._started) / 60
         self._epochs += 1
-        if self._schedule is not None and self.params.get("epochs"):
+        planned = self._planned_epochs()
+        if planned:
             # An epoch costs its own time and the callbacks' after it: the mean so far, or
             # the longest epoch if that is more.
             cost = max(self._longest, (now - self._started) / 60 / self._epochs, 1e-9)
             fit = epoch + 1 + int(max(0.0, self.minutes - used) // cost)
-            planned = self.params["epochs"]
             if fit < planned <= (self.schedule_epochs or planned):  # the first time only
                 print(
                     f"Time budget: about {fit} of the {planned} planned epochs "

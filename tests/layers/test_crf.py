@@ -132,10 +132,13 @@ def test_training_learns_transitions_that_emissions_cannot_show():
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_likelihood_is_float32_under_mixed_policies(policy):
-    # The -1e4 penalties of forbidden transitions are added in float32; MASK's last row is
-    # fully masked. Nothing overflows to inf, nothing turns NaN.
-    crf = CRF(NUM_TAGS, tags=["O", "B-X", "I-X"], constraints="iob2", dtype=policy)
+@pytest.mark.parametrize(
+    "scheme, tags", [("iob2", ["O", "B-X", "I-X"]), ("iobes", ["O", "B-X", "E-X"])]
+)
+def test_likelihood_is_float32_under_mixed_policies(policy, scheme, tags):
+    # The -1e4 penalties of forbidden starts, transitions and (IOBES) ends are added in
+    # float32; MASK's last row is fully masked. Nothing overflows to inf, nothing turns NaN.
+    crf = CRF(NUM_TAGS, tags=tags, constraints=scheme, dtype=policy)
     half = ops.cast(POTENTIALS, "float16" if policy == "mixed_float16" else "bfloat16")
     nll = crf.negative_log_likelihood(half, TAGS, MASK)
     assert nll.dtype == "float32" and crf.transitions.dtype == "float32"
