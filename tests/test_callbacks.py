@@ -205,7 +205,7 @@ def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
 
 @pytest.mark.parametrize("budget, fitted", [(4.5, [2, 2]), (100.0, [6] * 6)])
 def test_time_budget_ends_the_learning_rate_decay_with_the_last_epoch_that_fits(
-    tmp_path, monkeypatch, budget, fitted
+    tmp_path, monkeypatch, capsys, budget, fitted
 ):
     from keras_seq.callbacks import time_budget
     from keras_seq.training import compile_seq2seq, standard_callbacks
@@ -218,12 +218,17 @@ def test_time_budget_ends_the_learning_rate_decay_with_the_last_epoch_that_fits(
 
     def fit():
         made = standard_callbacks(str(tmp_path), tensorboard=False, time_budget=budget)
-        model.fit(x, y, batch_size=4, epochs=6, verbose=0, callbacks=made, shuffle=False)
+        model.fit(x, y, batch_size=4, epochs=6, verbose=2, callbacks=made, shuffle=False)
         return next(c for c in made if isinstance(c, ks.callbacks.TimeBudget))
 
     # Two-minute epochs (a minute each, a minute of callbacks after): with 4.5 minutes,
     # two fit, and the rate reaches its floor (5 % of the peak) as the second ends.
     fit()
+    # What the budget says is printed on lines of its own, after the epoch's progress line.
+    lines = capsys.readouterr().out.splitlines()
+    said = [i for i, line in enumerate(lines) if "Time budget" in line]
+    assert len(said) == (2 if fitted[-1] < 6 else 0)
+    assert all(lines[i].startswith("Time budget") and "loss" in lines[i - 1] for i in said)
     with open(tmp_path / "history.csv") as f:
         assert [int(row["schedule_epochs"]) for row in csv.DictReader(f)] == fitted
     end = fitted[-1] * 4

@@ -49,6 +49,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.schedule_epochs = schedule_epochs
         self.stopped_epoch = None
         self._longest = 0.0
+        self._messages = []
 
     def on_train_begin(self, logs=None):
         self._started = time.perf_counter()
@@ -67,8 +68,19 @@ class TimeBudget(keras.callbacks.Callback):
         if planned and epochs is not None:
             self._schedule.end_at(epochs / planned)
 
+    def _say(self):
+        # Keras' progress bar is the last callback: a line printed in `on_epoch_end` would
+        # land on the epoch's bar, so the lines wait for the next epoch or the end.
+        for message in self._messages:
+            print(message)
+        self._messages = []
+
     def on_epoch_begin(self, epoch, logs=None):
+        self._say()
         self._epoch_started = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        self._say()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
@@ -82,7 +94,7 @@ class TimeBudget(keras.callbacks.Callback):
             cost = max(self._longest, (now - self._started) / 60 / self._epochs, 1e-9)
             fit = epoch + 1 + int(max(0.0, self.minutes - used) // cost)
             if fit < planned <= (self.schedule_epochs or planned):  # the first time only
-                print(
+                self._messages.append(
                     f"Time budget: about {fit} of the {planned} planned epochs "
                     "fit; the learning rate decays to its floor by then."
                 )
@@ -95,7 +107,7 @@ class TimeBudget(keras.callbacks.Callback):
         if used + self._longest > self.minutes:
             self.model.stop_training = True
             self.stopped_epoch = epoch
-            print(
+            self._messages.append(
                 f"Time budget: {used:.1f} of {self.minutes:g} minutes used; another epoch "
                 f"(about {self._longest:.1f} min) would not fit, so training ends after "
                 f"epoch {epoch + 1}."
