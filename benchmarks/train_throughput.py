@@ -16,6 +16,7 @@ the process's peak resident set while it ran.
 
 Usage: python -m benchmarks.train_throughput [--steps 10] [--repeats 3] [--output out.json]
        [--variants ...] [--precisions float32 mixed_bfloat16] [--jit-compile off on]
+       [--units N --embedding-dim N --vocab-size N --encoder-layers N --batch-size N]
 """
 
 import argparse
@@ -161,6 +162,30 @@ def add_ratios(results, machine_ceilings):
             r["fraction_of_matmul_ceiling"] = r["model_gflops_per_second"] / ceiling
 
 
+SIZES = ("units", "embedding_dim", "vocab_size", "encoder_layers", "batch_size")
+
+
+def sized(
+    config, batch, units=None, embedding_dim=None, vocab_size=None, encoder_layers=None,
+    batch_size=None,
+):  # fmt: skip
+    """`(config, batch)` with another model size: the decoder and attention `2 * units`
+    wide (the encoder's output width, as `build_seq2seq` makes them by default), both
+    vocabularies `vocab_size`. None keeps the standard's."""
+    config, batch = dict(config), dict(batch)
+    if encoder_layers:
+        config["encoder_layers"] = encoder_layers
+    if units:
+        config.update(units=units, decoder_units=2 * units, attention_units=2 * units)
+    if embedding_dim:
+        config["embedding_dim"] = embedding_dim
+    if vocab_size:
+        config.update(source_vocab_size=vocab_size, target_vocab_size=vocab_size)
+    if batch_size:
+        batch["batch_size"] = batch_size
+    return config, batch
+
+
 def run(
     machine_ceilings,
     quick=False,
@@ -169,9 +194,12 @@ def run(
     jit_compile=(False, True),
     steps=None,
     repeats=None,
+    **size,
 ):
-    """The training part of the harness: every variant x precision x XLA setting."""
+    """The training part of the harness: every variant x precision x XLA setting, for the
+    standard configuration or another size (`sized`'s keywords)."""
     config, batch = (QUICK_CONFIG, QUICK_BATCH) if quick else (STANDARD_CONFIG, STANDARD_BATCH)
+    config, batch = sized(config, batch, **size)
     steps = steps or (2 if quick else 10)
     repeats = repeats or (1 if quick else 3)
     data = batches(steps, batch["batch_size"], config["source_vocab_size"], batch["lengths"])
@@ -201,6 +229,9 @@ def main():
         choices=["float32", "mixed_bfloat16", "mixed_float16"],
     )
     parser.add_argument("--jit-compile", nargs="+", default=["off", "on"], choices=["off", "on"])
+    sizes = parser.add_argument_group("another model size (default: the standard configuration)")
+    for name in SIZES:
+        sizes.add_argument("--" + name.replace("_", "-"), type=int)
     parser.add_argument("--output")
     args = parser.parse_args()
     machine_ceilings = ceilings()
@@ -211,6 +242,7 @@ def main():
         jit_compile=[j == "on" for j in args.jit_compile],
         steps=args.steps,
         repeats=args.repeats,
+        **{name: getattr(args, name) for name in SIZES},
     )
     write_json(
         {

@@ -64,6 +64,30 @@ def test_flops_of_one_token_pair_are_twice_the_matmul_weights(style):
     assert forward_flops(style, CONFIG, [1], [1]) == expected
 
 
+def test_another_model_size_has_the_widths_build_seq2seq_gives_it():
+    import keras_seq as ks
+    from benchmarks.train_throughput import sized
+
+    standard_batch = {"batch_size": 8, "lengths": (4, 8)}
+    config, batch = sized(
+        CONFIG, standard_batch, units=6, embedding_dim=10, vocab_size=30, encoder_layers=1,
+        batch_size=4,
+    )  # fmt: skip
+    assert batch == {"batch_size": 4, "lengths": (4, 8)} and standard_batch["batch_size"] == 8
+    assert CONFIG["units"] == 8  # the standard is left as it was
+    # Built with build_seq2seq's own decoder and attention widths, the model has the
+    # weights the FLOPs of the sized configuration count.
+    own_widths = {k: v for k, v in config.items() if k not in ("decoder_units", "attention_units")}
+    model = ks.models.build_seq2seq(attention="luong_general", **own_widths)
+    ones = np.ones((1, 1), "int32")
+    model({"source_ids": ones, "target_ids": ones})
+    scores_and_context = 2 * config["decoder_units"] + 2 * 2 * config["units"]
+    assert (
+        forward_flops("luong", config, [1], [1]) == 2 * matmul_weights(model) + scores_and_context
+    )
+    assert model.get_layer("decoder").output_dense.units == 30
+
+
 def test_flops_grow_with_lengths_and_training_is_three_forward_passes():
     short = forward_flops("luong", CONFIG, [3, 4], [5, 6])
     longer = forward_flops("luong", CONFIG, [3, 8], [5, 6])
