@@ -14,6 +14,7 @@ builtins-only TFLite models.
 Run the same command with `--output-dir` pointing at an interrupted run to resume it.
 """
 
+import argparse
 import os
 import sys
 
@@ -30,6 +31,7 @@ DEFAULTS = {
     "data_dir": None,
     "head": "crf",
     "char_encoder": "cnn",
+    "casing": None,  # a new run's: NEW_RUN; a run folder from before: LEGACY
     "embedding_dim": 100,
     "units": 200,
     "layers": None,  # 2 for a new run; a run folder from before keeps its own (1)
@@ -55,7 +57,9 @@ DEFAULTS = {
     "tag_scheme": "iob2",
 }
 # What a new run gets for the settings left None (a resumed run keeps its own).
-NEW_RUN = {"layers": 2}
+NEW_RUN = {"layers": 2, "casing": False}
+# What a run folder written before a setting existed had: it resumes with that.
+LEGACY = {"casing": False}
 QUICK = {
     "num_sentences": 1500,
     "layers": 1,
@@ -70,6 +74,7 @@ MODEL_SETTINGS = (
     "num_sentences",
     "head",
     "char_encoder",
+    "casing",
     "embedding_dim",
     "units",
     "layers",
@@ -103,6 +108,12 @@ def parse_args(argv):
         help="the tags the model learns (default iob2); read and scored as IOB2 either way",
     )
     add("--char-encoder", choices=[*ks.layers.CHARACTER_ENCODERS, "none"])
+    add(
+        "--casing",
+        action=argparse.BooleanOptionalAction,
+        help="add each word's casing, read from its characters, to its features "
+        "(ks.layers.CasingFeatures; needs a --char-encoder)",
+    )
     add("--embeddings", help="GloVe-format text file of initial word vectors")
     for flag in ("--embedding-dim", "--units", "--layers", "--batch-size", "--epochs"):
         add(flag, type=integer(1))
@@ -127,6 +138,8 @@ def parse_args(argv):
     if config["embeddings"] and not os.path.isfile(config["embeddings"]):
         parser.error(f"argument --embeddings: no such file: {config['embeddings']!r}")
     cli.check_clipping(parser, config, args.clipnorm)
+    if config["casing"] and config["char_encoder"] == "none":
+        parser.error("argument --casing: reads the characters; not with --char-encoder none")
     cli.check_output_dir(parser, args.output_dir)
     if config["epochs"] is None:
         config["epochs"] = 8 if config["dataset"] == "generated" else 40
@@ -203,6 +216,7 @@ def build_model(config, vocabularies, vectors):
         dropout=config["dropout"],
         char_vocab_size=None if config["char_encoder"] == "none" else len(vocabularies.chars),
         char_encoder="cnn" if config["char_encoder"] == "none" else config["char_encoder"],
+        char_classes=ks.layers.character_classes(vocabularies.chars) if config["casing"] else None,
         head=config["head"],
         tags=vocabularies.tags,
         constraints=vocabularies.scheme if config["head"] == "crf" else None,
@@ -284,7 +298,7 @@ def prepare(config, output_dir):
     corpus = load_corpus(config)
     run = TagRunFolder(cli.run_dir(output_dir, "tag"))
     vectors = word_vectors(config, corpus, run)
-    cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS, new_run=NEW_RUN)
+    cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY}, new_run=NEW_RUN)
     return corpus, run, vectors
 
 

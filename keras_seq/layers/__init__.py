@@ -6,6 +6,7 @@ from keras_seq.layers.attention_decoder import ATTENTIONS, AttentionDecoder
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.bidirectional import Bidirectional
 from keras_seq.layers.bridge import BRIDGES, Bridge
+from keras_seq.layers.casing import CASINGS, CHARACTER_CLASSES, CasingFeatures, character_classes
 from keras_seq.layers.character_encoder import CHARACTER_ENCODERS, CharacterEncoder
 from keras_seq.layers.crf import CRF
 from keras_seq.layers.forecast_decoder import ForecastDecoder
@@ -20,6 +21,8 @@ from keras_seq.layers.word_dropout import WordDropout
 __all__ = [
     "ATTENTIONS",
     "BRIDGES",
+    "CASINGS",
+    "CHARACTER_CLASSES",
     "CHARACTER_ENCODERS",
     "CELLS",
     "SAMPLINGS",
@@ -29,6 +32,7 @@ __all__ = [
     "BahdanauAttention",
     "Bidirectional",
     "Bridge",
+    "CasingFeatures",
     "CharacterEncoder",
     "CRF",
     "ForecastDecoder",
@@ -40,4 +44,5 @@ __all__ = [
     "TransformerDecoderStack",
     "TransformerEncoderStack",
     "WordDropout",
+    "character_classes",
 ]

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_seq.layers import CRF, Bidirectional, CharacterEncoder
+from keras_seq.layers import CRF, Bidirectional, CasingFeatures, CharacterEncoder
 from keras_seq.layers._common import check_cell, check_choice, check_positive_int, check_rate
 from keras_seq.special_ids import PAD_ID
 
@@ -373,6 +373,7 @@ def build_tagger(
     char_encoder="cnn",
     char_embedding_dim=30,
     char_units=50,
+    char_classes=None,
     head="crf",
     tags=None,
     constraints=None,
@@ -397,6 +398,9 @@ def build_tagger(
         char_vocab_size: character ids (0 is padding), or None for no character
             features (then the model has no `"chars"` input).
         char_encoder, char_embedding_dim, char_units: of the `CharacterEncoder`.
+        char_classes: the class of each character id (`ks.layers.character_classes`
+            of the character vocabulary) to add each word's casing to its features
+            (`CasingFeatures`), or None for none. Needs `char_vocab_size`.
         head: `"crf"` or `"softmax"`.
         tags: the tag names, passed to the CRF.
         constraints: the CRF's transition constraints (`None` or `"iob2"`).
@@ -433,6 +437,11 @@ def build_tagger(
         embedding_dim = int(embeddings.shape[1])
         initializer = keras.initializers.Constant(embeddings)
     check_positive_int("embedding_dim", embedding_dim)
+    if char_classes is not None and len(char_classes) != char_vocab_size:
+        raise ValueError(
+            "`char_classes` needs one class per character id: "
+            f"char_vocab_size={char_vocab_size!r}. Received: {len(char_classes)} classes"
+        )
 
     words = keras.Input((None,), dtype="int32", name="words")
     inputs = {"words": words}
@@ -451,7 +460,10 @@ def build_tagger(
             units=char_units,
             name="char_encoder",
         )
-        features = keras.layers.Concatenate(name="word_features")([features, encoder(chars)])
+        parts = [features, encoder(chars)]
+        if char_classes is not None:
+            parts.append(CasingFeatures(char_classes, name="casing")(chars))
+        features = keras.layers.Concatenate(name="word_features")(parts)
     hidden = keras.layers.Dropout(dropout, name="word_dropout")(features)
     for i in range(num_layers):
         rnn = (keras.layers.LSTM if cell == "lstm" else keras.layers.GRU)(

@@ -18,6 +18,7 @@ from keras_seq.export import (
     export_tagger_saved_model,
     export_tagger_tflite,
 )
+from keras_seq.layers import character_classes
 from keras_seq.models import build_tagger
 from tests.export.conftest import ROOT
 from tests.export.test_clients import client
@@ -33,7 +34,8 @@ SENTENCES = [
 ]
 
 
-# A model with character features learning IOBES tags, one without learning IOB2 tags.
+# A model with character and casing features learning IOBES tags, one without either
+# learning IOB2 tags.
 @pytest.fixture(scope="module", params=["chars", "words"])
 def trained(request):
     keras.utils.set_random_seed(5)
@@ -47,6 +49,7 @@ def trained(request):
         units=16,
         num_layers=1 if request.param == "chars" else 2,
         char_vocab_size=len(vocabularies.chars) if request.param == "chars" else None,
+        char_classes=character_classes(vocabularies.chars) if request.param == "chars" else None,
         tags=vocabularies.tags,
         constraints=scheme,
     )

@@ -42,6 +42,7 @@ def small_tagger(**kwargs):
         {"head": "softmax"},
         {"head": "crf", "char_vocab_size": 13, "char_encoder": "lstm", "num_layers": 2},
         {"head": "crf", "char_vocab_size": 13, "cell": "gru"},
+        {"head": "crf", "char_vocab_size": 13, "char_classes": [0, 4, 4, 4, *[1, 2, 3] * 3]},
     ],
 )
 def test_fit_learns_the_task_and_the_keras_file_round_trips(kwargs, tmp_path):
@@ -133,6 +134,8 @@ def test_embedding_file_with_a_ragged_row_names_the_line(tmp_path):
         ({"dropout": 1.0}, "dropout=1.0"),
         ({"head": "softmax", "constraints": "iob2"}, "constraints='iob2'"),
         ({"embeddings": np.zeros((4, 3))}, r"shape \(vocab_size=10, dim\)"),
+        ({"char_classes": [0, 1]}, "char_vocab_size=None"),
+        ({"char_vocab_size": 3, "char_classes": [0, 1]}, "char_vocab_size=3. Received: 2"),
     ],
 )
 def test_bad_arguments_name_the_value(kwargs, match):
