@@ -41,6 +41,7 @@ DEFAULTS = {
     "batch_size": 32,
     "epochs": None,  # 8 on the generated data, 40 on real data (early stopping on val_f1)
     "learning_rate": 1e-3,
+    "lr_schedule": None,  # a new run's: NEW_RUN; a run folder from before: LEGACY
     "lr_decay": 0.0,
     "clipnorm": 5.0,
     "global_clipnorm": 0.0,
@@ -57,9 +58,10 @@ DEFAULTS = {
     "tag_scheme": "iob2",
 }
 # What a new run gets for the settings left None (a resumed run keeps its own).
-NEW_RUN = {"layers": 2, "casing": False}
+NEW_RUN = {"layers": 2, "casing": False, "lr_schedule": "inverse_time"}
 # What a run folder written before a setting existed had: it resumes with that.
-LEGACY = {"casing": False}
+LEGACY = {"casing": False, "lr_schedule": "inverse_time"}
+LR_SCHEDULES = ("cosine", "inverse_time")
 QUICK = {
     "num_sentences": 1500,
     "layers": 1,
@@ -85,6 +87,7 @@ MODEL_SETTINGS = (
     "seed",
     "encoding",
     "tag_scheme",
+    "lr_schedule",
 )
 
 
@@ -127,7 +130,14 @@ def parse_args(argv):
         help="training words seen once read as unknown with probability P (default 0.5)",
     )
     add("--learning-rate", type=number(0, low_inclusive=False))
-    add("--lr-decay", type=number(0), help="learning rate / (1 + decay * epoch)")
+    add(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        help="cosine: from --learning-rate down to 5%% of it over the planned epochs, "
+        "ended sooner when the time budget holds fewer; inverse_time: --learning-rate / "
+        "(1 + --lr-decay * epoch), constant with --lr-decay 0",
+    )
+    add("--lr-decay", type=number(0), help="of --lr-schedule inverse_time (default 0)")
     add("--cell", choices=ks.layers.CELLS)
     add("--lowercase", action="store_true", default=None, help="lower-case the word vocabulary")
     add("--no-export", dest="export", action="store_false", default=None)
@@ -138,6 +148,10 @@ def parse_args(argv):
     if config["embeddings"] and not os.path.isfile(config["embeddings"]):
         parser.error(f"argument --embeddings: no such file: {config['embeddings']!r}")
     cli.check_clipping(parser, config, args.clipnorm)
+    if config["lr_decay"]:
+        if config["lr_schedule"] == "cosine":
+            parser.error("argument --lr-decay: of --lr-schedule inverse_time, not cosine")
+        config["lr_schedule"] = "inverse_time"
     if config["casing"] and config["char_encoder"] == "none":
         parser.error("argument --casing: reads the characters; not with --char-encoder none")
     cli.check_output_dir(parser, args.output_dir)
@@ -241,12 +255,15 @@ def train(config, run, corpus, vocabularies, vectors):
         with_chars=with_chars,
         singleton_unk=config["singleton_unk"],
     )
-    # The learning rate divided by 1 + decay * epochs (Ma and Hovy 2016), step by step.
-    learning_rate = keras.optimizers.schedules.InverseTimeDecay(
-        config["learning_rate"],
-        decay_steps=int(train_data.cardinality()),
-        decay_rate=config["lr_decay"],
-    )
+    steps = int(train_data.cardinality())
+    if config["lr_schedule"] == "cosine":  # a TimeBudget ends it sooner when fewer epochs fit
+        learning_rate = ks.training.WarmupCosineDecay(
+            config["learning_rate"], steps * config["epochs"]
+        )
+    else:  # the learning rate / (1 + decay * epochs) (Ma and Hovy 2016), step by step
+        learning_rate = keras.optimizers.schedules.InverseTimeDecay(
+            config["learning_rate"], decay_steps=steps, decay_rate=config["lr_decay"]
+        )
     clipping = {k: config[k] or None for k in ("clipnorm", "global_clipnorm")}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, **clipping))
     # The validation loss needs tag ids: sentences with tags unseen in training are left

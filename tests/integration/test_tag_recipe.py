@@ -87,7 +87,8 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch, caps
 
     original = training.standard_callbacks
     run = str(tmp_path / "run")
-    args = ["--quick", "--epochs", "3", "--patience", "10", "--output-dir", run, "--no-export"]
+    args = ["--quick", "--epochs", "3", "--patience", "10", "--lr-schedule", "cosine"]
+    args += ["--output-dir", run, "--no-export"]
     monkeypatch.setattr(
         training, "standard_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()]
     )
@@ -101,6 +102,9 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch, caps
     with open(os.path.join(run, "metrics.json")) as f:
         metrics = json.load(f)
     assert metrics["epochs_run_this_session"] == 1  # the third epoch, after the interruption
+    # The cosine decay went on from where the interruption left it, down to its floor.
+    optimizer = keras.models.load_model(os.path.join(run, "model.keras")).optimizer
+    assert float(optimizer.learning_rate) == pytest.approx(0.05 * 1e-2)  # QUICK's peak: 1e-2
     # Run again once finished: the saved model is evaluated again, not trained again.
     capsys.readouterr()
     assert recipe.main(args) == 0
@@ -153,11 +157,13 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path, capsys):
         (["--dropout", "1.5"], "argument --dropout: must be a number in [0, 1), got 1.5"),
         (["--singleton-unk", "1"], "argument --singleton-unk: must be a number in [0, 1), got 1"),
         (["--lr-decay", "-1"], "argument --lr-decay: must be a number in [0, inf), got -1"),
+        (["--lr-decay", "1", "--lr-schedule", "cosine"], "--lr-decay: of --lr-schedule inverse"),
         (["--global-clipnorm", "1", "--clipnorm", "2"], "--global-clipnorm: clip one way only"),
         (["--embeddings", "missing.txt"], "no such file: 'missing.txt'"),
         (["--embeddings", "ragged.txt"], "ragged.txt:2: a vector of 1 values; expected 2"),
         (["--dataset", "conll:no_such_dir"], "No such directory: 'no_such_dir'"),
         (["--dataset", "conll2003"], "Unknown tagging dataset"),
+        (["--casing", "--char-encoder", "none"], "argument --casing: reads the characters"),
     ],
 )
 def test_bad_input_ends_in_one_error_line(tmp_path, monkeypatch, capsys, args, message):
@@ -180,14 +186,20 @@ def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its
     data = ["--num-sentences", "100"]
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(tmp_path / "new")])
     recipe.prepare(config, output_dir)
-    assert config["layers"] == 2 and config["tag_scheme"] == "iob2"
+    assert config["layers"] == 2 and config["tag_scheme"] == "iob2" and not config["casing"]
+    assert config["lr_schedule"] == "inverse_time"
     older = tmp_path / "older"  # started when one layer was the default, before IOBES
     older.mkdir()
-    earlier = {k: v for k, v in config.items() if k != "tag_scheme"}  # a key added since
+    added_since = ("tag_scheme", "casing", "lr_schedule")
+    earlier = {k: v for k, v in config.items() if k not in added_since}
     (older / "config.json").write_text(json.dumps({**earlier, "layers": 1}))
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(older)])
     recipe.prepare(config, output_dir)  # no SettingsChanged
-    assert config["layers"] == 1 and config["tag_scheme"] == "iob2"
+    assert config["layers"] == 1 and config["tag_scheme"] == "iob2" and not config["casing"]
+    assert config["lr_schedule"] == "inverse_time"
+    config, output_dir = recipe.parse_args([*data, "--casing", "--output-dir", str(older)])
+    with pytest.raises(SettingsChanged, match="casing"):
+        recipe.prepare(config, output_dir)
     config, output_dir = recipe.parse_args(
         [*data, "--tag-scheme", "iobes", "--output-dir", str(older)]
     )
