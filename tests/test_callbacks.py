@@ -246,6 +246,41 @@ def test_time_budget_ends_the_learning_rate_decay_with_the_last_epoch_that_fits(
     assert schedule.get_config()["end_steps"] == end
 
 
+class ListClock:
+    """A `time` module whose `perf_counter()` calls return `minutes`, in seconds."""
+
+    def __init__(self, minutes):
+        self.times = iter(minutes)
+
+    def perf_counter(self):
+        return 60.0 * next(self.times)
+
+
+def test_time_budget_never_restarts_a_decay_that_has_ended(tmp_path, monkeypatch):
+    from keras_seq.callbacks import time_budget
+    from keras_seq.training import compile_seq2seq
+
+    # Calls: the start, then each epoch's start and end. The first epoch takes 3 minutes
+    # (tracing), the others 1: after the first, 2 of 8 minutes' epochs seem to fit; after
+    # the second, 3; after the third, 4. The decay ended with the second epoch and stays
+    # ended: the third and fourth train at the floor.
+    monkeypatch.setattr(time_budget, "time", ListClock([0, 0, 3, 3, 4, 4, 5, 5, 6]))
+    x, y = data()  # 4 batches of 4 an epoch
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    compile_seq2seq(model, learning_rate=1e-2, total_steps=6 * 4)
+    budget = ks.callbacks.TimeBudget(8)
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(
+            (logs["schedule_epochs"], float(model.optimizer.learning_rate))
+        )
+    )
+    model.fit(x, y, batch_size=4, epochs=6, verbose=0, callbacks=[budget, record])
+    assert budget.stopped_epoch == 3
+    assert [epochs for epochs, _ in seen] == [2, 2, 2, 2]
+    assert [rate for _, rate in seen[1:]] == pytest.approx([5e-4] * 3)
+
+
 def test_attention_images_reach_tensorboard_every_epoch(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

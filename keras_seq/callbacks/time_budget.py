@@ -21,7 +21,8 @@ class TimeBudget(keras.callbacks.Callback):
     planned epochs fit than `fit` was asked for (each taking the mean time of the
     epochs so far, callbacks included, or the longest epoch's if more), the decay
     ends with the last one that fits, and `schedule_epochs` in the logs says after
-    how many epochs.
+    how many epochs. Once that epoch has passed the end stays put, so that any more
+    epochs that fit train at the floor rather than restart the decay.
 
     Args:
         minutes: the budget, a positive number.
@@ -98,8 +99,11 @@ class TimeBudget(keras.callbacks.Callback):
                     f"Time budget: about {fit} of the {planned} planned epochs "
                     "fit; the learning rate decays to its floor by then."
                 )
-            self.schedule_epochs = min(planned, fit)
-            self._fit_schedule(self.schedule_epochs)
+            # Once the decay has ended, it stays ended: a later, longer estimate would
+            # raise the rate from its floor again.
+            if self.schedule_epochs is None or epoch + 1 < self.schedule_epochs:
+                self.schedule_epochs = min(planned, fit)
+                self._fit_schedule(self.schedule_epochs)
         if logs is not None:
             logs["train_minutes"] = used
             if self._schedule is not None:
