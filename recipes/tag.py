@@ -39,7 +39,8 @@ DEFAULTS = {
     "dropout": 0.5,
     "singleton_unk": 0.5,
     "batch_size": 32,
-    "epochs": None,  # 8 on the generated data, 40 on real data (early stopping on val_f1)
+    "epochs": None,  # 8 on the generated data, 40 on real data: the planned decay (and early
+    # stopping on val_f1)
     "learning_rate": 1e-3,
     "lr_schedule": None,  # a new run's: NEW_RUN; a run folder from before: LEGACY
     "lr_decay": 0.0,
@@ -58,7 +59,7 @@ DEFAULTS = {
     "tag_scheme": "iob2",
 }
 # What a new run gets for the settings left None (a resumed run keeps its own).
-NEW_RUN = {"layers": 2, "casing": False, "lr_schedule": "inverse_time"}
+NEW_RUN = {"layers": 2, "casing": True, "lr_schedule": "cosine"}
 # What a run folder written before a setting existed had: it resumes with that.
 LEGACY = {"casing": False, "lr_schedule": "inverse_time"}
 LR_SCHEDULES = ("cosine", "inverse_time")
@@ -115,7 +116,7 @@ def parse_args(argv):
         "--casing",
         action=argparse.BooleanOptionalAction,
         help="add each word's casing, read from its characters, to its features "
-        "(ks.layers.CasingFeatures; needs a --char-encoder)",
+        "(ks.layers.CasingFeatures; default on, needs a --char-encoder)",
     )
     add("--embeddings", help="GloVe-format text file of initial word vectors")
     for flag in ("--embedding-dim", "--units", "--layers", "--batch-size", "--epochs"):
@@ -152,8 +153,10 @@ def parse_args(argv):
         if config["lr_schedule"] == "cosine":
             parser.error("argument --lr-decay: of --lr-schedule inverse_time, not cosine")
         config["lr_schedule"] = "inverse_time"
-    if config["casing"] and config["char_encoder"] == "none":
-        parser.error("argument --casing: reads the characters; not with --char-encoder none")
+    if config["char_encoder"] == "none":  # the casing is read from the characters
+        if config["casing"]:
+            parser.error("argument --casing: reads the characters; not with --char-encoder none")
+        config["casing"] = False
     cli.check_output_dir(parser, args.output_dir)
     if config["epochs"] is None:
         config["epochs"] = 8 if config["dataset"] == "generated" else 40

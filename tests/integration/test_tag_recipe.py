@@ -186,8 +186,10 @@ def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its
     data = ["--num-sentences", "100"]
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(tmp_path / "new")])
     recipe.prepare(config, output_dir)
-    assert config["layers"] == 2 and config["tag_scheme"] == "iob2" and not config["casing"]
-    assert config["lr_schedule"] == "inverse_time"
+    assert config["layers"] == 2 and config["tag_scheme"] == "iob2" and config["casing"]
+    assert config["lr_schedule"] == "cosine"
+    config_without_chars, _ = recipe.parse_args([*data, "--char-encoder", "none"])
+    assert config_without_chars["casing"] is False  # read from the characters
     older = tmp_path / "older"  # started when one layer was the default, before IOBES
     older.mkdir()
     added_since = ("tag_scheme", "casing", "lr_schedule")
@@ -197,9 +199,10 @@ def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its
     recipe.prepare(config, output_dir)  # no SettingsChanged
     assert config["layers"] == 1 and config["tag_scheme"] == "iob2" and not config["casing"]
     assert config["lr_schedule"] == "inverse_time"
-    config, output_dir = recipe.parse_args([*data, "--casing", "--output-dir", str(older)])
-    with pytest.raises(SettingsChanged, match="casing"):
-        recipe.prepare(config, output_dir)
+    for flag in ("--casing", "--lr-schedule=cosine"):
+        config, output_dir = recipe.parse_args([*data, flag, "--output-dir", str(older)])
+        with pytest.raises(SettingsChanged, match=flag[2:].split("=")[0].replace("-", "_")):
+            recipe.prepare(config, output_dir)
     config, output_dir = recipe.parse_args(
         [*data, "--tag-scheme", "iobes", "--output-dir", str(older)]
     )
