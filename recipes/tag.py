@@ -41,7 +41,7 @@ DEFAULTS = {
     "batch_size": 32,
     "epochs": None,  # 8 on the generated data, 40 on real data: the planned decay (and early
     # stopping on val_f1)
-    "learning_rate": 1e-3,
+    "learning_rate": None,  # the peak: a new run's in NEW_RUN; a resumed run keeps its own
     "lr_schedule": None,  # a new run's: NEW_RUN; a run folder from before: LEGACY
     "lr_decay": 0.0,
     "clipnorm": 5.0,
@@ -59,7 +59,7 @@ DEFAULTS = {
     "tag_scheme": "iob2",
 }
 # What a new run gets for the settings left None (a resumed run keeps its own).
-NEW_RUN = {"layers": 2, "casing": True, "lr_schedule": "cosine"}
+NEW_RUN = {"layers": 2, "casing": True, "learning_rate": 2e-3, "lr_schedule": "cosine"}
 # What a run folder written before a setting existed had: it resumes with that.
 LEGACY = {"casing": False, "lr_schedule": "inverse_time"}
 LR_SCHEDULES = ("cosine", "inverse_time")
@@ -71,7 +71,7 @@ QUICK = {
     "units": 32,
     "learning_rate": 1e-2,
 }
-# Settings that define the model and its data: a resumed run must keep them.
+# Settings that define the model, its data and its schedule: a resumed run must keep them.
 MODEL_SETTINGS = (
     "dataset",
     "num_sentences",
@@ -88,6 +88,7 @@ MODEL_SETTINGS = (
     "seed",
     "encoding",
     "tag_scheme",
+    "learning_rate",
     "lr_schedule",
 )
 
@@ -130,7 +131,11 @@ def parse_args(argv):
         metavar="P",
         help="training words seen once read as unknown with probability P (default 0.5)",
     )
-    add("--learning-rate", type=number(0, low_inclusive=False))
+    add(
+        "--learning-rate",
+        type=number(0, low_inclusive=False),
+        help="Adam's, at the start of the schedule (default 2e-3)",
+    )
     add(
         "--lr-schedule",
         choices=LR_SCHEDULES,

@@ -187,19 +187,19 @@ def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(tmp_path / "new")])
     recipe.prepare(config, output_dir)
     assert config["layers"] == 2 and config["tag_scheme"] == "iob2" and config["casing"]
-    assert config["lr_schedule"] == "cosine"
+    assert config["lr_schedule"] == "cosine" and config["learning_rate"] == 2e-3
     config_without_chars, _ = recipe.parse_args([*data, "--char-encoder", "none"])
     assert config_without_chars["casing"] is False  # read from the characters
     older = tmp_path / "older"  # started when one layer was the default, before IOBES
     older.mkdir()
     added_since = ("tag_scheme", "casing", "lr_schedule")
     earlier = {k: v for k, v in config.items() if k not in added_since}
-    (older / "config.json").write_text(json.dumps({**earlier, "layers": 1}))
+    (older / "config.json").write_text(json.dumps({**earlier, "layers": 1, "learning_rate": 1e-3}))
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(older)])
     recipe.prepare(config, output_dir)  # no SettingsChanged
     assert config["layers"] == 1 and config["tag_scheme"] == "iob2" and not config["casing"]
-    assert config["lr_schedule"] == "inverse_time"
-    for flag in ("--casing", "--lr-schedule=cosine"):
+    assert config["lr_schedule"] == "inverse_time" and config["learning_rate"] == 1e-3
+    for flag in ("--casing", "--lr-schedule=cosine", "--learning-rate=2e-3"):
         config, output_dir = recipe.parse_args([*data, flag, "--output-dir", str(older)])
         with pytest.raises(SettingsChanged, match=flag[2:].split("=")[0].replace("-", "_")):
             recipe.prepare(config, output_dir)
