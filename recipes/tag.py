@@ -39,8 +39,7 @@ DEFAULTS = {
     "dropout": 0.5,
     "singleton_unk": 0.5,
     "batch_size": 32,
-    "epochs": None,  # 8 on the generated data, 40 on real data: the planned decay (and early
-    # stopping on val_f1)
+    "epochs": None,  # the planned decay: 8 on the generated data, 40 on real data
     "learning_rate": None,  # the peak: a new run's in NEW_RUN; a resumed run keeps its own
     "lr_schedule": None,  # a new run's: NEW_RUN; a run folder from before: LEGACY
     "lr_decay": 0.0,
