@@ -37,6 +37,7 @@ DEFAULTS = {
     "layers": None,  # 2 for a new run; a run folder from before keeps its own (1)
     "cell": "lstm",
     "dropout": 0.5,
+    "recurrent_dropout": 0.0,
     "singleton_unk": 0.5,
     "batch_size": 32,
     "epochs": None,  # the planned decay: 8 on the generated data, 40 on real data
@@ -124,6 +125,11 @@ def parse_args(argv):
     for flag in ("--max-chars", "--max-words"):
         add(flag, type=integer(1))
     add("--dropout", type=number(0, 1))
+    add(
+        "--recurrent-dropout",
+        type=number(0, 1),
+        help="on each LSTM's recurrent state, one mask per sentence (default 0)",
+    )
     add(
         "--singleton-unk",
         type=number(0, 1),
@@ -235,6 +241,7 @@ def build_model(config, vocabularies, vectors):
         num_layers=config["layers"],
         cell=config["cell"],
         dropout=config["dropout"],
+        recurrent_dropout=config["recurrent_dropout"],
         char_vocab_size=None if config["char_encoder"] == "none" else len(vocabularies.chars),
         char_encoder="cnn" if config["char_encoder"] == "none" else config["char_encoder"],
         char_classes=ks.layers.character_classes(vocabularies.chars) if config["casing"] else None,

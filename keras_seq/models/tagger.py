@@ -5,7 +5,13 @@ import numpy as np
 from keras import ops
 
 from keras_seq.layers import CRF, Bidirectional, CasingFeatures, CharacterEncoder
-from keras_seq.layers._common import check_cell, check_choice, check_positive_int, check_rate
+from keras_seq.layers._common import (
+    RNN_LAYERS,
+    check_cell,
+    check_choice,
+    check_positive_int,
+    check_rate,
+)
 from keras_seq.special_ids import PAD_ID
 
 HEADS = ("crf", "softmax")
@@ -369,6 +375,7 @@ def build_tagger(
     num_layers=1,
     cell="lstm",
     dropout=0.5,
+    recurrent_dropout=0.0,
     char_vocab_size=None,
     char_encoder="cnn",
     char_embedding_dim=30,
@@ -395,6 +402,8 @@ def build_tagger(
         num_layers: stacked bidirectional layers.
         cell: `"lstm"`, `"gru"` or `"rnn"`.
         dropout: rate in [0, 1) on the word features and after each RNN layer.
+        recurrent_dropout: rate in [0, 1) on each RNN's recurrent state, one mask per
+            sequence (variational dropout, Gal and Ghahramani 2016).
         char_vocab_size: character ids (0 is padding), or None for no character
             features (then the model has no `"chars"` input).
         char_encoder, char_embedding_dim, char_units: of the `CharacterEncoder`.
@@ -420,6 +429,7 @@ def build_tagger(
     check_positive_int("num_layers", num_layers)
     check_cell(cell)
     check_rate("dropout", dropout)
+    check_rate("recurrent_dropout", recurrent_dropout)
     check_choice("head", head, HEADS)
     if head == "softmax" and constraints is not None:
         raise ValueError(
@@ -466,8 +476,8 @@ def build_tagger(
         features = keras.layers.Concatenate(name="word_features")(parts)
     hidden = keras.layers.Dropout(dropout, name="word_dropout")(features)
     for i in range(num_layers):
-        rnn = (keras.layers.LSTM if cell == "lstm" else keras.layers.GRU)(
-            units, return_sequences=True, name=f"{cell}_{i}"
+        rnn = getattr(keras.layers, RNN_LAYERS[cell])(
+            units, return_sequences=True, recurrent_dropout=recurrent_dropout, name=f"{cell}_{i}"
         )
         hidden = Bidirectional(rnn, name=f"bidirectional_{i}")(hidden, mask=mask)
         hidden = keras.layers.Dropout(dropout, name=f"dropout_{i}")(hidden)
