@@ -42,6 +42,7 @@ def small_tagger(**kwargs):
         {"head": "softmax"},
         {"head": "crf", "char_vocab_size": 13, "char_encoder": "lstm", "num_layers": 2},
         {"head": "crf", "char_vocab_size": 13, "cell": "gru"},
+        {"head": "crf", "recurrent_dropout": 0.2, "num_layers": 2},
         {"head": "crf", "char_vocab_size": 13, "char_classes": [0, 4, 4, 4, *[1, 2, 3] * 3]},
     ],
 )
@@ -65,6 +66,18 @@ def test_fit_learns_the_task_and_the_keras_file_round_trips(kwargs, tmp_path):
     assert type(loaded) is Tagger and (loaded.crf is None) == (kwargs["head"] == "softmax")
     for key, value in model.predict(inputs, verbose=0).items():
         np.testing.assert_allclose(loaded.predict(inputs, verbose=0)[key], value, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("cell", "layer"),
+    [("lstm", keras.layers.LSTM), ("gru", keras.layers.GRU), ("rnn", keras.layers.SimpleRNN)],
+)
+def test_each_cell_builds_its_own_rnn_with_the_recurrent_dropout(cell, layer):
+    model = small_tagger(cell=cell, num_layers=2, recurrent_dropout=0.25)
+    for i in range(2):
+        bidirectional = model.get_layer(f"bidirectional_{i}")
+        for rnn in (bidirectional.forward_layer, bidirectional.backward_layer):
+            assert type(rnn) is layer and rnn.recurrent_dropout == 0.25
 
 
 def test_the_loss_is_the_crf_likelihood_per_real_word():
@@ -132,6 +145,7 @@ def test_embedding_file_with_a_ragged_row_names_the_line(tmp_path):
     [
         ({"head": "hmm"}, "head='hmm'"),
         ({"dropout": 1.0}, "dropout=1.0"),
+        ({"recurrent_dropout": -0.1}, "recurrent_dropout=-0.1"),
         ({"head": "softmax", "constraints": "iob2"}, "constraints='iob2'"),
         ({"embeddings": np.zeros((4, 3))}, r"shape \(vocab_size=10, dim\)"),
         ({"char_classes": [0, 1]}, "char_vocab_size=None"),
