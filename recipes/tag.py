@@ -128,7 +128,7 @@ def parse_args(argv):
     add(
         "--recurrent-dropout",
         type=number(0, 1),
-        help="on each LSTM's recurrent state, one mask per sentence (default 0)",
+        help="on each RNN's recurrent state, one mask per sentence (default 0)",
     )
     add(
         "--singleton-unk",
