@@ -33,6 +33,7 @@ SETTINGS = (
     "tie_embeddings",
     "dropout",
     "word_dropout",
+    "subword_dropout",
     "label_smoothing",
     "batch_size",
     "epochs",

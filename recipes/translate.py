@@ -40,10 +40,12 @@ DEFAULTS = {
     "seed": 0, "precision": None, "distribution": "auto", "jit_compile": False,
     "scheduled_sampling": "loop", "sampling_schedule": None, "curriculum_epochs": 0,
     "lowercase": False, "joint_vocab": None, "encoding": "auto", "tie_embeddings": None,
-    "word_dropout": None,
+    "word_dropout": None, "subword_dropout": None,
 }
 # What a run folder written before a setting existed had: it resumes with that.
-LEGACY = {"joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0}
+LEGACY = {
+    "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0, "subword_dropout": 0.0,
+}
 QUICK = {
     "num_pairs": 3000, "epochs": 2, "embedding_dim": 32, "units": 32, "batch_size": 64,
     "vocab_size": 300, "warmup_steps": 10, "beam_size": 5, "length_penalty": 0.6,
@@ -103,6 +105,9 @@ def build_parser():
     add("--dropout", type=number(0, 1))
     add("--word-dropout", type=number(0, 1), metavar="P",
         help="drop each source and previous-target token's whole embedding with probability P")
+    add("--subword-dropout", type=number(0, 1), metavar="P",
+        help="segment each epoch's training pairs anew, skipping each subword merge with "
+        "probability P (BPE-dropout; default: the preset's)")
     add("--label-smoothing", type=number(0, 1))
     add("--learning-rate", type=number(0, low_inclusive=False), help="peak, after warmup")
     add("--warmup-steps", type=integer(0))
@@ -349,7 +354,11 @@ def main(argv=None):
     try:
         preprocessor = preprocessor_of(config, corpus, run)
         data = preprocessor.training_data(
-            corpus, config["batch_size"], config["seed"], config["curriculum_epochs"]
+            corpus,
+            config["batch_size"],
+            config["seed"],
+            config["curriculum_epochs"],
+            config["subword_dropout"],
         )
     except ValueError as error:  # e.g. fewer usable pairs than the batch size
         return cli.fail(error)

@@ -1,6 +1,7 @@
 """tf.data pipelines from text pairs to padded id batches."""
 
 import dataclasses
+import itertools
 import math
 
 import keras
@@ -10,6 +11,7 @@ import tensorflow as tf
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID
 
 OVERLONG_POLICIES = ("filter", "truncate")
+SUBWORD_SAMPLES = 16  # BPE-dropout segmentations drawn per pair (`make_dataset`)
 
 
 @dataclasses.dataclass
@@ -111,11 +113,13 @@ class EpochShuffle(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch.assign(epoch)
 
-    def apply(self, dataset, window):
+    def apply(self, dataset, window, each_epoch=None):
         """`dataset` in this epoch's order: each run of `window` elements permuted.
 
         Stateless permutations keyed by `(seed, epoch, window index)`, so the
-        order does not depend on TensorFlow's global seed either.
+        order does not depend on TensorFlow's global seed either. `each_epoch`,
+        if given, maps each element and the epoch (an int64 scalar) to the
+        element that epoch sees.
         """
 
         def permute(epoch):
@@ -131,7 +135,10 @@ class EpochShuffle(keras.callbacks.Callback):
                 )
 
             windows = dataset.ragged_batch(window).enumerate().map(one_window)
-            return windows.unbatch().map(as_tensors)
+            permuted = windows.unbatch().map(as_tensors)
+            if each_epoch is None:
+                return permuted
+            return permuted.map(lambda element: each_epoch(element, epoch))
 
         def this_epochs_order(_):
             return permute(self.epoch.assign_add(1) - 1)  # read, then move on for the next pass
@@ -171,7 +178,16 @@ def epoch_shuffle(shuffle, seed):
 
 
 def shuffle_and_bucket(
-    dataset, length, longest, batch_size, bucket_width, shuffle, seed, window, **options
+    dataset,
+    length,
+    longest,
+    batch_size,
+    bucket_width,
+    shuffle,
+    seed,
+    window,
+    each_epoch=None,
+    **options,
 ):
     """A cached dataset shuffled every epoch, then batched in length buckets.
 
@@ -185,6 +201,8 @@ def shuffle_and_bucket(
             `False`/None for the order given.
         seed: the seed of `shuffle=True`.
         window: elements permuted together (`EpochShuffle.apply`).
+        each_epoch: optional function of an element and the epoch, applied
+            after the shuffle (`EpochShuffle.apply`); needs a shuffle.
         **options: of `bucket_by_sequence_length` (`drop_remainder`, ...).
 
     Returns:
@@ -193,7 +211,9 @@ def shuffle_and_bucket(
     """
     shuffle = epoch_shuffle(shuffle, seed)
     if shuffle:
-        dataset = shuffle.apply(dataset, window)
+        dataset = shuffle.apply(dataset, window, each_epoch)
+    elif each_epoch is not None:
+        raise ValueError("An epoch's own elements (`each_epoch`) need `shuffle`.")
     boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
     dataset = dataset.bucket_by_sequence_length(
         length,
@@ -229,6 +249,8 @@ def make_dataset(
     bucket_width=2,
     drop_remainder=False,
     curriculum=None,
+    subword_dropout=0.0,
+    subword_samples=SUBWORD_SAMPLES,
 ):
     """Builds the training/evaluation `tf.data.Dataset` of a list of text pairs.
 
@@ -260,6 +282,15 @@ def make_dataset(
         curriculum: optional `LengthCurriculum` (training data only): the batches
             of an epoch hold only the pairs within its length limit, and the
             number of batches is then known only after an epoch.
+        subword_dropout: float in [0, 1) (training data only, with `shuffle`):
+            with more than 0, each epoch sees the pairs in another segmentation,
+            drawn with BPE-dropout at this rate (`SubwordTokenizer.sample`);
+            `subword_samples` of them are drawn before training, keyed by the
+            shuffle's seed, and epoch `e` uses number `e % subword_samples`, so
+            a resumed run sees what an uninterrupted one did. The pairs, their
+            buckets and the batch count stay those of the usual segmentation (a
+            sample is cut to the length limits as `"truncate"` cuts).
+        subword_samples: positive int, segmentations drawn per pair.
 
     Returns:
         `(dataset, report)`: the dataset yields
@@ -275,6 +306,8 @@ def make_dataset(
             f"`overlong` must be one of {OVERLONG_POLICIES}. Received: overlong={overlong!r}"
         )
     _check_pairs(pairs)
+    _check_subword_dropout(subword_dropout, subword_samples, shuffle)
+    shuffle = epoch_shuffle(shuffle, seed)
     sources = [s for s, _ in pairs]
     targets = [t for _, t in pairs]
     dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
@@ -303,39 +336,57 @@ def make_dataset(
             ok = ok & (tf.size(target_ids) + 1 <= max_target_length)
         return ok
 
-    dataset = dataset.filter(usable)
+    source_sizes = np.minimum(lengths[:, 0], max_source_length)[keep]
+    target_sizes = np.minimum(lengths[:, 1] + 1, max_target_length)[keep]
+    sizes = np.maximum(source_sizes, target_sizes)
 
     def to_example(source_ids, target_ids):
         source_ids = source_ids[:max_source_length]
         ended = tf.concat([target_ids, [END_ID]], axis=0)[:max_target_length]
         decoder_in = tf.concat([[START_ID], ended[:-1]], axis=0)
-        return {"source_ids": source_ids, "target_ids": decoder_in, "labels": ended}
+        length = tf.maximum(tf.size(source_ids), tf.size(ended))  # its bucket
+        return {
+            "source_ids": source_ids,
+            "target_ids": decoder_in,
+            "labels": ended,
+            "length": length,
+        }
 
-    dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    each_epoch = None
+    if subword_dropout:
+        kept_pairs = [pairs[i] for i in np.flatnonzero(keep)]
+        tokenizers = (source_tokenizer, target_tokenizer)
+        samples = sampled_segmentations(
+            kept_pairs, tokenizers, subword_dropout, subword_samples, shuffle.seed
+        )
+        dataset = tf.data.Dataset.from_tensor_slices({**samples, "length": sizes})
+
+        def each_epoch(element, epoch):
+            number = epoch % subword_samples
+            example = to_example(element["source"][number], element["target"][number])
+            return {**example, "length": element["length"]}  # the usual segmentation's bucket
+
+    else:
+        dataset = dataset.filter(usable)
+        dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).cache()
     if curriculum is not None:
         curriculum.attach(max(max_source_length, max_target_length))
-        dataset = dataset.filter(
-            lambda x: (
-                tf.maximum(tf.size(x["source_ids"]), tf.size(x["target_ids"])) <= curriculum.limit
-            )
-        )
+        dataset = dataset.filter(lambda x: x["length"] <= curriculum.limit)
     dataset, boundaries = shuffle_and_bucket(
         dataset,
-        lambda x: tf.maximum(tf.size(x["source_ids"]), tf.size(x["target_ids"])),
+        lambda x: x["length"],
         longest=max(max_source_length, max_target_length),
         batch_size=batch_size,
         bucket_width=bucket_width,
         shuffle=shuffle,
         seed=seed,
         window=min(kept, 100_000),
+        each_epoch=each_epoch,
         drop_remainder=drop_remainder,
     )
     dataset = dataset.map(
         lambda x: ({"source_ids": x["source_ids"], "target_ids": x["target_ids"]}, x["labels"])
     )
-    source_sizes = np.minimum(lengths[:, 0], max_source_length)[keep]
-    target_sizes = np.minimum(lengths[:, 1] + 1, max_target_length)[keep]
-    sizes = np.maximum(source_sizes, target_sizes)
     batches = bucket_batch_count(sizes, boundaries, batch_size, drop_remainder)
     if curriculum is None:
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
@@ -350,6 +401,46 @@ def make_dataset(
         target_tokens=int(target_sizes.sum()),
     )
     return dataset, report
+
+
+def _check_subword_dropout(rate, samples, shuffle):
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise ValueError(f"`subword_dropout` must be in [0, 1). Received: subword_dropout={rate!r}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(
+            f"`subword_samples` must be a positive integer. Received: subword_samples={samples!r}"
+        )
+    if rate and not shuffle:
+        raise ValueError(
+            "`subword_dropout` is for training data, which is shuffled each epoch; "
+            f"received shuffle={shuffle!r}."
+        )
+
+
+def sampled_segmentations(pairs, tokenizers, dropout, samples, seed):
+    """`samples` BPE-dropout segmentations of each pair (`make_dataset(subword_dropout=)`).
+
+    Returns:
+        `{"source": ..., "target": ...}`: int32 `tf.RaggedTensor`s of shape
+        `(pairs, samples, None)`; sample `k` of side `j` is drawn with the seed
+        `(seed, k, j)`.
+    """
+    rows = {}
+    for side, (name, tokenizer) in enumerate(zip(("source", "target"), tokenizers, strict=True)):
+        texts = [pair[side] for pair in pairs]
+        drawn = [
+            tokenizer.sample(
+                texts, dropout, int(np.random.SeedSequence([seed, k, side]).generate_state(1)[0])
+            )
+            for k in range(samples)
+        ]
+        ids = [drawn[k][i] for i in range(len(pairs)) for k in range(samples)]
+        sizes = np.fromiter(map(len, ids), np.int64, len(ids))
+        flat = np.fromiter(itertools.chain.from_iterable(ids), np.int32, int(sizes.sum()))
+        rows[name] = tf.RaggedTensor.from_nested_row_lengths(
+            flat, [np.full(len(pairs), samples, np.int64), sizes]
+        )
+    return rows
 
 
 def _lengths(tokenized):

@@ -113,6 +113,33 @@ class SubwordTokenizer:
         """int32 ids of `texts` (a string or rank-1 string tensor) as a `tf.RaggedTensor`."""
         return self.tf_tokenizer().tokenize(tf.convert_to_tensor(texts, tf.string))
 
+    def sample(self, texts, dropout, seed=0):
+        """Ids of `texts` segmented with BPE-dropout (Provilkov et al., 2020).
+
+        Each merge of the byte-pair encoding is skipped with probability
+        `dropout`, so a word comes out in smaller pieces now and then: trained
+        on such samples, a model sees the pieces of the words it knows and
+        copes better with the splits of rare ones. Drawn by SentencePiece itself
+        (`enable_sampling`), from a generator seeded with `seed` for each call:
+        the same texts and seed give the same ids.
+
+        Args:
+            texts: list of strings.
+            dropout: float in [0, 1), the probability of skipping each merge.
+            seed: non-negative int.
+
+        Returns:
+            A list of lists of int ids, one per text.
+        """
+        import sentencepiece
+
+        processor = sentencepiece.SentencePieceProcessor(model_proto=self.model_proto)
+        # A batch is encoded on a new thread, whose generator starts from this seed.
+        sentencepiece.set_random_generator_seed(seed)
+        return processor.encode(
+            list(texts), enable_sampling=True, alpha=dropout, nbest_size=-1, num_threads=1
+        )
+
     def detokenize(self, ids):
         """Strings from ids `(batch, length)` (dense or ragged); special ids are dropped.
 

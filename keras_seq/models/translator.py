@@ -155,12 +155,15 @@ class Seq2SeqPreprocessor:
                 shortlist.save(temporary)
         return preprocessor
 
-    def training_data(self, corpus, batch_size, seed=0, curriculum_epochs=0):
+    def training_data(self, corpus, batch_size, seed=0, curriculum_epochs=0, subword_dropout=0.0):
         """The pipelines of a training run on `corpus` (`ks.data.load_corpus`'s).
 
         The training batches follow `EpochShuffle(seed)` (and, with
         `curriculum_epochs`, a `LengthCurriculum`): pass `TrainingData.callbacks`
-        to `fit` so a resumed run sees the data in the same order.
+        to `fit` so a resumed run sees the data in the same order. With
+        `subword_dropout`, each epoch's training pairs are segmented with
+        BPE-dropout at that rate (`ks.data.make_dataset`); validation and test
+        pairs never are.
 
         Returns:
             `TrainingData`.
@@ -170,7 +173,11 @@ class Seq2SeqPreprocessor:
         curriculum = LengthCurriculum(curriculum_epochs) if curriculum_epochs else None
         shuffle = EpochShuffle(seed)
         train, train_report = self.make_dataset(
-            corpus.train, batch_size, shuffle=shuffle, curriculum=curriculum
+            corpus.train,
+            batch_size,
+            shuffle=shuffle,
+            curriculum=curriculum,
+            subword_dropout=subword_dropout,
         )
         (valid, _), (test, test_report) = (
             self.make_dataset(pairs, min(batch_size, len(pairs)), shuffle=False)

@@ -184,3 +184,69 @@ def test_bad_shuffle_arguments_are_named(tokenizers):
         make_dataset(PAIRS[:64], *tokenizers, 16, shuffle="yes")
     with pytest.raises(ValueError, match="seed=-1"):
         EpochShuffle(seed=-1)
+
+
+def _epoch(dataset):
+    return [(inputs["source_ids"].numpy(), labels.numpy()) for inputs, labels in dataset]
+
+
+def _texts(tokenizer, rows):
+    return sorted(t.decode() for batch in rows for t in tokenizer.detokenize(batch).numpy())
+
+
+def test_subword_dropout_segments_each_epoch_anew_and_resumes(tokenizers):
+    source_tok, target_tok = tokenizers
+    pairs = PAIRS[:300]
+    usual, usual_report = make_dataset(pairs, *tokenizers, 16, shuffle=EpochShuffle(2))
+    shuffle = EpochShuffle(2)
+    dataset, report = make_dataset(pairs, *tokenizers, 16, shuffle=shuffle, subword_dropout=0.2)
+    assert report == usual_report  # the same pairs, buckets and batch count
+    first, second = _epoch(dataset), _epoch(dataset)
+    assert len(first) == len(second) == len(dataset) == usual_report.batches
+    tokens = [sum(int((labels > 0).sum()) for _, labels in epoch) for epoch in (first, second)]
+    assert min(tokens) > usual_report.target_tokens  # smaller pieces, more of them
+    for epoch in (first, second):  # every pair once, its text intact
+        assert _texts(target_tok, [labels for _, labels in epoch]) == sorted(t for _, t in pairs)
+        assert _texts(source_tok, [source for source, _ in epoch]) == sorted(s for s, _ in pairs)
+    # Each epoch its own segmentation: the same sentences in other pieces.
+    pieces = [
+        {tuple(row[row > 0]) for _, labels in epoch for row in labels} for epoch in (first, second)
+    ]
+    assert pieces[0] != pieces[1]
+    # A resumed run's fresh pipeline, told it is at epoch 1, sees epoch 1's batches.
+    fresh = EpochShuffle(2)
+    again, _ = make_dataset(pairs, *tokenizers, 16, shuffle=fresh, subword_dropout=0.2)
+    fresh.on_epoch_begin(1)
+    for (source, labels), (source_again, labels_again) in zip(second, _epoch(again), strict=True):
+        np.testing.assert_array_equal(source, source_again)
+        np.testing.assert_array_equal(labels, labels_again)
+
+
+def test_subword_samples_cycle_and_limits_hold(tokenizers):
+    shuffle = EpochShuffle(0)
+    dataset, _ = make_dataset(
+        PAIRS[:200], *tokenizers, 16, max_source_length=12, max_target_length=12,
+        shuffle=shuffle, subword_dropout=0.5, subword_samples=2,
+    )  # fmt: skip
+    epochs = [_epoch(dataset) for _ in range(3)]
+    rows = [
+        sorted(tuple(row[row > 0]) for _, labels in epoch for row in labels) for epoch in epochs
+    ]
+    assert rows[0] == rows[2] != rows[1]  # epoch 2 (in its own order) reuses sample 0
+    for source, labels in epochs[1]:
+        assert source.shape[1] <= 12 and labels.shape[1] <= 12  # cut to the limits
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"subword_dropout": 1.0}, r"subword_dropout=1\.0"),
+        ({"subword_dropout": -0.1}, r"subword_dropout=-0\.1"),
+        ({"subword_dropout": "0.1"}, "subword_dropout='0.1'"),
+        ({"subword_dropout": 0.1, "subword_samples": 0}, "subword_samples=0"),
+        ({"subword_dropout": 0.1, "shuffle": False}, "shuffle=False"),
+    ],
+)
+def test_bad_subword_dropout_arguments_are_named(tokenizers, options, message):
+    with pytest.raises(ValueError, match=message):
+        make_dataset(PAIRS[:64], *tokenizers, 16, **options)

@@ -96,3 +96,16 @@ def test_load_or_train_learns_once_then_reuses(tmp_path):
     assert (tmp_path / "vocab" / "source.model").is_file()
     again = SubwordTokenizer.load_or_train(prefix, ["other text entirely"], 100)
     assert again.model_proto == learned.model_proto  # read back, not learned again
+
+
+def test_bpe_dropout_samples_are_seeded_and_round_trip(tokenizer):
+    texts = ["saturday, september 11, 2077", "in 3 days", "Hello, World!"] * 20
+    drawn = tokenizer.sample(texts, 0.3, seed=7)
+    assert drawn == tokenizer.sample(texts, 0.3, seed=7)  # the same seed, the same pieces
+    assert drawn != tokenizer.sample(texts, 0.3, seed=8)
+    usual = tokenizer.tokenize(texts).to_list()
+    assert sum(map(len, drawn)) > sum(map(len, usual))  # skipped merges: smaller pieces
+    assert len({tuple(ids) for ids in drawn[::3]}) > 1  # one sentence, several splits
+    decoded = tokenizer.detokenize(tf.ragged.constant(drawn, dtype=tf.int32)).numpy()
+    assert [t.decode() for t in decoded] == texts
+    assert tokenizer.sample(texts, 0.0, seed=7) == usual

@@ -250,6 +250,7 @@ BAD_FLAGS = [
     (["--architecture", "transformer", "--tie-embeddings"], "tie-embeddings: the recurrent"),
     (["--architecture", "transformer", "--word-dropout", "0.1"], "word-dropout: the recurrent"),
     (["--word-dropout", "1"], "argument --word-dropout: must be a number in [0, 1), got 1"),
+    (["--subword-dropout", "1"], "argument --subword-dropout: must be a number in [0, 1), got 1"),
     (["--num-heads", "0"], "argument --num-heads: must be an integer >= 1, got 0"),
     (["--clipnorm", "2", "--clipvalue", "1"], "--clipvalue: clip one way only (not with --clip"),
     (["--clipvalue", "1", "--global-clipnorm", "5"], "--global-clipnorm: clip one way only"),
@@ -434,5 +435,5 @@ def test_a_run_folder_from_before_a_setting_existed_resumes_with_its_value_then(
     (run / "config.json").write_text(json.dumps(older))
     recipe.prepare(config, output_dir)  # no SettingsChanged
     assert {k: config[k] for k in recipe.LEGACY} == {
-        "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0
+        "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0, "subword_dropout": 0.0
     }  # fmt: skip

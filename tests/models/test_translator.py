@@ -175,7 +175,9 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
         corpus.train[:50], *tokenizers
     )["max_source_length"]
 
-    data = preprocessor.training_data(corpus, batch_size=64, seed=1, curriculum_epochs=2)
+    data = preprocessor.training_data(
+        corpus, batch_size=64, seed=1, curriculum_epochs=2, subword_dropout=0.1
+    )
     assert [type(c).__name__ for c in data.callbacks] == ["EpochShuffle", "LengthCurriculum"]
     assert 0 < data.train_report.padding_fraction < 1
     translator = Translator.build(preprocessor, "greedy", embedding_dim=16, units=16)
