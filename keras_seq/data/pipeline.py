@@ -113,37 +113,65 @@ class EpochShuffle(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch.assign(epoch)
 
-    def apply(self, dataset, window, each_epoch=None):
+    def apply(self, dataset, window):
         """`dataset` in this epoch's order: each run of `window` elements permuted.
 
         Stateless permutations keyed by `(seed, epoch, window index)`, so the
-        order does not depend on TensorFlow's global seed either. `each_epoch`,
-        if given, maps each element and the epoch (an int64 scalar) to the
-        element that epoch sees.
+        order does not depend on TensorFlow's global seed either.
         """
+        return self.each_epoch(lambda epoch: self.permute(dataset, window, epoch))
 
-        def permute(epoch):
-            def one_window(index, elements):
-                key = tf.stack([tf.constant(self.seed, tf.int64), epoch * 1_000_003 + index])
-                count = tf.shape(tf.nest.flatten(elements)[0], out_type=tf.int64)[0]
-                order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
-                return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
+    def each_epoch(self, make):
+        """A dataset whose pass `e` is `make(e)` (`e` an int64 scalar tensor)."""
 
-            def as_tensors(*element):  # unbatched ragged rows, back to plain tensors
-                return tf.nest.map_structure(
-                    tf.identity, element[0] if len(element) == 1 else element
-                )
+        def this_epochs(_):
+            return make(self.epoch.assign_add(1) - 1)  # read, then move on for the next pass
 
-            windows = dataset.ragged_batch(window).enumerate().map(one_window)
-            permuted = windows.unbatch().map(as_tensors)
-            if each_epoch is None:
-                return permuted
-            return permuted.map(lambda element: each_epoch(element, epoch))
+        return tf.data.Dataset.from_tensors(0).flat_map(this_epochs)
 
-        def this_epochs_order(_):
-            return permute(self.epoch.assign_add(1) - 1)  # read, then move on for the next pass
+    def permute(self, dataset, window, epoch):
+        """`dataset` in the order of `epoch`: each run of `window` elements permuted."""
 
-        return tf.data.Dataset.from_tensors(0).flat_map(this_epochs_order)
+        def one_window(index, elements):
+            key = tf.stack([tf.constant(self.seed, tf.int64), epoch * 1_000_003 + index])
+            count = tf.shape(tf.nest.flatten(elements)[0], out_type=tf.int64)[0]
+            order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
+            return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
+
+        return dataset.ragged_batch(window).enumerate().map(one_window).unbatch().map(_as_tensors)
+
+
+def _as_tensors(*element):
+    """Unbatched ragged rows, back to plain tensors."""
+    return tf.nest.map_structure(tf.identity, element[0] if len(element) == 1 else element)
+
+
+def sorted_batches(dataset, batch_size, key, drop_remainder=False, pool_batches=64):
+    """Batches of similar lengths, as many as `ceil(elements / batch_size)`.
+
+    Each run of `pool_batches * batch_size` elements is sorted by its `"length"`
+    and cut into batches, which come out in a stateless permutation keyed by
+    `key` (an int64 pair) and the run's index. Unlike length buckets, the
+    batch count does not depend on the lengths.
+    """
+
+    def one_pool(index, elements):
+        order = tf.argsort(elements["length"], stable=True)
+        full = tf.shape(order)[0] // batch_size  # the last pool's remainder stays last
+        seed = tf.stack([key[0], key[1] * 1_000_003 + index])
+        batches = tf.random.experimental.stateless_shuffle(tf.range(full), seed=seed)
+        rows = tf.reshape(order[: full * batch_size], [full, batch_size])
+        order = tf.concat(
+            [tf.reshape(tf.gather(rows, batches), [-1]), order[full * batch_size :]], 0
+        )
+        return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
+
+    pools = dataset.ragged_batch(pool_batches * batch_size).enumerate().map(one_pool)
+    return (
+        pools.unbatch()
+        .map(_as_tensors)
+        .padded_batch(batch_size, padding_values=PAD_ID, drop_remainder=drop_remainder)
+    )
 
 
 def _check_pairs(pairs):
@@ -186,7 +214,6 @@ def shuffle_and_bucket(
     shuffle,
     seed,
     window,
-    each_epoch=None,
     **options,
 ):
     """A cached dataset shuffled every epoch, then batched in length buckets.
@@ -201,8 +228,6 @@ def shuffle_and_bucket(
             `False`/None for the order given.
         seed: the seed of `shuffle=True`.
         window: elements permuted together (`EpochShuffle.apply`).
-        each_epoch: optional function of an element and the epoch, applied
-            after the shuffle (`EpochShuffle.apply`); needs a shuffle.
         **options: of `bucket_by_sequence_length` (`drop_remainder`, ...).
 
     Returns:
@@ -211,9 +236,7 @@ def shuffle_and_bucket(
     """
     shuffle = epoch_shuffle(shuffle, seed)
     if shuffle:
-        dataset = shuffle.apply(dataset, window, each_epoch)
-    elif each_epoch is not None:
-        raise ValueError("An epoch's own elements (`each_epoch`) need `shuffle`.")
+        dataset = shuffle.apply(dataset, window)
     boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
     dataset = dataset.bucket_by_sequence_length(
         length,
@@ -287,9 +310,10 @@ def make_dataset(
             drawn with BPE-dropout at this rate (`SubwordTokenizer.sample`);
             `subword_samples` of them are drawn before training, keyed by the
             shuffle's seed, and epoch `e` uses number `e % subword_samples`, so
-            a resumed run sees what an uninterrupted one did. The pairs, their
-            buckets and the batch count stay those of the usual segmentation (a
-            sample is cut to the length limits as `"truncate"` cuts).
+            a resumed run sees what an uninterrupted one did. The pairs kept are
+            those of the usual segmentation (a sample is cut to the length
+            limits as `"truncate"` cuts), batched by their length in the
+            epoch's sample (`sorted_batches`): `ceil(pairs / batch_size)` batches.
         subword_samples: positive int, segmentations drawn per pair.
 
     Returns:
@@ -344,7 +368,7 @@ def make_dataset(
         source_ids = source_ids[:max_source_length]
         ended = tf.concat([target_ids, [END_ID]], axis=0)[:max_target_length]
         decoder_in = tf.concat([[START_ID], ended[:-1]], axis=0)
-        length = tf.maximum(tf.size(source_ids), tf.size(ended))  # its bucket
+        length = tf.maximum(tf.size(source_ids), tf.size(ended))  # what batching sorts by
         return {
             "source_ids": source_ids,
             "target_ids": decoder_in,
@@ -352,42 +376,55 @@ def make_dataset(
             "length": length,
         }
 
-    each_epoch = None
+    within_limit = None
+    if curriculum is not None:
+        curriculum.attach(max(max_source_length, max_target_length))
+
+        def within_limit(example):
+            return example["length"] <= curriculum.limit
+
+    window = min(kept, 100_000)
     if subword_dropout:
         kept_pairs = [pairs[i] for i in np.flatnonzero(keep)]
         tokenizers = (source_tokenizer, target_tokenizer)
-        samples = sampled_segmentations(
-            kept_pairs, tokenizers, subword_dropout, subword_samples, shuffle.seed
+        samples = tf.data.Dataset.from_tensor_slices(
+            sampled_segmentations(
+                kept_pairs, tokenizers, subword_dropout, subword_samples, shuffle.seed
+            )
         )
-        dataset = tf.data.Dataset.from_tensor_slices({**samples, "length": sizes})
 
-        def each_epoch(element, epoch):
+        def this_epoch(epoch):
             number = epoch % subword_samples
-            example = to_example(element["source"][number], element["target"][number])
-            return {**example, "length": element["length"]}  # the usual segmentation's bucket
+            examples = shuffle.permute(samples, window, epoch).map(
+                lambda x: to_example(x["source"][number], x["target"][number])
+            )
+            if within_limit is not None:
+                examples = examples.filter(within_limit)
+            key = tf.stack([tf.constant(shuffle.seed, tf.int64), -1 - epoch])
+            return sorted_batches(examples, batch_size, key, drop_remainder)
 
+        dataset = shuffle.each_epoch(this_epoch)
+        batches = kept // batch_size if drop_remainder else -(-kept // batch_size)
     else:
         dataset = dataset.filter(usable)
         dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    if curriculum is not None:
-        curriculum.attach(max(max_source_length, max_target_length))
-        dataset = dataset.filter(lambda x: x["length"] <= curriculum.limit)
-    dataset, boundaries = shuffle_and_bucket(
-        dataset,
-        lambda x: x["length"],
-        longest=max(max_source_length, max_target_length),
-        batch_size=batch_size,
-        bucket_width=bucket_width,
-        shuffle=shuffle,
-        seed=seed,
-        window=min(kept, 100_000),
-        each_epoch=each_epoch,
-        drop_remainder=drop_remainder,
-    )
+        if within_limit is not None:
+            dataset = dataset.filter(within_limit)
+        dataset, boundaries = shuffle_and_bucket(
+            dataset,
+            lambda x: x["length"],
+            longest=max(max_source_length, max_target_length),
+            batch_size=batch_size,
+            bucket_width=bucket_width,
+            shuffle=shuffle,
+            seed=seed,
+            window=window,
+            drop_remainder=drop_remainder,
+        )
+        batches = bucket_batch_count(sizes, boundaries, batch_size, drop_remainder)
     dataset = dataset.map(
         lambda x: ({"source_ids": x["source_ids"], "target_ids": x["target_ids"]}, x["labels"])
     )
-    batches = bucket_batch_count(sizes, boundaries, batch_size, drop_remainder)
     if curriculum is None:
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
