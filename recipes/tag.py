@@ -41,6 +41,7 @@ DEFAULTS = {
     "singleton_unk": 0.5,
     "batch_size": 32,
     "epochs": None,  # the planned decay: 8 on the generated data, 40 on real data
+    "optimizer": "adam",
     "learning_rate": None,  # the peak: a new run's in NEW_RUN; a resumed run keeps its own
     "lr_schedule": None,  # a new run's: NEW_RUN; a run folder from before: LEGACY
     "lr_decay": 0.0,
@@ -63,6 +64,7 @@ NEW_RUN = {"layers": 2, "casing": True, "learning_rate": 2e-3, "lr_schedule": "c
 # What a run folder written before a setting existed had: it resumes with that.
 LEGACY = {"casing": False, "lr_schedule": "inverse_time"}
 LR_SCHEDULES = ("cosine", "inverse_time")
+OPTIMIZERS = ("adam", "nadam")
 QUICK = {
     "num_sentences": 1500,
     "layers": 1,
@@ -88,6 +90,7 @@ MODEL_SETTINGS = (
     "seed",
     "encoding",
     "tag_scheme",
+    "optimizer",
     "learning_rate",
     "lr_schedule",
 )
@@ -137,9 +140,14 @@ def parse_args(argv):
         help="training words seen once read as unknown with probability P (default 0.5)",
     )
     add(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help="adam (default), or nadam: Adam with Nesterov momentum (Dozat 2016)",
+    )
+    add(
         "--learning-rate",
         type=number(0, low_inclusive=False),
-        help="Adam's, at the start of the schedule (default 2e-3)",
+        help="the optimizer's, at the start of the schedule (default 2e-3)",
     )
     add(
         "--lr-schedule",
@@ -279,7 +287,8 @@ def train(config, run, corpus, vocabularies, vectors):
             config["learning_rate"], decay_steps=steps, decay_rate=config["lr_decay"]
         )
     clipping = {k: config[k] or None for k in ("clipnorm", "global_clipnorm")}
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, **clipping))
+    optimizer = {"adam": keras.optimizers.Adam, "nadam": keras.optimizers.Nadam}
+    model.compile(optimizer=optimizer[config["optimizer"]](learning_rate, **clipping))
     # The validation loss needs tag ids: sentences with tags unseen in training are left
     # out of it (and only of it: val_f1 and the test scores count every sentence).
     valid_data = ks.data.make_tagging_dataset(

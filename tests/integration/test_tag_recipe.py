@@ -88,7 +88,7 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch, caps
     original = training.standard_callbacks
     run = str(tmp_path / "run")
     args = ["--quick", "--epochs", "3", "--patience", "10", "--lr-schedule", "cosine"]
-    args += ["--output-dir", run, "--no-export"]
+    args += ["--optimizer", "nadam", "--output-dir", run, "--no-export"]
     monkeypatch.setattr(
         training, "standard_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()]
     )
@@ -104,6 +104,7 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch, caps
     assert metrics["epochs_run_this_session"] == 1  # the third epoch, after the interruption
     # The cosine decay went on from where the interruption left it, down to its floor.
     optimizer = keras.models.load_model(os.path.join(run, "model.keras")).optimizer
+    assert isinstance(optimizer, keras.optimizers.Nadam)
     assert float(optimizer.learning_rate) == pytest.approx(0.05 * 1e-2)  # QUICK's peak: 1e-2
     # Run again once finished: the saved model is evaluated again, not trained again.
     capsys.readouterr()
@@ -156,6 +157,7 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path, capsys):
     [
         (["--dropout", "1.5"], "argument --dropout: must be a number in [0, 1), got 1.5"),
         (["--recurrent-dropout", "1"], "--recurrent-dropout: must be a number in [0, 1), got 1"),
+        (["--optimizer", "sgd"], "argument --optimizer: invalid choice: 'sgd'"),
         (["--singleton-unk", "1"], "argument --singleton-unk: must be a number in [0, 1), got 1"),
         (["--lr-decay", "-1"], "argument --lr-decay: must be a number in [0, inf), got -1"),
         (["--lr-decay", "1", "--lr-schedule", "cosine"], "--lr-decay: of --lr-schedule inverse"),
@@ -193,14 +195,15 @@ def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its
     assert config_without_chars["casing"] is False  # read from the characters
     older = tmp_path / "older"  # started when one layer was the default, before IOBES
     older.mkdir()
-    added_since = ("tag_scheme", "casing", "lr_schedule")
+    added_since = ("tag_scheme", "casing", "lr_schedule", "optimizer")
     earlier = {k: v for k, v in config.items() if k not in added_since}
     (older / "config.json").write_text(json.dumps({**earlier, "layers": 1, "learning_rate": 1e-3}))
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(older)])
     recipe.prepare(config, output_dir)  # no SettingsChanged
     assert config["layers"] == 1 and config["tag_scheme"] == "iob2" and not config["casing"]
     assert config["lr_schedule"] == "inverse_time" and config["learning_rate"] == 1e-3
-    for flag in ("--casing", "--lr-schedule=cosine", "--learning-rate=2e-3"):
+    assert config["optimizer"] == "adam"
+    for flag in ("--casing", "--lr-schedule=cosine", "--learning-rate=2e-3", "--optimizer=nadam"):
         config, output_dir = recipe.parse_args([*data, flag, "--output-dir", str(older)])
         with pytest.raises(SettingsChanged, match=flag[2:].split("=")[0].replace("-", "_")):
             recipe.prepare(config, output_dir)
