@@ -17,6 +17,7 @@ the process's peak resident set while it ran.
 Usage: python -m benchmarks.train_throughput [--steps 10] [--repeats 3] [--output out.json]
        [--variants ...] [--precisions float32 mixed_bfloat16] [--jit-compile off on]
        [--units N --embedding-dim N --vocab-size N --encoder-layers N --batch-size N]
+       [--cell lstm|gru|rnn]  (another cell: the reference, an LSTM, is then left out)
 """
 
 import argparse
@@ -37,7 +38,7 @@ from benchmarks.common import (
     standard_model,
     write_json,
 )
-from benchmarks.flops import training_flops
+from benchmarks.flops import GATES, training_flops
 from benchmarks.reference import compile_reference, reference_model
 
 
@@ -167,12 +168,14 @@ SIZES = ("units", "embedding_dim", "vocab_size", "encoder_layers", "batch_size")
 
 def sized(
     config, batch, units=None, embedding_dim=None, vocab_size=None, encoder_layers=None,
-    batch_size=None,
+    batch_size=None, cell=None,
 ):  # fmt: skip
     """`(config, batch)` with another model size: the decoder and attention `2 * units`
     wide (the encoder's output width, as `build_seq2seq` makes them by default), both
-    vocabularies `vocab_size`. None keeps the standard's."""
+    vocabularies `vocab_size`; another recurrent `cell`. None keeps the standard's."""
     config, batch = dict(config), dict(batch)
+    if cell:
+        config["cell"] = cell
     if encoder_layers:
         config["encoder_layers"] = encoder_layers
     if units:
@@ -232,8 +235,11 @@ def main():
     sizes = parser.add_argument_group("another model size (default: the standard configuration)")
     for name in SIZES:
         sizes.add_argument("--" + name.replace("_", "-"), type=int)
+    sizes.add_argument("--cell", choices=sorted(GATES))
     parser.add_argument("--output")
     args = parser.parse_args()
+    if args.cell not in (None, "lstm") and REFERENCE in args.variants:
+        parser.error(f"argument --cell: {REFERENCE} is an LSTM; leave it out of --variants")
     machine_ceilings = ceilings()
     part = run(
         machine_ceilings,
@@ -242,6 +248,7 @@ def main():
         jit_compile=[j == "on" for j in args.jit_compile],
         steps=args.steps,
         repeats=args.repeats,
+        cell=args.cell,
         **{name: getattr(args, name) for name in SIZES},
     )
     write_json(
