@@ -353,18 +353,28 @@ class Translator:
         compile_seq2seq(self.backbone, **options)
         return self
 
-    def _dataset(self, data, batch_size, shuffle):
+    def _dataset(self, data, batch_size, shuffle, **options):
         import tensorflow as tf
 
         if isinstance(data, tf.data.Dataset):
+            if options.get("subword_dropout"):
+                raise ValueError(
+                    "`subword_dropout` segments text pairs; a `tf.data.Dataset` is used as it "
+                    f"is. Received: subword_dropout={options['subword_dropout']!r} with {data!r}"
+                )
             return data
         pairs = _check_pairs(data, "validation_data" if not shuffle else "x")
         dataset, _ = self.preprocessor.make_dataset(
-            pairs, min(batch_size, len(pairs)) if not shuffle else batch_size, shuffle=shuffle
+            pairs,
+            min(batch_size, len(pairs)) if not shuffle else batch_size,
+            shuffle=shuffle,
+            **options,
         )
         return dataset
 
-    def fit(self, x, validation_data=None, batch_size=64, epochs=1, **fit_options):
+    def fit(
+        self, x, validation_data=None, batch_size=64, epochs=1, subword_dropout=0.0, **fit_options
+    ):
         """Trains the backbone on text pairs (or a dataset of `make_dataset`'s batches).
 
         Compiles with `compile_seq2seq`'s defaults if `compile` was not called.
@@ -374,6 +384,8 @@ class Translator:
             validation_data: the same kinds, optional.
             batch_size: pairs per batch, for text pairs.
             epochs: epochs to train.
+            subword_dropout: BPE-dropout of the training pairs' segmentation, each
+                epoch anew (`ks.data.make_dataset`), for text pairs.
             **fit_options: `keras.Model.fit`'s (`callbacks`, `verbose`, ...).
 
         Returns:
@@ -381,7 +393,7 @@ class Translator:
         """
         if getattr(self.backbone, "optimizer", None) is None:
             self.compile()
-        train = self._dataset(x, batch_size, shuffle=True)
+        train = self._dataset(x, batch_size, shuffle=True, subword_dropout=subword_dropout)
         if validation_data is not None:
             validation_data = self._dataset(validation_data, batch_size, shuffle=False)
         fit_options.setdefault("shuffle", False)  # the pipeline shuffles (and buckets) itself

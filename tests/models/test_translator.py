@@ -211,6 +211,10 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
     pairs = corpus.train
     with pytest.raises(ValueError, match="item 0 is 'not a pair'"):
         translator.fit(["not a pair"])
+    with pytest.raises(ValueError, match="Received: subword_dropout=0.1 with <"):
+        translator.fit(data.train, subword_dropout=0.1)  # already segmented
+    history = translator.fit(pairs[:256], subword_dropout=0.1, verbose=0)  # text pairs: yes
+    assert np.isfinite(history.history["loss"][0])
 
     # Averaging with random weights is worse: the current weights stay.
     trained = tmp_path / "trained.weights.h5"
