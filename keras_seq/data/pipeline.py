@@ -206,15 +206,7 @@ def epoch_shuffle(shuffle, seed):
 
 
 def shuffle_and_bucket(
-    dataset,
-    length,
-    longest,
-    batch_size,
-    bucket_width,
-    shuffle,
-    seed,
-    window,
-    **options,
+    dataset, length, longest, batch_size, bucket_width, shuffle, seed, window, **options
 ):
     """A cached dataset shuffled every epoch, then batched in length buckets.
 
@@ -388,7 +380,7 @@ def make_dataset(
         kept_pairs = [pairs[i] for i in np.flatnonzero(keep)]
         tokenizers = (source_tokenizer, target_tokenizer)
         samples = tf.data.Dataset.from_tensor_slices(
-            sampled_segmentations(
+            _sampled_segmentations(
                 kept_pairs, tokenizers, subword_dropout, subword_samples, shuffle.seed
             )
         )
@@ -454,7 +446,7 @@ def _check_subword_dropout(rate, samples, shuffle):
         )
 
 
-def sampled_segmentations(pairs, tokenizers, dropout, samples, seed):
+def _sampled_segmentations(pairs, tokenizers, dropout, samples, seed):
     """`samples` BPE-dropout segmentations of each pair (`make_dataset(subword_dropout=)`).
 
     Returns:
