@@ -306,7 +306,8 @@ def make_dataset(
             those of the usual segmentation (a sample is cut to the length
             limits as `"truncate"` cuts), batched by their length in the
             epoch's sample (`sorted_batches`): `ceil(pairs / batch_size)` batches.
-        subword_samples: positive int, segmentations drawn per pair.
+        subword_samples: positive int, segmentations drawn per pair (all held in
+            memory: this many times the usual segmentation's ids, and a little more).
 
     Returns:
         `(dataset, report)`: the dataset yields
