@@ -49,9 +49,10 @@ class LengthCurriculum(keras.callbacks.Callback):
     `model.fit(callbacks=[...])`: at the start of epoch `e` the dataset keeps the
     pairs whose longer side has at most
     `ceil(max_length * (start_fraction + (1 - start_fraction) * min(e / epochs, 1)))`
-    tokens; from epoch `epochs` on, all of them. The limit is a variable read by
-    the dataset, so nothing is rebuilt; a resumed run starts its epoch at the
-    right limit.
+    tokens (and never less than the length that lets one full batch through: an
+    epoch with no pair in it would train nothing); from epoch `epochs` on, all of
+    them. The limit is a variable read by the dataset, so nothing is rebuilt; a
+    resumed run starts its epoch at the right limit.
 
     Args:
         epochs: positive int, epochs until the full length limit.
@@ -69,16 +70,24 @@ class LengthCurriculum(keras.callbacks.Callback):
         self.epochs = epochs
         self.start_fraction = float(start_fraction)
         self.max_length = None
+        self.shortest = 1
         self.limit = tf.Variable(0, dtype=tf.int32, trainable=False, name="curriculum_limit")
 
     def length_at(self, epoch):
         """The length limit of `epoch` (tokens of the longer side, end id included)."""
         share = self.start_fraction + (1 - self.start_fraction) * min(epoch / self.epochs, 1.0)
-        return max(1, math.ceil(self.max_length * share))
+        return max(self.shortest, math.ceil(self.max_length * share))
 
-    def attach(self, max_length):
-        """Called by `make_dataset`: the full limit, and the first epoch's."""
+    def attach(self, max_length, sizes=(), batch_size=1):
+        """Called by `make_dataset`: the full limit, and the first epoch's.
+
+        `sizes` (the pairs' lengths) and `batch_size` set the lowest limit: the
+        one that lets `batch_size` pairs through.
+        """
         self.max_length = max_length
+        if len(sizes):
+            k = min(batch_size, len(sizes)) - 1
+            self.shortest = int(np.partition(sizes, k)[k])
         self.limit.assign(self.length_at(0))
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -371,7 +380,7 @@ def make_dataset(
 
     within_limit = None
     if curriculum is not None:
-        curriculum.attach(max(max_source_length, max_target_length))
+        curriculum.attach(max(max_source_length, max_target_length), sizes, batch_size)
 
         def within_limit(example):
             return example["length"] <= curriculum.limit
@@ -380,19 +389,18 @@ def make_dataset(
     if subword_dropout:
         kept_pairs = [pairs[i] for i in np.flatnonzero(keep)]
         tokenizers = (source_tokenizer, target_tokenizer)
-        samples = tf.data.Dataset.from_tensor_slices(
-            _sampled_segmentations(
-                kept_pairs, tokenizers, subword_dropout, subword_samples, shuffle.seed
-            )
+        samples = _sampled_segmentations(
+            kept_pairs, tokenizers, subword_dropout, subword_samples, shuffle.seed
         )
+        # The curriculum goes by the usual segmentation's length, as it does without samples.
+        samples = tf.data.Dataset.from_tensor_slices({**samples, "length": sizes.astype(np.int32)})
 
         def this_epoch(epoch):
             number = epoch % subword_samples
-            examples = shuffle.permute(samples, window, epoch).map(
-                lambda x: to_example(x["source"][number], x["target"][number])
-            )
+            examples = shuffle.permute(samples, window, epoch)
             if within_limit is not None:
                 examples = examples.filter(within_limit)
+            examples = examples.map(lambda x: to_example(x["source"][number], x["target"][number]))
             key = tf.stack([tf.constant(shuffle.seed, tf.int64), -1 - epoch])
             return sorted_batches(examples, batch_size, key, drop_remainder)
 
@@ -479,13 +487,25 @@ def _lengths(tokenized):
     return np.concatenate([b.numpy() for b in sizes], axis=0)
 
 
-def measure_padding(dataset):
-    """Fraction of pad positions over all source and target positions of `dataset`."""
+def measure_padding(dataset, curriculum=None):
+    """Fraction of pad positions over all source and target positions of `dataset`.
+
+    With the `LengthCurriculum` the dataset was made with, one pass at the full
+    length limit is measured (what every epoch from the curriculum's last on
+    holds, not the first epoch's few short pairs); the first epoch's limit is
+    set again afterwards.
+    """
+    if curriculum is not None:
+        curriculum.limit.assign(curriculum.max_length)
     pads = total = 0
-    for inputs, _ in dataset:
-        for ids in (inputs["source_ids"], inputs["target_ids"]):
-            pads += int(tf.reduce_sum(tf.cast(ids == PAD_ID, tf.int64)))
-            total += int(tf.size(ids))
+    try:
+        for inputs, _ in dataset:
+            for ids in (inputs["source_ids"], inputs["target_ids"]):
+                pads += int(tf.reduce_sum(tf.cast(ids == PAD_ID, tf.int64)))
+                total += int(tf.size(ids))
+    finally:
+        if curriculum is not None:
+            curriculum.limit.assign(curriculum.length_at(0))
     return pads / max(total, 1)
 
 

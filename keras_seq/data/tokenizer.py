@@ -121,7 +121,9 @@ class SubwordTokenizer:
         on such samples, a model sees the pieces of the words it knows and
         copes better with the splits of rare ones. Drawn by SentencePiece itself
         (`enable_sampling`), from a generator seeded with `seed` for each call:
-        the same texts and seed give the same ids.
+        the same texts and seed give the same ids, in this process or another
+        (a resumed run). That holds for the pinned SentencePiece 0.2.0; from
+        0.2.1 on its seeded generator is salted per process.
 
         Args:
             texts: list of strings.

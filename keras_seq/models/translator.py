@@ -183,7 +183,7 @@ class Seq2SeqPreprocessor:
             self.make_dataset(pairs, min(batch_size, len(pairs)), shuffle=False)
             for pairs in (corpus.valid, corpus.test)
         )
-        train_report.padding_fraction = measure_padding(train)  # also fills the cache
+        train_report.padding_fraction = measure_padding(train, curriculum)  # fills the cache
         return TrainingData(
             corpus, train, valid, test, train_report, test_report,
             [shuffle, *([curriculum] if curriculum else [])],

@@ -156,6 +156,30 @@ def test_length_curriculum_widens_each_epoch(tokenizers):
         LengthCurriculum(epochs=0)
 
 
+@pytest.mark.parametrize("subword_dropout", [0.0, 0.3])
+def test_a_curriculum_first_epoch_holds_at_least_one_full_batch(tokenizers, subword_dropout):
+    from keras_seq.data import LengthCurriculum
+
+    curriculum = LengthCurriculum(epochs=3, start_fraction=0.01)  # 1 token: no pair is that short
+    dataset, report = make_dataset(
+        PAIRS[:300], *tokenizers, 32, curriculum=curriculum,
+        shuffle=EpochShuffle(1), subword_dropout=subword_dropout,
+    )  # fmt: skip
+    source, target = (t.tokenize(list(texts)).row_lengths().numpy() for t, texts in zip(
+        tokenizers, zip(*PAIRS[:300], strict=True), strict=True
+    ))  # fmt: skip
+    lengths = np.maximum(source, target + 1)  # the target's end id counts
+    shortest = np.sort(lengths)[31]  # the 32nd shortest pair's length
+    assert curriculum.length_at(0) == shortest < curriculum.length_at(1)
+    curriculum.on_epoch_begin(0)
+    # The pairs within it by the usual segmentation's lengths, BPE-dropout samples or not.
+    rows = sum(len(labels) for _, labels in _epoch(dataset))
+    assert 32 <= rows == int((lengths <= shortest).sum()) < report.kept
+    # Measured at the full limit, and the first epoch's limit set back.
+    assert 0 < measure_padding(dataset, curriculum) < 0.3
+    assert int(curriculum.limit.numpy()) == curriculum.length_at(0)
+
+
 def _orders(dataset, passes):
     return [
         [tuple(row) for inputs, _ in dataset for row in inputs["source_ids"].numpy()[:, :3]]
