@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_seq.layers._common import check_positive_int, check_rate
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID
 
 OVERLONG_POLICIES = ("filter", "truncate")
@@ -141,18 +142,25 @@ class EpochShuffle(keras.callbacks.Callback):
     def permute(self, dataset, window, epoch):
         """`dataset` in the order of `epoch`: each run of `window` elements permuted."""
 
-        def one_window(index, elements):
+        def this_windows_order(index, elements):
             key = tf.stack([tf.constant(self.seed, tf.int64), epoch * 1_000_003 + index])
             count = tf.shape(tf.nest.flatten(elements)[0], out_type=tf.int64)[0]
-            order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
-            return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
+            return tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
 
-        return dataset.ragged_batch(window).enumerate().map(one_window).unbatch().map(_as_tensors)
+        return _reordered_runs(dataset, window, this_windows_order)
 
 
-def _as_tensors(*element):
-    """Unbatched ragged rows, back to plain tensors."""
-    return tf.nest.map_structure(tf.identity, element[0] if len(element) == 1 else element)
+def _reordered_runs(dataset, size, order_of):
+    """`dataset` with each run of `size` elements in the order `order_of(index, run)` gives."""
+
+    def reorder(index, elements):
+        order = order_of(index, elements)
+        return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
+
+    def as_tensors(*element):  # unbatched ragged rows, back to plain tensors
+        return tf.nest.map_structure(tf.identity, element[0] if len(element) == 1 else element)
+
+    return dataset.ragged_batch(size).enumerate().map(reorder).unbatch().map(as_tensors)
 
 
 def sorted_batches(dataset, batch_size, key, drop_remainder=False, pool_batches=64):
@@ -164,23 +172,18 @@ def sorted_batches(dataset, batch_size, key, drop_remainder=False, pool_batches=
     batch count does not depend on the lengths.
     """
 
-    def one_pool(index, elements):
+    def this_pools_order(index, elements):
         order = tf.argsort(elements["length"], stable=True)
         full = tf.shape(order)[0] // batch_size  # the last pool's remainder stays last
         seed = tf.stack([key[0], key[1] * 1_000_003 + index])
         batches = tf.random.experimental.stateless_shuffle(tf.range(full), seed=seed)
         rows = tf.reshape(order[: full * batch_size], [full, batch_size])
-        order = tf.concat(
+        return tf.concat(
             [tf.reshape(tf.gather(rows, batches), [-1]), order[full * batch_size :]], 0
         )
-        return tf.nest.map_structure(lambda x: tf.gather(x, order), elements)
 
-    pools = dataset.ragged_batch(pool_batches * batch_size).enumerate().map(one_pool)
-    return (
-        pools.unbatch()
-        .map(_as_tensors)
-        .padded_batch(batch_size, padding_values=PAD_ID, drop_remainder=drop_remainder)
-    )
+    pools = _reordered_runs(dataset, pool_batches * batch_size, this_pools_order)
+    return pools.padded_batch(batch_size, padding_values=PAD_ID, drop_remainder=drop_remainder)
 
 
 def _check_pairs(pairs):
@@ -442,12 +445,8 @@ def make_dataset(
 
 
 def _check_subword_dropout(rate, samples, shuffle):
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ValueError(f"`subword_dropout` must be in [0, 1). Received: subword_dropout={rate!r}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(
-            f"`subword_samples` must be a positive integer. Received: subword_samples={samples!r}"
-        )
+    check_rate("subword_dropout", rate)
+    check_positive_int("subword_samples", samples)
     if rate and not shuffle:
         raise ValueError(
             "`subword_dropout` is for training data, which is shuffled each epoch; "
