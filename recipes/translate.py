@@ -30,7 +30,7 @@ from keras_seq.run_folder import RunFolder  # noqa: E402
 DEFAULTS = {
     "dataset": "generated", "architecture": "rnn", "preset": None, "num_pairs": 120_000,
     "vocab_size": None, "max_source_length": None, "max_target_length": None, "embedding_dim": None,
-    "units": None, "encoder_layers": None, "decoder_layers": None, "cell": "lstm",
+    "units": None, "encoder_layers": None, "decoder_layers": None, "cell": None,
     "attention": "luong_general", "num_heads": 4, "attend_before_cell": None,
     "input_feeding": False, "bridge": "last", "dropout": None,
     "batch_size": None, "epochs": None, "learning_rate": None, "warmup_steps": 200,
@@ -202,7 +202,8 @@ def sampling_schedule(config, total_steps):
 
 def auto_settings(config, corpus, output_dir):
     """Fills the settings left to the data (None): a resumed run's from its config.json
-    (even where the rule has changed since), else from the corpus; prints the choice."""
+    (even where the rule has changed since), else from the corpus; prints the choice.
+    Returns the settings the rule chose (none when a preset was asked for)."""
     cli.earlier_choices(config, output_dir, [k for k in DEFAULTS if k != "preset"], LEGACY)
     stats = ks.presets.CorpusStats.of(corpus.train)
     asked = config["preset"] or ("tiny" if config["dataset"] == "generated" else None)
@@ -212,17 +213,49 @@ def auto_settings(config, corpus, output_dir):
     config.update(chosen, preset=preset)
     print(f"Corpus: {stats.describe()} -> preset {preset} ({how}).")
     print("  from the data: " + (", ".join(f"{k} {v}" for k, v in chosen.items()) or "nothing"))
+    return chosen if how == "by the rule" else {}
+
+
+def fit_size_to_budget(config, run, preprocessor, data, by_rule):
+    """The rule's model size, or the narrow one (`ks.presets.narrow_for_budget`) where a
+    timed probe of the rule's fits too few epochs in the time budget on this machine.
+    Only where the rule chose the size (`by_rule`, its choices) and a budget is set; in
+    the distribution's scope. Keras is seeded again after the probe."""
+    import keras
+
+    sized = all(k in by_rule for k in ks.presets.NARROW) and config["architecture"] == "rnn"
+    if not (sized and config["time_budget"]):
+        return
+    probe = Translator.build(preprocessor, "greedy", **backbone_options(config))
+    probe.compile(**{k: config[k] for k in OPTIMIZATION}, total_steps=training_steps(config, data))
+    step = ks.training.seconds_per_step(probe.backbone, data.train)
+    del probe
+    keras.utils.set_random_seed(config["seed"])  # the model trained starts as without a probe
+    minutes = step * data.train_report.batches / 60
+    fits = config["time_budget"] / minutes
+    print(
+        f"  timed: an epoch of {config['units']} units' training steps takes about "
+        f"{minutes:.1f} min here, {fits:.0f} of them in the {config['time_budget']:g}-minute budget"
+    )
+    if ks.presets.narrow_for_budget(config, minutes * 60, config["time_budget"]):
+        config.update(ks.presets.NARROW)
+        print(
+            f"  fewer than {ks.presets.FEWEST_EPOCHS}: the narrow model instead, "
+            + ", ".join(f"{k} {v}" for k, v in ks.presets.NARROW.items())
+        )
+        run.write_json(RunFolder.CONFIG, config)
 
 
 def prepare(config, output_dir):
-    """`(corpus, run)`: the data loaded, the settings it chooses, the run folder written."""
+    """`(corpus, run, by_rule)`: the data loaded, the settings it chooses (`by_rule`: those
+    the rule chose), the run folder written."""
     corpus = ks.data.load_corpus(
         config["dataset"], config["valid_data"], config["test_data"], seed=config["seed"],
         num_pairs=config["num_pairs"], encoding=config["encoding"],
     )  # fmt: skip
-    auto_settings(config, corpus, output_dir)
+    by_rule = auto_settings(config, corpus, output_dir)
     run = RunFolder(cli.run_dir(output_dir, "translate"))
-    return corpus, cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY})
+    return corpus, cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY}), by_rule
 
 
 def preprocessor_of(config, corpus, run):
@@ -344,7 +377,7 @@ def main(argv=None):
     if output_dir is not None and os.path.exists(RunFolder(output_dir)[RunFolder.METRICS]):
         return finish(config, RunFolder(output_dir))
     try:  # the data and the run folder: one error line, nothing written
-        corpus, run = prepare(config, output_dir)
+        corpus, run, by_rule = prepare(config, output_dir)
     except (ValueError, OSError, ImportError) as error:
         return cli.fail(error)
     import keras
@@ -370,6 +403,7 @@ def main(argv=None):
         f"{preprocessor.target_tokenizer.vocab_size}; precision {precision}"
     )
     with distribution.scope():
+        fit_size_to_budget(config, run, preprocessor, data, by_rule)
         translator = Translator.build(
             preprocessor, RunFolder.strategy(config), config["architecture"],
             **backbone_options(config),

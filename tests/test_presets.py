@@ -2,11 +2,14 @@ import pytest
 
 from keras_seq.data import generate_pairs
 from keras_seq.presets import (
+    FEWEST_EPOCHS,
+    NARROW,
     PRESETS,
     CorpusStats,
     auto_settings,
     choose_preset,
     length_limit,
+    narrow_for_budget,
     vocab_size_for,
 )
 
@@ -65,3 +68,13 @@ def test_length_limit_is_the_995th_percentile_within_bounds():
     assert length_limit([3] * 100) == 16
     assert length_limit([1000] * 10) == 256
     assert length_limit(list(range(1, 1001)), low=1, high=2000) == 996
+
+
+def test_the_narrow_model_replaces_a_wider_one_that_fits_too_few_epochs_in_the_budget():
+    small, tiny = PRESETS["small"], PRESETS["tiny"]
+    minute = 60.0
+    assert narrow_for_budget(small, 45 * minute / (FEWEST_EPOCHS - 1), 45)  # 7 epochs fit
+    assert not narrow_for_budget(small, 45 * minute / FEWEST_EPOCHS, 45)  # 8 fit
+    assert not narrow_for_budget(small, 1e6, 0)  # no budget: no limit
+    assert not narrow_for_budget(tiny, 1e6, 45)  # as narrow as the narrow model already
+    assert NARROW["units"] < small["units"] and NARROW["embedding_dim"] < small["embedding_dim"]

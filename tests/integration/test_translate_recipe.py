@@ -326,7 +326,7 @@ def test_beam_settings_left_to_the_data_are_chosen_on_validation_pairs(tmp_path,
     recipe = load_recipe()
     config, _ = recipe.parse_args(["--quick", "--num-pairs", "400", "--val-bleu-pairs", "20"])
     config.update(beam_size=None, length_penalty=3.0 / 4)  # the beam size is left to the data
-    corpus, run = recipe.prepare(config, str(tmp_path / "run"))
+    corpus, run, _ = recipe.prepare(config, str(tmp_path / "run"))
     preprocessor = recipe.preprocessor_of(config, corpus, run)
     translator = keras_seq.models.Translator.build(preprocessor, embedding_dim=8, units=8)
     grid = recipe.choose_beam(config, run, translator, corpus)
@@ -355,7 +355,7 @@ def test_evaluate_needs_a_test_file_and_a_finished_run(tmp_path):
 def test_joint_vocab_is_one_subword_model_for_both_languages(tmp_path):
     recipe = load_recipe()
     config, _ = recipe.parse_args(["--quick", "--num-pairs", "400", "--joint-vocab"])
-    corpus, run = recipe.prepare(config, str(tmp_path / "run"))
+    corpus, run, _ = recipe.prepare(config, str(tmp_path / "run"))
     target = recipe.preprocessor_of(config, corpus, run).target_tokenizer
     files = [open(run.vocab_prefix(side) + ".model", "rb").read() for side in ("source", "target")]
     assert files[0] == files[1]
@@ -437,3 +437,28 @@ def test_a_run_folder_from_before_a_setting_existed_resumes_with_its_value_then(
     assert {k: config[k] for k in recipe.LEGACY} == {
         "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0, "subword_dropout": 0.0
     }  # fmt: skip
+
+
+def test_a_time_budget_too_short_for_the_rules_model_gets_the_narrow_one(tmp_path, capsys):
+    from keras_seq.presets import NARROW
+
+    recipe = load_recipe()
+    pairs = small_corpus(tmp_path)
+    rules = {k: PRESETS["small"][k] for k in NARROW}
+    for flags, size in (
+        (["--time-budget", "0.01"], NARROW),  # a second or less: no epoch of 256 units fits
+        (["--time-budget", "0.01", "--units", "256"], rules),  # a size set by a flag: not timed
+    ):
+        config, _ = recipe.parse_args(
+            ["--dataset", f"tsv:{pairs}", "--precision", "float32", *flags]
+        )
+        corpus, run, by_rule = recipe.prepare(config, str(tmp_path / f"run{len(flags)}{flags[1]}"))
+        preprocessor = recipe.preprocessor_of(config, corpus, run)
+        data = preprocessor.training_data(corpus, 64)
+        recipe.fit_size_to_budget(config, run, preprocessor, data, by_rule)
+        assert {k: config[k] for k in NARROW} == size
+        saved = keras_seq.files.read_json(run[run.CONFIG])
+        assert {k: saved[k] for k in NARROW} == size  # what a resumed run keeps
+    out = capsys.readouterr().out
+    assert "timed: an epoch of 256 units' training steps takes about" in out
+    assert out.count("the narrow model instead, embedding_dim 128, units 128, cell gru") == 1
