@@ -232,10 +232,10 @@ def fit_size_to_budget(config, run, preprocessor, data, by_rule):
     del probe
     keras.utils.set_random_seed(config["seed"])  # the model trained starts as without a probe
     minutes = step * data.train_report.batches / 60
-    fits = config["time_budget"] / minutes
+    fits = int(config["time_budget"] / minutes)
     print(
         f"  timed: an epoch of {config['units']} units' training steps takes about "
-        f"{minutes:.1f} min here, {fits:.0f} of them in the {config['time_budget']:g}-minute budget"
+        f"{minutes:.1f} min here, {fits} of them in the {config['time_budget']:g}-minute budget"
     )
     if ks.presets.narrow_for_budget(config, minutes * 60, config["time_budget"]):
         config.update(ks.presets.NARROW)
