@@ -250,8 +250,9 @@ def seconds_per_step(model, dataset, steps=6):
     """
     import time
 
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"`steps` must be a positive integer. Received: steps={steps!r}")
+    from keras_seq.layers._common import check_positive_int
+
+    check_positive_int("steps", steps)
     batches = list(dataset.take(steps))
     if not batches:
         raise ValueError(f"No batch to time: {dataset!r} is empty.")

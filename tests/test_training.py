@@ -116,6 +116,20 @@ def test_last_epochs_are_kept_and_averaged(tmp_path):
         ks.callbacks.EpochCheckpoints(str(folder), keep=0)
 
 
+def test_seconds_per_step_times_warmed_up_steps_on_the_datasets_batches():
+    x, y = reversal_batch(32, length=5, seed=1)
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    training.compile_seq2seq(model, learning_rate=1e-2)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    step = training.seconds_per_step(model, dataset, steps=3)
+    assert 0 < step < 10
+    assert int(model.optimizer.iterations.numpy()) == 6  # 3 batches, traced then timed
+    with pytest.raises(ValueError, match="steps=0"):
+        training.seconds_per_step(model, dataset, steps=0)
+    with pytest.raises(ValueError, match="No batch to time"):
+        training.seconds_per_step(model, dataset.take(0))
+
+
 def test_gradient_accumulation_updates_once_per_group_of_batches():
     x, y = reversal_batch(32, length=5, seed=1)
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)

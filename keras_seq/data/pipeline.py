@@ -62,8 +62,7 @@ class LengthCurriculum(keras.callbacks.Callback):
 
     def __init__(self, epochs, start_fraction=0.25):
         super().__init__()
-        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
+        check_positive_int("epochs", epochs)
         if not isinstance(start_fraction, (int, float)) or not 0 < start_fraction <= 1:
             raise ValueError(
                 f"`start_fraction` must be in (0, 1]. Received: start_fraction={start_fraction!r}"
