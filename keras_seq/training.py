@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import time
 
 import keras
 import numpy as np
@@ -13,6 +14,7 @@ from keras_seq.callbacks import (  # MONITORS, standard_callbacks: their old hom
     EpochCheckpoints,
     standard_callbacks,  # noqa: F401
 )
+from keras_seq.layers._common import check_positive_int
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 
@@ -248,10 +250,6 @@ def seconds_per_step(model, dataset, steps=6):
     to trace and warm up, then once more, timed. The weights and the optimizer
     state change: time a model built for the purpose, not the one to train.
     """
-    import time
-
-    from keras_seq.layers._common import check_positive_int
-
     check_positive_int("steps", steps)
     batches = list(dataset.take(steps))
     if not batches:

@@ -11,7 +11,7 @@ import keras
 import pytest
 
 import keras_seq  # noqa: F401  (registers the layers for load_model)
-from keras_seq.presets import PRESETS
+from keras_seq.presets import NARROW, PRESETS
 from tests.integration import recipe_runner
 from tests.integration.conftest import QUICK_RUN as SMALL
 from tests.shared import copy_of
@@ -440,8 +440,6 @@ def test_a_run_folder_from_before_a_setting_existed_resumes_with_its_value_then(
 
 
 def test_a_time_budget_too_short_for_the_rules_model_gets_the_narrow_one(tmp_path, capsys):
-    from keras_seq.presets import NARROW
-
     recipe = load_recipe()
     pairs = small_corpus(tmp_path)
     rules = {k: PRESETS["small"][k] for k in NARROW}
