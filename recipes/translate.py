@@ -219,12 +219,11 @@ def auto_settings(config, corpus, output_dir):
 def fit_size_to_budget(config, run, preprocessor, data, by_rule):
     """The rule's model size, or the narrow one (`ks.presets.narrow_for_budget`) where a
     timed probe of the rule's fits too few epochs in the time budget on this machine.
-    Only where the rule chose the size (`by_rule`, its choices) and a budget is set; in
-    the distribution's scope. Keras is seeded again after the probe."""
+    Only where `probed` says so; in the distribution's scope. Keras is seeded again after
+    the probe, and config.json gets the size decided."""
     import keras
 
-    sized = all(k in by_rule for k in ks.presets.NARROW) and config["architecture"] == "rnn"
-    if not (sized and config["time_budget"]):
+    if not probed(config, by_rule):
         return
     probe = Translator.build(preprocessor, "greedy", **backbone_options(config))
     probe.compile(**{k: config[k] for k in OPTIMIZATION}, total_steps=training_steps(config, data))
@@ -243,19 +242,31 @@ def fit_size_to_budget(config, run, preprocessor, data, by_rule):
             f"  fewer than {ks.presets.FEWEST_EPOCHS}: the narrow model instead, "
             + ", ".join(f"{k} {v}" for k, v in ks.presets.NARROW.items())
         )
-        run.write_json(RunFolder.CONFIG, config)
+    run.write_json(RunFolder.CONFIG, config)  # the size decided: what a resumed run keeps
+
+
+def probed(config, by_rule):
+    """Whether `fit_size_to_budget` times the model: the rule chose its size (`by_rule`),
+    the architecture is the RNN and a time budget is set."""
+    sized = all(k in by_rule for k in ks.presets.NARROW) and config["architecture"] == "rnn"
+    return bool(sized and config["time_budget"])
 
 
 def prepare(config, output_dir):
     """`(corpus, run, by_rule)`: the data loaded, the settings it chooses (`by_rule`: those
-    the rule chose), the run folder written."""
+    the rule chose), the run folder written. A size the probe is still to decide is written
+    as null, so that a run stopped before the probe ends probes again when resumed."""
     corpus = ks.data.load_corpus(
         config["dataset"], config["valid_data"], config["test_data"], seed=config["seed"],
         num_pairs=config["num_pairs"], encoding=config["encoding"],
     )  # fmt: skip
     by_rule = auto_settings(config, corpus, output_dir)
     run = RunFolder(cli.run_dir(output_dir, "translate"))
-    return corpus, cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY}), by_rule
+    pending = {k: config[k] for k in ks.presets.NARROW} if probed(config, by_rule) else {}
+    config.update(dict.fromkeys(pending))
+    cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY})
+    config.update(pending)
+    return corpus, run, by_rule
 
 
 def preprocessor_of(config, corpus, run):

@@ -447,10 +447,11 @@ def test_a_time_budget_too_short_for_the_rules_model_gets_the_narrow_one(tmp_pat
         (["--time-budget", "0.01"], NARROW),  # a second or less: no epoch of 256 units fits
         (["--time-budget", "0.01", "--units", "256"], rules),  # a size set by a flag: not timed
     ):
-        config, _ = recipe.parse_args(
-            ["--dataset", f"tsv:{pairs}", "--precision", "float32", *flags]
-        )
-        corpus, run, by_rule = recipe.prepare(config, str(tmp_path / f"run{len(flags)}{flags[1]}"))
+        argv = ["--dataset", f"tsv:{pairs}", "--precision", "float32", *flags]
+        output_dir = str(tmp_path / f"run{len(flags)}")
+        recipe.prepare(recipe.parse_args(argv)[0], output_dir)  # a run stopped before its probe
+        config, _ = recipe.parse_args(argv)
+        corpus, run, by_rule = recipe.prepare(config, output_dir)  # resumed: probes again
         preprocessor = recipe.preprocessor_of(config, corpus, run)
         data = preprocessor.training_data(corpus, 64)
         recipe.fit_size_to_budget(config, run, preprocessor, data, by_rule)
