@@ -14,6 +14,7 @@ if "tensorflow" not in _sys.modules and "pytest" not in _sys.modules:
 
 from keras_seq import (
     callbacks,
+    checks,
     cli,
     data,
     decoding,
@@ -28,15 +29,17 @@ from keras_seq import (
     presets,
     profiling,
     report,
-    run_folder,
     schedules,
+    tasks,
     training,
 )
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
+from keras_seq.tasks import Forecaster, Tagger, Translator
 
 __version__ = "0.1.0"
 __all__ = [
     "callbacks",
+    "checks",
     "cli",
     "data",
     "decoding",
@@ -51,9 +54,12 @@ __all__ = [
     "presets",
     "profiling",
     "report",
-    "run_folder",
     "schedules",
+    "tasks",
     "training",
+    "Forecaster",
+    "Tagger",
+    "Translator",
     "PAD_ID",
     "START_ID",
     "END_ID",

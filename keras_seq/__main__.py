@@ -3,19 +3,31 @@
     keras-seq translate RUN "Where is the station?" "Good morning."
     keras-seq translate RUN --strategy greedy < sentences.txt     # one sentence a line
     keras-seq tag RUN "Ana vive en Madrid"
+    keras-seq forecast RUN series.csv    # the next horizon after the file's last value
     keras-seq export RUN [--no-tflite] [--quantizations int8] [--shortlist]
     keras-seq evaluate RUN test.tsv      # BLEU of the model and of each export
 
-RUN is a run folder of `recipes/translate.py` or `recipes/tag.py`, or any preset
-`Translator.save_to_preset` / `Tagger.save_to_preset` wrote.
+RUN is a run folder of `recipes/translate.py`, `recipes/tag.py` or `recipes/forecast.py`,
+or any preset a task's `save_to_preset` wrote.
 """
 
 import os
 import sys
 
+import numpy as np
+
 from keras_seq import cli
+from keras_seq.data.series import read_csv_series
 from keras_seq.export.tflite import QUANTIZATIONS
-from keras_seq.run_folder import NotARunFolder, TagRunFolder, open_run_folder
+from keras_seq.tasks import (
+    Forecaster,
+    NotARunFolder,
+    RunFolder,
+    Tagger,
+    Translator,
+    evaluate_file,
+    open_run_folder,
+)
 
 
 def _texts(texts):
@@ -32,8 +44,6 @@ def translate_main(argv, prog):
         "--strategy", help="greedy, beam or sample (default: the run's, e.g. its tuned beam)"
     )
     args = parser.parse_args(argv)
-    from keras_seq.models import Translator
-
     try:
         translator = Translator.from_preset(args.run_dir, compile=False)
         translations = translator.translate(_texts(args.texts), args.strategy)
@@ -50,8 +60,6 @@ def tag_main(argv, prog):
     parser.add_argument("run_dir", help="a tagging run folder (a Tagger preset)")
     parser.add_argument("texts", nargs="*", help="sentences (default: standard input, a line each)")
     args = parser.parse_args(argv)
-    from keras_seq.models import Tagger
-
     try:
         tagger = Tagger.from_preset(args.run_dir, compile=False)
     except ValueError as error:
@@ -63,14 +71,39 @@ def tag_main(argv, prog):
     return 0
 
 
+def forecast_main(argv, prog):
+    parser = cli.parser(__doc__)
+    parser.prog = prog
+    parser.add_argument("run_dir", help="a forecasting run folder (a Forecaster preset)")
+    parser.add_argument(
+        "csv", help="the series, one value a row, oldest first (the model reads its last values)"
+    )
+    parser.add_argument("--value-column", help="default: value/y/target, or the only numeric one")
+    parser.add_argument("--time-column", help="default: date/time/timestamp/ds, if there")
+    args = parser.parse_args(argv)
+    try:
+        forecaster = Forecaster.from_preset(args.run_dir, compile=False)
+        series = read_csv_series(args.csv, args.value_column, args.time_column)
+        quantiles, point, _ = forecaster.forecast(series.values)
+    except (ValueError, OSError) as error:
+        return cli.fail(error)
+    low, high = forecaster.quantiles[0], forecaster.quantiles[-1]
+    print(f"step\tforecast\tq{low:g}\tq{high:g}")
+    for step in range(forecaster.horizon):
+        print(
+            f"{step + 1}\t{point[step]:.6g}\t{quantiles[step, 0]:.6g}\t{quantiles[step, -1]:.6g}"
+        )
+    return 0
+
+
 def export_main(argv, prog="keras-seq export"):
-    """Writes RUN/saved_model and RUN/tflite of a translation or tagging run."""
+    """Writes RUN/saved_model and RUN/tflite of a translation, tagging or forecasting run."""
     parser = cli.parser(
-        "Write RUN_DIR/saved_model (TF Serving: text in, text out) and RUN_DIR/tflite "
-        "(builtin ops only, float32/float16/int8) of a translation or tagging run."
+        "Write RUN_DIR/saved_model (TF Serving) and RUN_DIR/tflite (builtin ops only, "
+        "float32/float16/int8) of a translation, tagging or forecasting run."
     )
     parser.prog = prog
-    parser.add_argument("run_dir", help="a finished translation or tagging run folder")
+    parser.add_argument("run_dir", help="a finished translation, tagging or forecasting run folder")
     parser.add_argument("--no-tflite", action="store_true", help="write the SavedModel only")
     parser.add_argument(
         "--quantizations",
@@ -88,15 +121,18 @@ def export_main(argv, prog="keras-seq export"):
     )
     args = parser.parse_args(argv)
     run = open_run_folder(args.run_dir)
-    if args.shortlist and isinstance(run, TagRunFolder):
-        parser.error(f"{args.run_dir} is a tagging run; --shortlist is for translation.")
+    if args.shortlist and type(run) is not RunFolder:
+        parser.error(f"{args.run_dir} is a {run.TASK} run; --shortlist is for translation.")
+    task = {"Translator": Translator, "Tagger": Tagger, "Forecaster": Forecaster}[run.TASK]
     try:
         run.check_trained()
-        translator = run.load_translator(shortlist=True) if args.shortlist else None
+        loaded = task.from_preset(run.path, compile=False)
     except NotARunFolder as error:
         parser.error(str(error))
-    options = {"translator": translator} if args.shortlist else {}
-    written = run.export(tflite=not args.no_tflite, quantizations=args.quantizations, **options)
+    options = {"shortlist": True} if args.shortlist else {}
+    written = loaded.export(
+        run.path, tflite=not args.no_tflite, quantizations=args.quantizations, **options
+    )
     print(f"SavedModel: {written['saved_model']}")
     print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
     for name, path in written.get("tflite", {}).items():
@@ -116,8 +152,6 @@ def evaluate_main(argv, prog="keras-seq evaluate"):
     args = parser.parse_args(argv)
     if not os.path.isfile(args.test_data):
         parser.error(f"argument test_data: no such file: {args.test_data!r}")
-    from keras_seq.export.evaluate import evaluate_file
-
     try:
         print(f"Written to {evaluate_file(args.run_dir, args.test_data)}")
     except (ValueError, OSError) as error:  # NotARunFolder is a ValueError
@@ -128,6 +162,7 @@ def evaluate_main(argv, prog="keras-seq evaluate"):
 COMMANDS = {
     "translate": translate_main,
     "tag": tag_main,
+    "forecast": forecast_main,
     "export": export_main,
     "evaluate": evaluate_main,
 }

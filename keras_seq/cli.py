@@ -10,6 +10,9 @@ import os
 import sys
 import time
 
+from keras_seq import files
+from keras_seq.data.text_files import check_encoding
+
 
 def integer(low):
     """An argparse type: an int `>= low`; argparse names the flag in its error."""
@@ -45,8 +48,6 @@ def number(low, high=None, low_inclusive=True):
 
 def encoding(text):
     """An argparse type: `auto` or a text encoding Python knows."""
-    from keras_seq.data.text_files import check_encoding
-
     try:
         return check_encoding(text)
     except ValueError as error:
@@ -162,8 +163,6 @@ def earlier_choices(config, output_dir, keys, legacy=None):
     """A resumed run keeps what the data chose for it when it started (the `keys` of its
     config.json that `config` leaves None), even where the rule has changed since; a key
     its config.json lacks (a setting added since) had its value in `legacy`, if there."""
-    from keras_seq import files
-
     path = None if output_dir is None else os.path.join(output_dir, "config.json")
     if path is None or not os.path.exists(path):
         return

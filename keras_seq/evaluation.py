@@ -7,8 +7,7 @@ import tensorflow as tf
 from keras_seq import decoding
 from keras_seq._optional import optional_import
 from keras_seq.data.pipeline import make_source_batches
-from keras_seq.models import generate
-from keras_seq.plots import plot_attention, plot_tag_confusion  # noqa: F401  (their old home)
+from keras_seq.models.seq2seq import generate
 
 
 class _Decode:
@@ -293,6 +292,28 @@ class SentenceTagger:
                 tags[i] = [names[k] for k in ids[row, :n]]
                 scores[i] = probabilities[row, :n].tolist()
         return tags, scores
+
+
+def entity_spans(tags):
+    """`(type, start, end)` of the entities in a sentence's IOB2 (or IOBES) tags.
+
+    `end` is exclusive. An `I-` tag that does not continue an entity of its type
+    starts one (as the CoNLL `conlleval` script reads it).
+    """
+    spans = []
+    kind = start = None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, name = tag.partition("-")
+        continues = prefix in ("I", "E") and name == kind
+        if kind is not None and not continues:
+            spans.append((kind, start, i))
+            kind = None
+        if prefix in ("B", "S") or (prefix in ("I", "E") and not continues):
+            kind, start = name, i
+        if prefix in ("E", "S") and kind is not None:
+            spans.append((kind, start, i + 1))
+            kind = None
+    return spans
 
 
 def entity_scores(gold, predicted):

@@ -13,7 +13,11 @@ import os
 import shutil
 import tempfile
 
-__all__ = ["read_json", "replacing", "write_bytes", "write_json"]
+__all__ = ["DamagedFile", "read_json", "replacing", "write_bytes", "write_json"]
+
+
+class DamagedFile(ValueError):
+    """A file keras_seq wrote that can no longer be read (truncated, edited, overwritten)."""
 
 
 def _umask():
@@ -80,8 +84,18 @@ def write_json(path, value):
 
 
 def read_json(path, default=None):
-    """The JSON value at `path`; `default` when there is no such file (and one is given)."""
+    """The JSON value at `path`; `default` when there is no such file (and one is given).
+
+    Raises:
+        DamagedFile: naming `path` when it holds no valid JSON.
+    """
     if default is not None and not os.path.exists(path):
         return default
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise DamagedFile(
+                f"{path} is damaged: it is not valid JSON ({error}). Restore it from a copy, "
+                "or delete it and write it again (a run folder's command rewrites it)."
+            ) from None

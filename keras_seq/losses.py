@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_seq.layers.forecast_decoder import check_quantiles
 
 def token_log_probs(logits_or_probs, from_logits=True):
     """float32 log-probabilities over the last axis."""
@@ -137,8 +138,6 @@ class QuantileLoss(keras.losses.Loss):
     """
 
     def __init__(self, quantiles=(0.1, 0.5, 0.9), name="quantile_loss", **kwargs):
-        from keras_seq.layers.forecast_decoder import check_quantiles
-
         super().__init__(name=name, **kwargs)
         self.quantiles = check_quantiles(quantiles)
 

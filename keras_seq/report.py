@@ -13,7 +13,10 @@ import html
 import io
 import os
 
-from keras_seq.run_folder import RunFolder
+from keras_seq import evaluation, plots
+from keras_seq.evaluation import MONOTONIC_TAU
+from keras_seq.tasks.preset import RunFolder
+from keras_seq.tasks.translator import Translator
 
 __all__ = ["REPORT", "write_report"]
 
@@ -72,8 +75,6 @@ def data_uri(png_bytes):
 
 
 def heat_map_png(source_pieces, target_pieces, weights):
-    from keras_seq import plots
-
     buffer = io.BytesIO()
     plots.plot_attention(source_pieces, target_pieces, weights, buffer)
     return buffer.getvalue()
@@ -84,10 +85,7 @@ def sentence_cards(run, sources, references, pool):
 
     `map` holds the attention (`AttentionMaps`); `add_images` draws the cards shown.
     """
-    import sacrebleu
-
-    from keras_seq import evaluation
-    from keras_seq.models import Translator
+    import sacrebleu  # deferred: the optional sacrebleu
 
     translator = Translator.from_preset(run.path, compile=False)
     sources, references = sources[:pool], references[:pool]
@@ -195,8 +193,6 @@ def write_report(run_dir, num_sentences=24, num_worst=8, pool=200):
     add_images(gallery + worst)  # only the cards shown: drawing is most of the page's time
     config = run.read_config()
     metrics = run.read_metrics()
-    from keras_seq.evaluation import MONOTONIC_TAU
-
     name = html.escape(os.path.basename(os.path.abspath(run.path)))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",

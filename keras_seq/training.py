@@ -9,12 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_seq.callbacks import (  # MONITORS, standard_callbacks: their old home
-    MONITORS,  # noqa: F401
-    EpochCheckpoints,
-    standard_callbacks,  # noqa: F401
-)
-from keras_seq.layers._common import check_positive_int
+from keras_seq.callbacks import EpochCheckpoints
+from keras_seq.checks import check_positive_int
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 

@@ -18,7 +18,7 @@ def test_import_keras_seq_leaves_the_optional_packages_unimported():
         f"before = {{m for m in {OPTIONAL!r} if m in sys.modules}}\n"
         "import keras_seq as ks\n"
         f"print(sorted({{m for m in {OPTIONAL!r} if m in sys.modules}} - before))\n"
-        "print(ks.decoding.BeamSearch, ks.models.seq2seq_parts, ks.export.Translator)"
+        "print(ks.decoding.BeamSearch, ks.models.seq2seq_parts, ks.export.TranslatorModule)"
     )
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True

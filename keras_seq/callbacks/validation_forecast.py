@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq import evaluation
+from keras_seq.models.forecaster import forecast
 
 
 class ValidationForecast(keras.callbacks.Callback):
@@ -37,8 +38,6 @@ class ValidationForecast(keras.callbacks.Callback):
         self._forecast = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from keras_seq.models.forecaster import forecast
-
         if self._forecast is None:  # traced once
             self._forecast = tf.function(lambda inputs: forecast(self.model, **inputs)[0])
         quantiles = np.asarray(self._forecast(self.inputs))

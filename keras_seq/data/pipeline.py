@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq.layers._common import check_positive_int, check_rate
+from keras_seq.checks import check_positive_int, check_rate
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID
 
 OVERLONG_POLICIES = ("filter", "truncate")

@@ -12,6 +12,7 @@ import os
 import re
 
 import numpy as np
+from keras_seq import files
 import tensorflow as tf
 
 from keras_seq.data import sources
@@ -352,8 +353,6 @@ class TagVocabularies:
 
     def save(self, directory):
         """Writes `words.txt`, `chars.txt`, `tags.txt` and `settings.txt` in `directory`."""
-        from keras_seq import files
-
         os.makedirs(directory, exist_ok=True)
         texts = {name: "".join(f"{item}\n" for item in getattr(self, name)) for name in LISTS}
         texts["settings"] = (

@@ -5,6 +5,7 @@ import os
 import string
 
 import tensorflow as tf
+from keras_seq import files
 
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
@@ -157,8 +158,6 @@ class SubwordTokenizer:
 
     def save(self, path_prefix):
         """Writes `PREFIX.model` (the SentencePiece model) and `PREFIX.vocab` (one piece a line)."""
-        from keras_seq import files
-
         path_prefix = str(path_prefix)
         files.write_bytes(path_prefix + ".model", self.model_proto)
         files.write_bytes(

@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
+from keras_seq.data.pipeline import encode_texts
 
 # Ids never co-occurrence-counted: padding, start, end, unknown.
 FIRST_WORD_ID = max(PAD_ID, START_ID, END_ID, UNK_ID) + 1
@@ -162,8 +163,6 @@ class LexicalShortlist:
             source_tokenizer, target_tokenizer: the model's `SubwordTokenizer`s.
             **options: `per_token`, `frequent`, `chunk_size` of `from_pairs`.
         """
-        from keras_seq.data import encode_texts
-
         sides = (
             encode_texts(tokenizer, [pair[side] for pair in text_pairs])
             for side, tokenizer in enumerate((source_tokenizer, target_tokenizer))

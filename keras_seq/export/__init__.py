@@ -1,12 +1,12 @@
-"""Export of trained translators and taggers: SavedModel for TF Serving, builtins-only TFLite.
+"""Export of trained translators, taggers and forecasters: SavedModel for TF Serving, builtins-only TFLite.
 
 The deployment tools around these (the `python -m export RUN` command line, the
 TF Serving config, the clients) live in the repository's top-level `export/`.
 """
 
-from keras_seq.export.bundle import export_tagger, export_translator
+from keras_seq.export.bundle import SAVED_MODEL, TFLITE, export_tagger, export_translator
 from keras_seq.export.forecaster import ForecasterModule, convert_forecaster, export_forecaster
-from keras_seq.export.inference import Translator, TranslatorModule
+from keras_seq.export.inference import TranslatorModule
 from keras_seq.export.saved_model import export_saved_model, saved_model_strategies
 from keras_seq.export.tagger import (
     TaggerModule,
@@ -26,8 +26,9 @@ __all__ = [
     "ForecasterModule",
     "convert_forecaster",
     "export_forecaster",
+    "SAVED_MODEL",
+    "TFLITE",
     "TaggerModule",
-    "Translator",
     "TranslatorModule",
     "check_builtins_only",
     "convert",

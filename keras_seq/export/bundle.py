@@ -2,20 +2,27 @@
 
 import os
 
+from keras_seq import files
 from keras_seq.export.saved_model import export_saved_model
 from keras_seq.export.tagger import export_tagger_saved_model, export_tagger_tflite
 from keras_seq.export.tflite import QUANTIZATIONS, export_tflite
 from keras_seq.models.seq2seq import records_attention
-from keras_seq.run_folder import RunFolder
+
+# The two folders an export writes inside the directory it is given.
+SAVED_MODEL = "saved_model"
+TFLITE = "tflite"
 
 
 def _export(directory, write_saved_model, write_tflite, tflite, quantizations):
-    run = RunFolder(directory)
-    os.makedirs(run.path, exist_ok=True)
-    written = {"saved_model": write_saved_model(run[RunFolder.SAVED_MODEL])}
+    directory = os.fspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    written = {"saved_model": write_saved_model(os.path.join(directory, SAVED_MODEL))}
     if tflite:
         quantizations = tuple(quantizations or QUANTIZATIONS)
-        written["tflite"] = run.write_tflite(lambda folder: write_tflite(folder, quantizations))
+        folder = os.path.join(directory, TFLITE)
+        with files.replacing(folder, folder=True) as staging:
+            names = write_tflite(staging, quantizations)
+        written["tflite"] = {name: os.path.join(folder, name) for name in names}
     return written
 
 
@@ -26,7 +33,7 @@ def export_translator(module, directory, tflite=True, quantizations=None, with_a
     export leaves the earlier one, or none.
 
     Args:
-        module: a `TranslatorModule` (`ks.models.Translator.module()`).
+        module: a `TranslatorModule` (`ks.Translator.module()`).
         directory: the folder (a run folder, or any other).
         tflite: also write the builtins-only TFLite models.
         quantizations: TFLite variants; default all of `QUANTIZATIONS`.

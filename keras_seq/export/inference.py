@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from keras_seq import decoding
-from keras_seq.models import as_float32, generate, seq2seq_parts
+from keras_seq.models.seq2seq import as_float32, generate, seq2seq_parts
 from keras_seq.special_ids import PAD_ID, UNK_ID
 
 
@@ -148,7 +148,3 @@ def result_outputs(result):
     if result.attention is not None:
         outputs["attention"] = result.attention
     return outputs
-
-
-# The name of `TranslatorModule` before `ks.models.Translator` (the task) took it.
-Translator = TranslatorModule

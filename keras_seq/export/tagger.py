@@ -11,8 +11,8 @@ from keras_seq.export.tflite import (
     frozen_function,
     write_atomically,
 )
-from keras_seq.models import Tagger, as_float32
-from keras_seq.models.tagger import DEFAULT_MAX_WORDS
+from keras_seq.models.seq2seq import as_float32
+from keras_seq.models.tagger import DEFAULT_MAX_WORDS, TaggingModel
 from keras_seq.special_ids import PAD_ID, UNK_ID
 
 
@@ -24,7 +24,7 @@ def _table(keys):
 
 
 class TaggerModule(tf.Module):
-    """A trained `Tagger` with its vocabularies, as one exportable TensorFlow module.
+    """A trained tagging model with its vocabularies, as one exportable TensorFlow module.
 
     Text is split on whitespace, and words and characters are looked up as
     `TagVocabularies.encode` does (digits mapped to 0 when the vocabularies say so,
@@ -33,15 +33,15 @@ class TaggerModule(tf.Module):
     precision it was trained in.
 
     Args:
-        model: a `Tagger` (`build_tagger`).
+        model: a `ks.models.build_tagger` model.
         vocabularies: its `TagVocabularies`.
         max_words: the words per sentence of the TFLite model's fixed input shape.
     """
 
     def __init__(self, model, vocabularies, max_words=DEFAULT_MAX_WORDS):
         super().__init__()
-        if not isinstance(model, Tagger):
-            raise ValueError(f"Expected a Tagger (build_tagger). Received: {model!r}")
+        if not isinstance(model, TaggingModel):
+            raise ValueError(f"Expected a ks.models.build_tagger model. Received: {model!r}")
         self.model = as_float32(model)
         self.vocabularies = vocabularies
         self.max_words = max_words

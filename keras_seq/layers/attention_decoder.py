@@ -5,20 +5,13 @@ import warnings
 import keras
 from keras import ops
 
+from keras_seq.checks import check_choice, check_positive_int, check_rate
 from keras_seq.layers._attention_styles import (
     attend_after_cell,
     attend_after_fused_rnn,
     attend_before_cell,
 )
-from keras_seq.layers._common import (
-    check_cell,
-    check_choice,
-    check_positive_int,
-    check_rate,
-    embed,
-    make_rnn,
-    num_cell_states,
-)
+from keras_seq.layers._common import check_cell, embed, make_rnn, num_cell_states
 from keras_seq.layers._scheduled_sampling import (
     SAMPLINGS,
     SCHEDULED_SAMPLINGS,

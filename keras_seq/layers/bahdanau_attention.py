@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_seq.layers._common import check_positive_int
+from keras_seq.checks import check_positive_int
 from keras_seq.layers.attention_base import Attention, additive_scores
 
 

@@ -3,12 +3,8 @@
 import keras
 from keras import ops
 
-from keras_seq.layers._common import (
-    check_cell,
-    check_choice,
-    check_positive_int,
-    num_cell_states,
-)
+from keras_seq.checks import check_choice, check_positive_int
+from keras_seq.layers._common import check_cell, num_cell_states
 
 BRIDGES = ("zero", "last", "mean", "dense")
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_seq.layers._common import check_choice, check_positive_int
+from keras_seq.checks import check_choice, check_positive_int
 from keras_seq.layers.bidirectional import Bidirectional
 
 CHARACTER_ENCODERS = ("cnn", "lstm")

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_seq.layers._common import check_choice, check_positive_int
+from keras_seq.checks import check_choice, check_positive_int
 
 CONSTRAINTS = (None, "iob2", "iobes")
 # Added to a forbidden transition's score. Finite, so that a forbidden gold path gives a

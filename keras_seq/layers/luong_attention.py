@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_seq.layers._common import check_choice, check_positive_int
+from keras_seq.checks import check_choice, check_positive_int
 from keras_seq.layers.attention_base import Attention, additive_scores
 
 SCORES = ("dot", "general", "concat", "scaled_dot")

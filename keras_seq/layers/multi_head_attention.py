@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_seq.layers._common import check_positive_int
+from keras_seq.checks import check_positive_int
 from keras_seq.layers.attention_base import Attention, masked_softmax
 
 

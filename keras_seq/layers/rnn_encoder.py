@@ -3,13 +3,8 @@
 import keras
 from keras import ops
 
-from keras_seq.layers._common import (
-    check_cell,
-    check_positive_int,
-    check_rate,
-    embed,
-    make_rnn,
-)
+from keras_seq.checks import check_positive_int, check_rate
+from keras_seq.layers._common import check_cell, embed, make_rnn
 from keras_seq.layers.bidirectional import Bidirectional
 from keras_seq.layers.word_dropout import make_word_dropout
 

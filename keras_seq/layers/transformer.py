@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from keras_seq._optional import optional_import
-from keras_seq.layers._common import check_positive_int, check_rate
+from keras_seq.checks import check_positive_int, check_rate
 from keras_seq.special_ids import PAD_ID
 
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_seq.layers._common import check_rate
+from keras_seq.checks import check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

@@ -1,4 +1,4 @@
-"""Model builders, their parts, and generation."""
+"""Model builders (the backbones of the tasks), their parts, and generation."""
 
 from keras_seq.models.forecaster import (
     WindowScaler,
@@ -20,23 +20,19 @@ from keras_seq.models.seq2seq import (
 )
 from keras_seq.models.tagger import (
     HEADS,
-    Tagger,
+    TaggingModel,
     build_tagger,
     embedding_matrix,
     read_vectors,
 )
-from keras_seq.models.translator import ARCHITECTURES, Seq2SeqPreprocessor, Translator
 
 __all__ = [
-    "ARCHITECTURES",
     "HEADS",
-    "Tagger",
+    "TaggingModel",
     "build_tagger",
     "embedding_matrix",
     "read_vectors",
     "Seq2SeqParts",
-    "Seq2SeqPreprocessor",
-    "Translator",
     "WindowScaler",
     "as_float32",
     "attention_of",

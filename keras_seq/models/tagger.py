@@ -4,14 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq.checks import check_choice, check_positive_int, check_rate
 from keras_seq.layers import CRF, Bidirectional, CasingFeatures, CharacterEncoder
-from keras_seq.layers._common import (
-    RNN_LAYERS,
-    check_cell,
-    check_choice,
-    check_positive_int,
-    check_rate,
-)
+from keras_seq.layers._common import RNN_LAYERS, check_cell
 from keras_seq.special_ids import PAD_ID
 
 HEADS = ("crf", "softmax")
@@ -20,7 +15,7 @@ DEFAULT_MAX_WORDS = 128
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Tagger(keras.Model):
+class TaggingModel(keras.Model):
     """A functional tagging model whose loss is its head's: CRF likelihood or softmax.
 
     Built by `build_tagger`. Inputs are a dict: `"words"`, int `(batch_size, words)`
@@ -34,25 +29,9 @@ class Tagger(keras.Model):
     loss averaged over real words — the CRF negative log-likelihood of each sentence
     (summed over the batch, divided by its words) or the softmax cross-entropy.
 
-    It is also the tagging task a user holds, as keras-hub's tasks are: with its
-    `preprocessor` (the `ks.data.TagVocabularies` it was trained with), `tag` turns
-    sentences into entities, `score` gives the entity F1 of tagged sentences, `export`
-    writes the SavedModel and TFLite models, and `save_to_preset` / `Tagger.from_preset`
-    write and load a run folder.
-
-    Example:
-    ```python
-    tagger = ks.models.Tagger.from_preset("runs/ner")
-    tagger.tag("Ana vive en Madrid")
-    # [{"type": "PER", "start": 0, "end": 1, "text": "Ana", "score": 0.98}, ...]
-    ```
+    It is the backbone of the tagging task a user holds, `ks.Tagger`, which adds the
+    vocabularies (text in, entities out), export and presets.
     """
-
-    def __init__(self, inputs, outputs, name=None, **kwargs):
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.preprocessor = None  # the TagVocabularies; set by from_preset or by the user
-        self.max_words = DEFAULT_MAX_WORDS  # the TFLite model's words per sentence
-        self.preset_dir = None
 
     @property
     def crf(self):
@@ -94,172 +73,6 @@ class Tagger(keras.Model):
         tags = outputs["tags"]
         scores = ops.take_along_axis(probabilities, tags[..., None], axis=-1)[..., 0]
         return tags, ops.where(mask, scores, 0.0)
-
-    # ------------------------------------------------------------------- the task
-    def _vocabularies(self, vocabularies=None):
-        vocabularies = vocabularies or self.preprocessor
-        if vocabularies is None:
-            raise ValueError(
-                "This Tagger has no vocabularies: load it with Tagger.from_preset(RUN), or set "
-                "`tagger.preprocessor` to the ks.data.TagVocabularies it was trained with."
-            )
-        return vocabularies
-
-    def tag(self, sentences, batch_size=256):
-        """The entities of sentences: a list of dicts per sentence.
-
-        Args:
-            sentences: a string (one sentence, split on whitespace), or a list of
-                sentences, each a string or a list of words.
-            batch_size: sentences tagged together.
-
-        Returns:
-            For each sentence (for a string, just its list), its entities in
-            order: `{"type", "start", "end", "text", "score"}`, where `start` and
-            `end` are word indices (`end` exclusive), `text` the words joined by
-            spaces and `score` the mean probability of the entity's tags.
-        """
-        from keras_seq.evaluation import SentenceTagger
-
-        single = isinstance(sentences, str)
-        batch = [sentences] if single else list(sentences)
-        words = []
-        for i, sentence in enumerate(batch):
-            if isinstance(sentence, str):
-                words.append(sentence.split())
-            elif isinstance(sentence, (list, tuple)) and all(isinstance(w, str) for w in sentence):
-                words.append(list(sentence))
-            else:
-                raise ValueError(
-                    f"A sentence is a string or a list of words; sentence {i} is {sentence!r}."
-                )
-        tags, scores = SentenceTagger(self, words, self._vocabularies(), batch_size)()
-        entities = [
-            [
-                {
-                    "type": kind,
-                    "start": start,
-                    "end": end,
-                    "text": " ".join(sentence[start:end]),
-                    "score": float(np.mean(probabilities[start:end])),
-                }
-                for kind, start, end in entity_spans(sentence_tags)
-            ]
-            for sentence, sentence_tags, probabilities in zip(words, tags, scores, strict=True)
-        ]
-        return entities[0] if single else entities
-
-    def score(self, sentences, batch_size=256):
-        """Entity-level scores of tagged sentences, as `conlleval` counts them (seqeval).
-
-        Args:
-            sentences: `(words, tags)` pairs, each a list of strings (IOB2 tags).
-            batch_size: sentences tagged together.
-
-        Returns:
-            dict: `f1`, `precision`, `recall` (percent, micro-averaged over entities),
-            `accuracy` (of tags) and `per_type` (each type's `f1`, `precision`, `recall`,
-            `support`).
-        """
-        from keras_seq.evaluation import SentenceTagger, entity_scores
-
-        words = [list(w) for w, _ in sentences]
-        predicted, _ = SentenceTagger(self, words, self._vocabularies(), batch_size)()
-        return entity_scores([list(t) for _, t in sentences], predicted)
-
-    def average_epochs(self, run_dir, sentences):
-        """Checkpoint averaging of the epochs `standard_callbacks(keep_epochs=N)` kept in
-        `run_dir`, kept only when it raises the entity F1 (`score`) of `sentences`
-        (validation `(words, tags)` pairs); the kept epochs' files are deleted after.
-
-        Returns:
-            None with fewer than two epochs kept, else a dict: `epochs` (their numbers),
-            `val_f1_average`, `val_f1_best_epoch` (the weights before), `kept`
-            (`"average"` or `"best"`).
-        """
-        from keras_seq.training import average_kept_epochs
-
-        result = average_kept_epochs(self, run_dir, lambda: self.score(sentences)["f1"])
-        if result is None:
-            return None
-        return {
-            "epochs": result["epochs"],
-            "val_f1_average": result["average"],
-            "val_f1_best_epoch": result["best"],
-            "kept": result["kept"],
-        }
-
-    def module(self, vocabularies=None, max_words=None):
-        """The exportable `ks.export.TaggerModule` of this tagger."""
-        from keras_seq.export import TaggerModule
-
-        return TaggerModule(self, self._vocabularies(vocabularies), max_words or self.max_words)
-
-    def export(self, directory, tflite=True, quantizations=None, vocabularies=None):
-        """Writes `directory/saved_model/` (text in, words/tags/scores out) and
-        `directory/tflite/tagger*.tflite` (builtins only, `max_words` words).
-
-        Returns:
-            dict: `saved_model` (path) and `tflite` (file name -> path).
-        """
-        from keras_seq.export import export_tagger
-
-        return export_tagger(self.module(vocabularies), directory, tflite, quantizations)
-
-    def save_to_preset(self, directory):
-        """Writes the tagger as a preset (run folder): `model.keras`, `vocab/`, and
-        `max_words` in `config.json` (other keys kept). Each file is written atomically."""
-        from keras_seq.run_folder import TagRunFolder
-
-        run = TagRunFolder(directory)
-        self._vocabularies().save(run[run.VOCAB])
-        with run.writing(run.MODEL) as temporary:
-            self.save(temporary)
-        run.update_config(max_words=self.max_words)
-        self.preset_dir = run.path
-        return run.path
-
-    @classmethod
-    def from_preset(cls, directory, compile=True):
-        """Loads a tagger from a `recipes/tag.py` run folder or a `save_to_preset` folder.
-
-        Raises:
-            keras_seq.run_folder.NotARunFolder: naming what is missing.
-        """
-        from keras_seq.data import TagVocabularies
-        from keras_seq.run_folder import TagRunFolder
-
-        run = TagRunFolder(directory)
-        run.check_trained()
-        tagger = keras.models.load_model(run[run.MODEL], compile=compile)
-        if not isinstance(tagger, cls):
-            raise ValueError(f"{run[run.MODEL]} holds a {type(tagger).__name__}, not a Tagger.")
-        tagger.preprocessor = TagVocabularies.load(run[run.VOCAB])
-        tagger.max_words = run.read_config().get("max_words", DEFAULT_MAX_WORDS)
-        tagger.preset_dir = run.path
-        return tagger
-
-
-def entity_spans(tags):
-    """`(type, start, end)` of the entities in a sentence's IOB2 (or IOBES) tags.
-
-    `end` is exclusive. An `I-` tag that does not continue an entity of its type
-    starts one (as the CoNLL `conlleval` script reads it).
-    """
-    spans = []
-    kind = start = None
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, _, name = tag.partition("-")
-        continues = prefix in ("I", "E") and name == kind
-        if kind is not None and not continues:
-            spans.append((kind, start, i))
-            kind = None
-        if prefix in ("B", "S") or (prefix in ("I", "E") and not continues):
-            kind, start = name, i
-        if prefix in ("E", "S") and kind is not None:
-            spans.append((kind, start, i + 1))
-            kind = None
-    return spans
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -387,7 +200,7 @@ def build_tagger(
     embeddings=None,
     name="tagger",
 ):
-    """A BiRNN sequence tagger (Lample et al. 2016; Ma and Hovy 2016) as a `Tagger`.
+    """A BiRNN sequence tagger (Lample et al. 2016; Ma and Hovy 2016) as a `TaggingModel`.
 
     Word embeddings (optionally initialised from `embeddings`), optionally
     concatenated with character features (`CharacterEncoder`), dropout, `num_layers`
@@ -418,7 +231,7 @@ def build_tagger(
         name: the model's name.
 
     Returns:
-        A `Tagger` (a functional `keras.Model`).
+        A `TaggingModel` (a functional `keras.Model`).
 
     Raises:
         ValueError: naming any bad argument.
@@ -488,4 +301,6 @@ def build_tagger(
         )
     else:
         decoded = SoftmaxTags(name="softmax_tags")(potentials, mask=mask)
-    return Tagger(inputs=inputs, outputs={"potentials": potentials, "tags": decoded}, name=name)
+    return TaggingModel(
+        inputs=inputs, outputs={"potentials": potentials, "tags": decoded}, name=name
+    )

@@ -5,7 +5,7 @@ from ai_edge_litert.interpreter import Interpreter
 from keras import ops
 
 from keras_seq.decoding import BeamSearch, GreedySearch, LexicalShortlist
-from keras_seq.export import Translator, check_builtins_only
+from keras_seq.export import TranslatorModule, check_builtins_only
 from keras_seq.export.tflite import convert
 from keras_seq.models import build_seq2seq, generate, seq2seq_parts
 from keras_seq.special_ids import END_ID, START_ID, UNK_ID
@@ -151,7 +151,7 @@ def test_save_and_load_round_trip(tmp_path):
 @pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)], ids=["greedy", "beam"])
 def test_tflite_with_a_shortlist_is_builtins_only_and_equals_keras(strategy):
     model, shortlist = small_model(), random_shortlist()
-    translator = Translator(model, max_source_length=4, max_target_length=12, shortlist=shortlist)
+    translator = TranslatorModule(model, max_source_length=4, max_target_length=12, shortlist=shortlist)
     content = convert(translator, strategy)
     check_builtins_only(content)
     runner = Interpreter(model_content=content).get_signature_runner()

@@ -29,7 +29,7 @@ def test_a_mixed_precision_model_exports_to_saved_model_and_tflite(tmp_path, pol
         keras.config.set_dtype_policy("float32")
     assert model.get_layer("decoder").compute_dtype != "float32"
 
-    translator = ks.export.Translator(model, source, target, 16, 16, strategy="beam")
+    translator = ks.export.TranslatorModule(model, source, target, 16, 16, strategy="beam")
     assert translator.model.get_layer("decoder").compute_dtype == "float32"
     assert model.get_layer("decoder").compute_dtype != "float32"  # the trained model is kept
     saved = ks.export.export_saved_model(translator, str(tmp_path / "saved_model"))

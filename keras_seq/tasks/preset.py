@@ -1,8 +1,8 @@
-"""The run folder: one documented layout, the preset of `Translator` and `Tagger`.
+"""The run folder: one documented layout, the preset of `Translator`, `Tagger` and `Forecaster`.
 
-A run folder is what `recipes/translate.py` and `recipes/tag.py` write, and what
-`ks.models.Translator.save_to_preset` / `ks.models.Tagger.save_to_preset` write:
-the same folder is a preset, loaded anywhere by `from_preset`. File names, the
+A run folder is what `recipes/translate.py`, `recipes/tag.py` and `recipes/forecast.py`
+write, and what the tasks' `save_to_preset` write: the same folder is a preset, loaded
+anywhere by `from_preset`. File names, the
 `vocab/` layout and the config keys that choose the decoding strategy are known
 here and nowhere else; every file is written atomically (`keras_seq.files`).
 
@@ -20,6 +20,9 @@ Translation (`RunFolder`):
 Tagging (`TagRunFolder`): config.json (with `max_words`), model.keras,
 vocab/words.txt, vocab/tags.txt, vocab/chars.txt, predictions.conll,
 confusion.png, saved_model/, tflite/.
+
+Forecasting (`ForecastRunFolder`): config.json (with `lookback`, `horizon`, `season`,
+`interval_scales`), model.keras, saved_model/, tflite/.
 """
 
 import contextlib
@@ -27,11 +30,20 @@ import csv
 import os
 import time
 
-from keras_seq import files
+import keras
+
+from keras_seq import decoding, evaluation, files, plots
+from keras_seq.callbacks import TrainingTimer
+from keras_seq.export.bundle import SAVED_MODEL, TFLITE
+from keras_seq.training import describe_average
 
 
 class NotARunFolder(ValueError):
     """A folder that is not (or not yet) a finished run folder."""
+
+
+class DamagedPreset(NotARunFolder):
+    """A run folder whose files are there but cannot be read."""
 
 
 class RunFolder:
@@ -53,8 +65,8 @@ class RunFolder:
     TRANSLATIONS = "translations.tsv"
     ATTENTION = "attention"
     REPORT = os.path.join("report", "index.html")
-    SAVED_MODEL = "saved_model"
-    TFLITE = "tflite"
+    SAVED_MODEL = SAVED_MODEL
+    TFLITE = TFLITE
     # Written with the vocabularies: the lexical shortlist of the training pairs.
     SHORTLIST = os.path.join(VOCAB, "shortlist.npz")
     # Written when training ends, so a run stopped later does not train again.
@@ -124,23 +136,37 @@ class RunFolder:
         """Raises `NotARunFolder` naming what is missing unless training has finished here."""
         if not os.path.isdir(self.path):
             raise NotARunFolder(f"{self.path} is not a folder.")
-        missing = [name for name in self.TRAINED if not os.path.exists(self[name])]
+        missing = self.missing()
         if missing:
             other = open_run_folder(self.path)
             if type(other) is not type(self) and not other.missing():
                 raise NotARunFolder(
                     f"{self.path} is a {other.TASK} run ({other.RECIPE}), not a {self.TASK} run: "
-                    f"load it with ks.models.{other.TASK}.from_preset."
+                    f"load it with ks.{other.TASK}.from_preset."
                 )
             raise NotARunFolder(
                 f"{self.path} is not a finished {self.TASK} run folder ({self.RECIPE} or "
-                f"ks.models.{self.TASK}.save_to_preset): {', '.join(missing)} "
+                f"ks.{self.TASK}.save_to_preset): {', '.join(missing)} "
                 f"{'is' if len(missing) == 1 else 'are'} missing."
             )
 
     def missing(self):
         """The files of `TRAINED` that are not (yet) in the folder."""
         return [name for name in self.TRAINED if not os.path.exists(self[name])]
+
+    def load_model(self, compile=True):
+        """The run's `model.keras`, or `DamagedPreset` naming it when it cannot be read."""
+        path = self[self.MODEL]
+        try:
+            return keras.models.load_model(path, compile=compile)
+        except Exception as error:  # a zip, h5 or config error: all mean the same to a user
+            reason = (str(error).splitlines() or [""])[0][:200]
+            raise DamagedPreset(
+                f"{path} is damaged and cannot be loaded as a Keras model "
+                f"({type(error).__name__}: {reason}). Copy it again from where it was trained "
+                f"(or save_to_preset again); in a {self.RECIPE} run folder, deleting it and "
+                "running the same command again resumes from checkpoints/."
+            ) from error
 
     @staticmethod
     def strategy(config):
@@ -151,45 +177,10 @@ class RunFolder:
         `length_penalty`, where settings not chosen yet (None: the run stopped
         before its validation grid) take `BeamSearch`'s defaults.
         """
-        from keras_seq import decoding
-
         if config.get("decoding"):
             return decoding.get(config["decoding"])
         keys = ("beam_size", "length_penalty")
         return decoding.BeamSearch(**{k: config[k] for k in keys if config.get(k) is not None})
-
-    def load_translator(self, shortlist=False):
-        """The `ks.export.TranslatorModule` of the run (see `Translator.module`).
-
-        With `shortlist`, its decoding emits only the candidates of the run's
-        lexical shortlist (`vocab/shortlist.npz`).
-        """
-        from keras_seq.models import Translator
-
-        return Translator.from_preset(self.path).module(shortlist=shortlist or None)
-
-    def export(self, translator=None, tflite=True, quantizations=None, with_attention=None):
-        """Writes `saved_model/` and (with `tflite`) `tflite/*.tflite`.
-
-        Args:
-            translator: an already built `ks.models.Translator` or
-                `ks.export.TranslatorModule`; by default loaded from the run.
-            tflite: also write the TFLite models.
-            quantizations: TFLite variants; default all of
-                `keras_seq.export.tflite.QUANTIZATIONS`.
-            with_attention: add attention weights to the SavedModel's ids signatures
-                (default: when the model records them).
-
-        Returns:
-            dict of what was written: `saved_model` (path) and `tflite` (name -> path).
-        """
-        from keras_seq.export import export_translator
-        from keras_seq.models import Translator
-
-        if translator is None:
-            translator = Translator.from_preset(self.path)
-        module = translator.module() if isinstance(translator, Translator) else translator
-        return export_translator(module, self.path, tflite, quantizations, with_attention)
 
     def training_summary(self):
         """What `save_training` recorded, or None while training has not finished here."""
@@ -218,9 +209,6 @@ class RunFolder:
             `train_step_seconds` (the training batches alone), `epochs_run_this_session`,
             and `checkpoint_average` (`average_epochs`' dict) when averaging ran.
         """
-        from keras_seq.callbacks import TrainingTimer
-        from keras_seq.training import describe_average
-
         model = getattr(task, "backbone", task)  # what `model.keras` holds
         summary = self.training_summary()
         if summary is not None:
@@ -265,8 +253,6 @@ class RunFolder:
             `(metrics, scores)`: `metrics.json`'s test and data entries, and the scores
             by decoding (`"greedy"`, `"beam"`: `ks.evaluation.corpus_scores`' dicts).
         """
-        from keras_seq import evaluation, plots
-
         test = translator.backbone.evaluate(data.test, verbose=0, return_dict=True)
         corpus, report, preprocessor = data.corpus, data.train_report, translator.preprocessor
         sources, references = map(list, zip(*corpus.test, strict=True))
@@ -344,30 +330,36 @@ class TagRunFolder(RunFolder):
         os.path.join(RunFolder.VOCAB, "tags.txt"),
     )
 
-    def export(self, model=None, vocabularies=None, tflite=True, quantizations=None):
-        """Writes `saved_model/` and (with `tflite`) `tflite/tagger*.tflite`.
 
-        Args:
-            model: the trained `ks.models.Tagger`; by default loaded from the run.
-            vocabularies: its `TagVocabularies` when `model` carries none.
-            tflite: also write the TFLite models, `max_words` (config) words long.
-            quantizations: TFLite variants; default all.
+class ForecastRunFolder(RunFolder):
+    """The run folder of `recipes/forecast.py` (a `Forecaster` preset)."""
 
-        Returns:
-            dict of what was written: `saved_model` (path) and `tflite` (name -> path).
-        """
-        from keras_seq.models import Tagger
+    RECIPE = "recipes/forecast.py"
+    TASK = "Forecaster"
+    TRAINED = (RunFolder.CONFIG, RunFolder.MODEL)
+    # The config keys that make a folder a forecaster preset.
+    PRESET_KEYS = ("lookback", "horizon", "season")
 
-        if model is None:
-            model = Tagger.from_preset(self.path)
-        return model.export(
-            self.path, tflite=tflite, quantizations=quantizations, vocabularies=vocabularies
-        )
+    def missing(self):
+        """The files of `TRAINED`, and the keys of `PRESET_KEYS` in `config.json`, not here."""
+        missing = super().missing()
+        if self.CONFIG not in missing:
+            config = self.read_config()
+            missing += [f"{self.CONFIG}:{key}" for key in self.PRESET_KEYS if key not in config]
+        return missing
 
 
 def open_run_folder(path):
-    """The `TagRunFolder` of a tagging run, else the `RunFolder` of a translation run."""
+    """The `TagRunFolder` of a tagging run, the `ForecastRunFolder` of a forecasting run,
+    else the `RunFolder` of a translation run."""
     tag_run = TagRunFolder(path)
     if os.path.exists(tag_run[os.path.join(TagRunFolder.VOCAB, "tags.txt")]):
         return tag_run
+    forecast_run = ForecastRunFolder(path)
+    if not os.path.isdir(forecast_run[RunFolder.VOCAB]) and os.path.exists(forecast_run.path):
+        try:
+            if not forecast_run.missing():
+                return forecast_run
+        except files.DamagedFile:
+            pass
     return RunFolder(path)

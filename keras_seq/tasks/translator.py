@@ -4,9 +4,34 @@ import dataclasses
 import functools
 import itertools
 import os
+import warnings
+
+import numpy as np
+import tensorflow as tf
 
 from keras_seq import decoding
-from keras_seq.run_folder import NotARunFolder, RunFolder
+from keras_seq.callbacks import AttentionImages, ValidationBLEU, standard_callbacks
+from keras_seq.checks import check_choice
+from keras_seq.data import (
+    EpochShuffle,
+    LengthCurriculum,
+    SubwordTokenizer,
+    encode_texts,
+    make_dataset,
+    measure_padding,
+)
+from keras_seq.decoding import LexicalShortlist
+from keras_seq.evaluation import AttentionMaps, TextTranslator, corpus_scores, make_translate_fn
+from keras_seq.export import TranslatorModule, export_translator
+from keras_seq.models.seq2seq import (
+    build_seq2seq,
+    build_transformer,
+    records_attention,
+    seq2seq_parts,
+)
+from keras_seq.presets import length_limit
+from keras_seq.tasks.preset import NotARunFolder, RunFolder
+from keras_seq.training import average_if_better, average_kept_epochs, compile_seq2seq
 
 # The beam settings `Translator.tune_decoding` tries by default.
 BEAM_SIZES = (3, 5, 8)
@@ -43,7 +68,7 @@ class Seq2SeqPreprocessor:
 
     Example:
     ```python
-    preprocessor = ks.models.Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=1000)
+    preprocessor = ks.tasks.Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=1000)
     dataset, report = preprocessor.make_dataset(pairs, batch_size=64)
     ```
     """
@@ -73,8 +98,6 @@ class Seq2SeqPreprocessor:
 
         With `joint`, one vocabulary learned from both languages serves as both.
         """
-        from keras_seq.data import SubwordTokenizer
-
         pairs = _check_pairs(pairs)
         if joint:
             shared = SubwordTokenizer.train(
@@ -92,9 +115,6 @@ class Seq2SeqPreprocessor:
 
         See `keras_seq.presets.length_limit`; the target counts its end token.
         """
-        from keras_seq.data import encode_texts
-        from keras_seq.presets import length_limit
-
         pairs = _check_pairs(pairs)
         limits = {}
         for key, side, tokenizer, extra in (
@@ -136,9 +156,6 @@ class Seq2SeqPreprocessor:
         data (`length_limits`). Also writes `vocab/shortlist.npz`, the lexical
         shortlist of `pairs` (`export(shortlist=True)`), if missing.
         """
-        from keras_seq.data import SubwordTokenizer
-        from keras_seq.decoding import LexicalShortlist
-
         run = RunFolder(directory)
         if os.path.exists(run.vocab_prefix("target") + ".model"):
             tokenizers = [SubwordTokenizer.load(run.vocab_prefix(s)) for s in ("source", "target")]
@@ -168,8 +185,6 @@ class Seq2SeqPreprocessor:
         Returns:
             `TrainingData`.
         """
-        from keras_seq.data import EpochShuffle, LengthCurriculum, measure_padding
-
         curriculum = LengthCurriculum(curriculum_epochs) if curriculum_epochs else None
         shuffle = EpochShuffle(seed)
         train, train_report = self.make_dataset(
@@ -191,8 +206,6 @@ class Seq2SeqPreprocessor:
 
     def make_dataset(self, pairs, batch_size, shuffle=True, **options):
         """`(dataset, report)` of text pairs for `fit` / `evaluate` (`ks.data.make_dataset`)."""
-        from keras_seq.data import make_dataset
-
         return make_dataset(
             _check_pairs(pairs),
             self.source_tokenizer,
@@ -220,8 +233,6 @@ class Seq2SeqPreprocessor:
     @classmethod
     def load(cls, directory):
         """The preprocessor of the preset (run folder) `directory`."""
-        from keras_seq.data import SubwordTokenizer
-
         run = RunFolder(directory)
         config = run.read_config()
         return cls(
@@ -252,6 +263,10 @@ class TrainingData:
 ARCHITECTURES = ("rnn", "transformer")
 
 
+class TruncationWarning(UserWarning):
+    """A text longer than the model's source limit was translated only up to it."""
+
+
 class Translator:
     """A translator you hold from training to text out to export.
 
@@ -261,7 +276,7 @@ class Translator:
     `translate` and `score` decode inside one traced TensorFlow function per
     strategy; `export` writes the TF Serving SavedModel and the builtins-only
     TFLite models; `save_to_preset` writes a run folder that `from_preset`
-    loads anywhere (see `keras_seq.run_folder` for the layout).
+    loads anywhere (see `keras_seq.tasks.preset` for the layout).
 
     Args:
         backbone: a `build_seq2seq` model.
@@ -271,7 +286,7 @@ class Translator:
 
     Example:
     ```python
-    translator = ks.models.Translator.from_preset("runs/deu")
+    translator = ks.Translator.from_preset("runs/deu")
     translator.translate("Where is the station?")
     translator.score([("Good morning.", "Guten Morgen.")])        # {"bleu": ..., "chrf": ...}
     translator.export("deploy/")                                   # saved_model/, tflite/
@@ -279,8 +294,6 @@ class Translator:
     """
 
     def __init__(self, backbone, preprocessor, strategy="beam"):
-        from keras_seq.models.seq2seq import seq2seq_parts
-
         if not isinstance(preprocessor, Seq2SeqPreprocessor):
             raise ValueError(
                 f"`preprocessor` must be a Seq2SeqPreprocessor. Received: {preprocessor!r}"
@@ -321,9 +334,6 @@ class Translator:
                 (`options`: `hidden_dim`, `num_layers`, `num_heads`, `dropout`, ...;
                 `max_length` defaults to the preprocessor's longer limit).
         """
-        from keras_seq.layers._common import check_choice
-        from keras_seq.models.seq2seq import build_seq2seq, build_transformer
-
         check_choice("architecture", architecture, ARCHITECTURES)
         builder = build_seq2seq
         if architecture == "transformer":
@@ -340,22 +350,16 @@ class Translator:
     @property
     def records_attention(self):
         """Whether translations come with attention maps (False for a Transformer)."""
-        from keras_seq.models.seq2seq import records_attention
-
         return records_attention(self.backbone)
 
     # ------------------------------------------------------------------ training
     def compile(self, **options):
         """Compiles the backbone (`ks.training.compile_seq2seq` options: learning rate,
         warmup, clipping, label smoothing, ...); returns the translator."""
-        from keras_seq.training import compile_seq2seq
-
         compile_seq2seq(self.backbone, **options)
         return self
 
     def _dataset(self, data, batch_size, shuffle, **options):
-        import tensorflow as tf
-
         if isinstance(data, tf.data.Dataset):
             if options.get("subword_dropout"):
                 raise ValueError(
@@ -414,7 +418,7 @@ class Translator:
     ):
         """The callbacks of a resumable training run in `run_dir`.
 
-        `ks.training.standard_callbacks` (resume, early stopping and the best
+        `ks.callbacks.standard_callbacks` (resume, early stopping and the best
         checkpoint by `monitor`, history, TensorBoard, the scheduled-sampling
         schedule, the last `keep_epochs` epochs' weights for `average_epochs`,
         the end of training after the last epoch that fits in `time_budget` minutes)
@@ -422,9 +426,6 @@ class Translator:
         epoch (0: none) and, for a model that records attention, heat maps of
         four validation sentences in `logs/attention`.
         """
-        from keras_seq.callbacks import AttentionImages, ValidationBLEU
-        from keras_seq.training import standard_callbacks
-
         text = (
             self.preprocessor.source_tokenizer,
             self.preprocessor.target_tokenizer,
@@ -455,16 +456,12 @@ class Translator:
         epochs' files are deleted after. Returns None with fewer than two epochs
         kept, else `average_checkpoints`'s dict with `epochs` (their numbers).
         """
-        from keras_seq.training import average_kept_epochs
-
         result = average_kept_epochs(self.backbone, run_dir, self._greedy_bleu(pairs))
         return None if result is None else {"epochs": result["epochs"], **self._named(result)}
 
     # ------------------------------------------------------------------ text out
     def _decoder(self, strategy, return_attention):
         """One traced decoding function per strategy and attention flag, kept for reuse."""
-        from keras_seq.evaluation import make_translate_fn
-
         key = (repr(decoding.serialize(strategy)), return_attention)
         if key not in self._decoders:
             self._decoders[key] = make_translate_fn(
@@ -475,11 +472,33 @@ class Translator:
     def _texts(self, texts):
         if isinstance(texts, str):
             return [texts]
+        if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__"):
+            raise ValueError(
+                "`texts` must be a string or a list of strings"
+                + (" (decode bytes first: text.decode('utf-8'))" if isinstance(texts, bytes) else "")
+                + f". Received: {texts!r}"
+            )
         texts = list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValueError(f"`texts` must be strings; item {i} is {text!r}.")
         return texts
+
+    def _warn_if_cut(self, texts):
+        """Warns (`TruncationWarning`) about texts longer than the model's source limit."""
+        limit = self.preprocessor.max_source_length
+        lengths = [len(ids) for ids in encode_texts(self.preprocessor.source_tokenizer, texts)]
+        cut = [i for i, length in enumerate(lengths) if length > limit]
+        if cut:
+            first = texts[cut[0]]
+            warnings.warn(
+                f"{len(cut)} of {len(texts)} texts are longer than the model's limit of {limit} "
+                f"source tokens and were translated only up to it (text {cut[0]}, "
+                f"{lengths[cut[0]]} tokens: {first[:60]!r}...). Split long texts into "
+                "sentences and translate those.",
+                TruncationWarning,
+                stacklevel=3,
+            )
 
     def translate(self, texts, strategy=None, return_attention=False, batch_size=64):
         """Translates text, decoding in the graph by the translator's strategy (or `strategy`).
@@ -492,23 +511,32 @@ class Translator:
                 `"heads"` (multi-head attention only): each head's map.
             batch_size: sentences decoded together.
 
+        A blank text (empty, or only spaces) gives an empty translation. A text
+        longer than the preprocessor's `max_source_length` tokens is translated
+        up to it, with a `TruncationWarning`.
+
         Returns:
             The translation (a string for a string, a list for a list). With
             `return_attention`, `(translations, maps)`, each map a tuple
             `(source_pieces, target_pieces, weights (len(target), len(source)))`
             (`"heads"`: weights `(len(target), num_heads, len(source))`).
         """
-        from keras_seq.evaluation import AttentionMaps, TextTranslator
-
         strategy = self.strategy if strategy is None else decoding.get(strategy)
         batch = self._texts(texts)
+        # Blank lines come back blank: a model asked to translate nothing invents a sentence.
+        real = [i for i, text in enumerate(batch) if text.strip()]
         runner = TextTranslator
         if return_attention:
             runner = functools.partial(AttentionMaps, heads=return_attention == "heads")
-        translations, extra = (
-            runner(
+        translations = [""] * len(batch)
+        blank_map = ([], [], np.zeros((0, 0, 0) if return_attention == "heads" else (0, 0)))
+        extra = [blank_map] * len(batch)
+        if real:
+            texts_to_decode = [batch[i] for i in real]
+            self._warn_if_cut(texts_to_decode)
+            decoded, decoded_extra = runner(
                 self.backbone,
-                batch,
+                texts_to_decode,
                 self.preprocessor.source_tokenizer,
                 self.preprocessor.target_tokenizer,
                 self.preprocessor.max_source_length,
@@ -517,9 +545,8 @@ class Translator:
                 batch_size=batch_size,
                 translate_fn=self._decoder(strategy, return_attention),
             )()
-            if batch
-            else ([], [])
-        )
+            for i, translation, more in zip(real, decoded, decoded_extra, strict=True):
+                translations[i], extra[i] = translation, more
         if isinstance(texts, str):
             translations, extra = translations[0], extra[0]
         return (translations, extra) if return_attention else translations
@@ -532,8 +559,6 @@ class Translator:
             dict: `bleu`, `chrf`, `exact_match`, `bleu_signature`
             (`ks.evaluation.corpus_scores`).
         """
-        from keras_seq.evaluation import corpus_scores
-
         pairs = _check_pairs(pairs)
         hypotheses = self.translate([s for s, _ in pairs], strategy, batch_size=batch_size)
         lowercase = self.preprocessor.target_tokenizer.lowercase
@@ -583,8 +608,6 @@ class Translator:
             dict: `val_bleu_average`, `val_bleu_best_epoch` (the current weights'),
             `kept` (`"average"` or `"best"`).
         """
-        from keras_seq.training import average_if_better
-
         average, best, kept = average_if_better(self.backbone, paths, self._greedy_bleu(pairs))
         return self._named({"average": average, "best": best, "kept": kept})
 
@@ -607,9 +630,6 @@ class Translator:
             shortlist: a `ks.decoding.LexicalShortlist`, or True for the preset's
                 `vocab/shortlist.npz`; None: full vocabulary.
         """
-        from keras_seq.decoding import LexicalShortlist
-        from keras_seq.export import TranslatorModule
-
         if shortlist is True:
             path = (
                 None if self.preset_dir is None else RunFolder(self.preset_dir)[RunFolder.SHORTLIST]
@@ -649,8 +669,6 @@ class Translator:
         Returns:
             dict: `saved_model` (path) and `tflite` (file name -> path).
         """
-        from keras_seq.export import export_translator
-
         return export_translator(
             self.module(shortlist), directory, tflite, quantizations, with_attention
         )
@@ -688,17 +706,13 @@ class Translator:
             compile: restore the training configuration (to `fit` further).
 
         Raises:
-            keras_seq.run_folder.NotARunFolder: naming what is missing.
+            keras_seq.tasks.NotARunFolder: naming what is missing.
         """
-        import keras
-
-        import keras_seq  # noqa: F401  (registers the layers for load_model)
-
         run = RunFolder(directory)
         run.check_trained()
         config = run.read_config()
         translator = cls(
-            keras.models.load_model(run[RunFolder.MODEL], compile=compile),
+            run.load_model(compile=compile),
             Seq2SeqPreprocessor.load(run.path),
             RunFolder.strategy(config) if strategy is None else strategy,
         )
