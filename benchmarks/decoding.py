@@ -44,7 +44,7 @@ from benchmarks.common import (
     write_json,
 )
 from benchmarks.reference import reference_greedy, reference_model
-from keras_seq.run_folder import RunFolder
+from keras_seq.tasks import RunFolder, Translator
 
 SOURCE_TOKENS, STEPS, BEAM, BATCH = 16, 30, 5, 64
 PER_TOKEN, FREQUENT = 50, 100
@@ -263,7 +263,7 @@ def main():
     translator, shortlist = None, None
     if args.run:
         run_folder = RunFolder(args.run)
-        translator = run_folder.load_translator()
+        translator = Translator.from_preset(run_folder.path).module()
         if os.path.exists(run_folder[RunFolder.SHORTLIST]):
             shortlist = LexicalShortlist.load(run_folder[RunFolder.SHORTLIST])
     with tempfile.TemporaryDirectory() as folder:

@@ -1,5 +1,5 @@
 """The deployment tools: the `python -m export RUN` command line, the TF Serving config, clients.
 
-`export.run_folder` is the one place that knows the layout of a
-`recipes/translate.py` run folder; the library (`keras_seq.export`) knows none.
+The run folder's layout is the tasks' (`keras_seq.tasks.preset`); the library's writers
+(`keras_seq.export`) take a model and write where they are told.
 """

@@ -2,7 +2,8 @@
 
 Writes RUN_DIR/saved_model (TF Serving: text in, text out) and RUN_DIR/tflite
 (builtin ops only, float32/float16/int8): greedy and beam search for a
-recipes/translate.py run, the tagger for a recipes/tag.py run.
+recipes/translate.py run, the tagger for a recipes/tag.py run, the forecaster for a
+recipes/forecast.py run.
 
 `python -m export web RUN_DIR` writes RUN_DIR/web, the on-device translator
 page of a recipes/translate.py run (see export/web_app.py).
@@ -18,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_seq.__main__ import export_main  # noqa: E402
 from keras_seq.export.tflite import QUANTIZATIONS  # noqa: E402
-from keras_seq.run_folder import NotARunFolder, TagRunFolder, open_run_folder  # noqa: E402
+from keras_seq.tasks import NotARunFolder, RunFolder, open_run_folder  # noqa: E402
 
 
 def main(argv=None):
@@ -50,8 +51,9 @@ def web_main(argv):
         help="then serve the page on http://127.0.0.1:PORT until interrupted",
     )
     args = parser.parse_args(argv)
-    if isinstance(open_run_folder(args.run_dir), TagRunFolder):
-        parser.error(f"{args.run_dir} is a recipes/tag.py run; the page translates.")
+    run = open_run_folder(args.run_dir)
+    if type(run) is not RunFolder:
+        parser.error(f"{args.run_dir} is a {run.RECIPE} run; the page translates.")
     try:
         web = write_web(args.run_dir, args.quantization)
     except (NotARunFolder, WebBuildError) as error:

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import threading
 
-from keras_seq.run_folder import RunFolder
+from keras_seq.tasks import RunFolder, Translator
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 WEB = "web"
@@ -131,7 +131,7 @@ def write_web(run_dir, quantization="float32", translator=None, source=SOURCE):
     run = RunFolder(run_dir)
     run.check_trained()
     bundle = build_bundle(source)
-    translator = translator or run.load_translator()
+    translator = translator or Translator.from_preset(run.path).module()
 
     def write(folder):
         settings = {

@@ -14,8 +14,6 @@ or any preset a task's `save_to_preset` wrote.
 import os
 import sys
 
-import numpy as np
-
 from keras_seq import cli
 from keras_seq.data.series import read_csv_series
 from keras_seq.export.tflite import QUANTIZATIONS
@@ -90,9 +88,7 @@ def forecast_main(argv, prog):
     low, high = forecaster.quantiles[0], forecaster.quantiles[-1]
     print(f"step\tforecast\tq{low:g}\tq{high:g}")
     for step in range(forecaster.horizon):
-        print(
-            f"{step + 1}\t{point[step]:.6g}\t{quantiles[step, 0]:.6g}\t{quantiles[step, -1]:.6g}"
-        )
+        print(f"{step + 1}\t{point[step]:.6g}\t{quantiles[step, 0]:.6g}\t{quantiles[step, -1]:.6g}")
     return 0
 
 
@@ -124,15 +120,14 @@ def export_main(argv, prog="keras-seq export"):
     if args.shortlist and type(run) is not RunFolder:
         parser.error(f"{args.run_dir} is a {run.TASK} run; --shortlist is for translation.")
     task = {"Translator": Translator, "Tagger": Tagger, "Forecaster": Forecaster}[run.TASK]
-    try:
-        run.check_trained()
-        loaded = task.from_preset(run.path, compile=False)
-    except NotARunFolder as error:
-        parser.error(str(error))
     options = {"shortlist": True} if args.shortlist else {}
-    written = loaded.export(
-        run.path, tflite=not args.no_tflite, quantizations=args.quantizations, **options
-    )
+    try:
+        loaded = task.from_preset(run.path, compile=False)
+        written = loaded.export(
+            run.path, tflite=not args.no_tflite, quantizations=args.quantizations, **options
+        )
+    except NotARunFolder as error:  # missing or damaged files, a missing shortlist
+        parser.error(str(error))
     print(f"SavedModel: {written['saved_model']}")
     print(f"  inspect:  saved_model_cli show --dir {written['saved_model']} --all")
     for name, path in written.get("tflite", {}).items():

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_seq.layers.forecast_decoder import check_quantiles
 
+
 def token_log_probs(logits_or_probs, from_logits=True):
     """float32 log-probabilities over the last axis."""
     values = ops.cast(logits_or_probs, "float32")

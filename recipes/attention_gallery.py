@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_seq import cli  # noqa: E402
 from keras_seq.report import REPORT, write_report  # noqa: E402
-from keras_seq.run_folder import NotARunFolder  # noqa: E402
+from keras_seq.tasks import NotARunFolder  # noqa: E402
 
 __all__ = ["REPORT", "main", "write_report"]
 

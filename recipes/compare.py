@@ -14,7 +14,7 @@ latency (float32 and int8, one thread).
 
 Writes comparison.md (the table), comparison.json and comparison.png (test BLEU
 against training time) into its run folder, and each variant as a preset in
-variants/NAME/ (`ks.models.Translator.from_preset`; with multi-head attention,
+variants/NAME/ (`ks.Translator.from_preset`; with multi-head attention,
 heads.png: one test sentence's attention, the mean and each head). The same
 command again resumes: finished variants are kept.
 """
@@ -114,11 +114,11 @@ def parse_args(argv):
 def prepare(args, run):
     """The corpus and the joint preprocessor (saved in the run folder, reused by each variant)."""
     corpus = ks.data.load_corpus(args.dataset, seed=args.seed, num_pairs=args.num_pairs)
-    vocab = run[ks.run_folder.RunFolder.VOCAB]
+    vocab = run[ks.tasks.RunFolder.VOCAB]
     if os.path.isdir(vocab):
-        preprocessor = ks.models.Seq2SeqPreprocessor.load(run.path)
+        preprocessor = ks.tasks.Seq2SeqPreprocessor.load(run.path)
     else:
-        preprocessor = ks.models.Seq2SeqPreprocessor.from_pairs(
+        preprocessor = ks.tasks.Seq2SeqPreprocessor.from_pairs(
             corpus.train, vocab_size=args.vocab_size, joint=True
         )
         preprocessor.save(run.path)
@@ -135,7 +135,7 @@ def build(name, args, preprocessor, total_steps):
     learning_rate = args.learning_rate
     if architecture == "transformer":
         learning_rate *= TRANSFORMER_LEARNING_RATE_SCALE
-    translator = ks.models.Translator.build(preprocessor, "greedy", architecture, **sizes)
+    translator = ks.Translator.build(preprocessor, "greedy", architecture, **sizes)
     return translator.compile(
         learning_rate=learning_rate, warmup_steps=WARMUP_STEPS, total_steps=total_steps
     )
@@ -239,7 +239,7 @@ def write_report(results, run, settings, machine):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    run = ks.run_folder.RunFolder(cli.run_dir(args.output_dir, "compare"))
+    run = ks.tasks.RunFolder(cli.run_dir(args.output_dir, "compare"))
     settings = {k: getattr(args, k) for k in SETTINGS}
     if args.worker:
         result = run_variant(args.worker, args, run)

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 import keras_seq as ks  # noqa: E402
 from keras_seq import cli, files  # noqa: E402
-from keras_seq.run_folder import RunFolder  # noqa: E402
+from keras_seq.tasks import ForecastRunFolder, RunFolder  # noqa: E402
 
 DEFAULTS = {
     "dataset": "co2", "value_column": None, "time_column": None, "season": None,
@@ -101,7 +101,7 @@ def prepare(config, output_dir):
         len(series), config["horizon"], config["lookback"], config["test_size"]
     )
     config["test_size"] = split.length - split.test_start
-    run = RunFolder(cli.run_dir(output_dir, "forecast"))
+    run = ForecastRunFolder(cli.run_dir(output_dir, "forecast"))
     return series, split, cli.start_run(run, config, MODEL_SETTINGS, DEFAULTS)
 
 
@@ -141,7 +141,7 @@ def train_variant(name, config, data, folder):
     model.compile(optimizer, ks.losses.QuantileLoss(QUANTILES))
     (train, train_y), (valid, valid_y) = data["train"], data["valid"]
     schedule = ks.schedules.parse(config["sampling_schedule"], duration=config["epochs"])
-    callbacks = ks.training.standard_callbacks(
+    callbacks = ks.callbacks.standard_callbacks(
         folder, patience=config["patience"], tensorboard=False, monitor="val_mase",
         sampling_schedule=schedule if sampling else None,
         validation_scores=ks.callbacks.ValidationForecast(
@@ -163,12 +163,6 @@ def train_variant(name, config, data, folder):
     }
 
 
-def forecasts(model, windows):
-    """The quantile forecasts `(N, horizon, Q)` of `make_windows`' inputs."""
-    inputs = {k: v for k, v in windows.items() if k != "future_values"}
-    return np.asarray(ks.models.forecast(model, **inputs)[0])
-
-
 def run_variant(name, config, data, run):
     """The variant's test forecasts and scores; a finished variant's are read back."""
     folder = os.path.join(run.path, "variants", name)
@@ -188,16 +182,17 @@ def run_variant(name, config, data, run):
         model, summary = train_variant(name, config, data, folder)
         result.update(summary)
         (valid, valid_y), (test, test_y) = data["valid"], data["test"]
-        scales = ks.models.interval_scales(forecasts(model, valid), valid_y)
-        quantiles = forecasts(model, test)
-        result["interval_scales"] = scales.tolist()  # the export applies them
-        inside = (test_y >= quantiles[..., 0]) & (test_y <= quantiles[..., -1])
+        raw = ks.Forecaster(model, season)
+        scales = ks.models.interval_scales(raw.forecast(valid).quantiles, valid_y)
+        uncalibrated = raw.forecast(test).quantiles
+        inside = (test_y >= uncalibrated[..., 0]) & (test_y <= uncalibrated[..., -1])
         result["coverage_uncalibrated"] = float(100 * inside.mean())
-        quantiles = np.asarray(ks.models.calibrate_intervals(quantiles, scales))
-        point, intervals = quantiles[..., 1], (quantiles[..., 0], quantiles[..., -1])
+        result["interval_scales"] = scales.tolist()  # the preset and the export apply them
+        forecaster = ks.Forecaster(model, season, interval_scales=scales)
+        quantiles, point, _ = forecaster.forecast(test)
+        intervals = (quantiles[..., 0], quantiles[..., -1])
         result["lower"], result["upper"] = (bound.tolist() for bound in intervals)
-        with RunFolder(folder).writing(RunFolder.MODEL) as temporary:
-            model.save(temporary)
+        forecaster.save_to_preset(folder)  # model.keras, and the settings in config.json
     actuals = data["test"][1]
     result.update(ks.evaluation.forecast_scores(point, actuals, data["history"], season, intervals))
     result["forecast"] = point.tolist()
@@ -292,14 +287,13 @@ def main(argv=None):
     }  # fmt: skip
     results = [run_variant(name, config, data, run) for name in config["variants"]]
     print(write_report(config, run, series, data, results))
-    if config["export"]:
-        import keras
-
-        folder = os.path.join(run.path, "variants", EXPORTED)
-        model = keras.models.load_model(os.path.join(folder, "model.keras"))
-        scales = files.read_json(os.path.join(folder, "result.json"))["interval_scales"]
-        written = ks.export.export_forecaster(model, run.path, interval_scales=scales)
-        print(f"Exported {EXPORTED}: {written['saved_model']}, {run[RunFolder.TFLITE]}")
+    if EXPORTED in config["variants"]:  # the run folder is the preset of that variant
+        forecaster = ks.Forecaster.from_preset(os.path.join(run.path, "variants", EXPORTED))
+        forecaster.save_to_preset(run.path)
+        print(f"Preset ({EXPORTED}): {run.path} (ks.Forecaster.from_preset, keras-seq forecast)")
+        if config["export"]:
+            written = forecaster.export(run.path)
+            print(f"Exported {EXPORTED}: {written['saved_model']}, {run[RunFolder.TFLITE]}")
     print(f"Run folder: {run.path} (comparison.md, metrics.json, forecasts.png, report/)")
     return 0
 

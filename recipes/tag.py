@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras_seq as ks  # noqa: E402
 from keras_seq import cli  # noqa: E402
-from keras_seq.run_folder import TagRunFolder  # noqa: E402
+from keras_seq.tasks import TagRunFolder  # noqa: E402
 
 DEFAULTS = {
     "dataset": "generated",
@@ -261,12 +261,11 @@ def build_model(config, vocabularies, vectors):
 
 
 def train(config, run, corpus, vocabularies, vectors):
-    """The trained model and the training summary; reuses a training that had finished."""
+    """The trained tagger and the training summary; reuses a training that had finished."""
     import keras
 
     model = build_model(config, vocabularies, vectors)
-    # What `tag`, `score` (checkpoint averaging) and `export` read.
-    model.preprocessor, model.max_words = vocabularies, config["max_words"]
+    tagger = ks.Tagger(model, vocabularies, config["max_words"])
     shuffle = ks.data.EpochShuffle(config["seed"])
     with_chars = config["char_encoder"] != "none"
     train_data = ks.data.make_tagging_dataset(
@@ -297,7 +296,7 @@ def train(config, run, corpus, vocabularies, vectors):
         config["batch_size"],
         with_chars=with_chars,
     )
-    callbacks = ks.training.standard_callbacks(
+    callbacks = ks.callbacks.standard_callbacks(
         run.path,
         patience=config["patience"],
         monitor="val_f1",
@@ -307,19 +306,20 @@ def train(config, run, corpus, vocabularies, vectors):
     )
     average = config["average_checkpoints"] >= 2
     summary = run.train(
-        model, train_data, valid_data, config["epochs"], [*callbacks, shuffle],
+        tagger, train_data, valid_data, config["epochs"], [*callbacks, shuffle],
         average=(corpus.valid, "F1") if average else None,
         verbose=2 if config["quick"] else "auto",
         shuffle=False,  # the pipeline shuffles (and buckets) itself
     )  # fmt: skip
-    return model, summary
+    return tagger, summary
 
 
-def evaluate(run, model, corpus, vocabularies):
+def evaluate(run, tagger, corpus):
     """Test-split entity scores; writes `predictions.conll` and the confusion matrix."""
     gold = [tags for _, tags in corpus.test]
     words = [w for w, _ in corpus.test]
-    predicted, _ = ks.evaluation.SentenceTagger(model, words, vocabularies)()
+    vocabularies = tagger.preprocessor
+    predicted, _ = ks.evaluation.SentenceTagger(tagger.backbone, words, vocabularies)()
     scores = ks.evaluation.entity_scores(gold, predicted)
     with run.writing(run.PREDICTIONS) as temporary, open(temporary, "w", encoding="utf-8") as f:
         for sentence, gold_tags, tags in zip(words, gold, predicted, strict=True):
@@ -364,11 +364,11 @@ def main(argv=None):
             f"note: tags {unseen} of the validation/test sentences never occur in training; "
             "the model cannot predict them, so their entities count as missed."
         )
-    model, summary = train(config, run, corpus, vocabularies, vectors)
-    scores = evaluate(run, model, corpus, vocabularies)
+    tagger, summary = train(config, run, corpus, vocabularies, vectors)
+    scores = evaluate(run, tagger, corpus)
     metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
     run.write_json(run.METRICS, metrics)  # before the export, which may fail
-    exported = model.export(run.path) if config["export"] else {}
+    exported = tagger.export(run.path) if config["export"] else {}
     print(
         f"\nTest entity F1 {scores['f1']:.2f} (precision {scores['precision']:.2f}, recall "
         f"{scores['recall']:.2f}); per type: "

@@ -116,7 +116,7 @@ def run_variant(name, schedule, feeding, args, data, folder):
         seed=args.seed,
     )
     training.compile_seq2seq(model, learning_rate=3e-3, total_steps=data["steps"])
-    callbacks = training.standard_callbacks(
+    callbacks = ks.callbacks.standard_callbacks(
         folder, patience=args.epochs, tensorboard=False, sampling_schedule=schedule
     )
     timer = ks.callbacks.TrainingTimer()

@@ -3,7 +3,7 @@
 With no arguments it trains an English->German model on the built-in generated
 data (numbers, dates, money, relative times), evaluates it with greedy and beam
 search (sacreBLEU), and writes everything to one run folder, which is also the
-translator's preset (`ks.models.Translator.from_preset(RUN)`):
+translator's preset (`ks.Translator.from_preset(RUN)`):
 
     python recipes/translate.py                      # the default run
     python recipes/translate.py --quick              # a one-minute smoke run
@@ -22,8 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras_seq as ks  # noqa: E402
 from keras_seq import cli  # noqa: E402
-from keras_seq.models import Seq2SeqPreprocessor, Translator  # noqa: E402
-from keras_seq.run_folder import RunFolder  # noqa: E402
+from keras_seq.tasks import RunFolder, Seq2SeqPreprocessor, Translator  # noqa: E402
 
 # None: chosen from the corpus (`keras_seq.presets`) unless a flag or --preset sets it.
 # fmt: off
@@ -88,7 +87,7 @@ def build_parser():
         help="the output projection shares the target embedding (default: the preset's)")
     add("--max-source-length", type=integer(1), help="tokens; longer pairs are filtered")
     add("--max-target-length", type=integer(2), help="tokens, end token included")
-    add("--architecture", choices=ks.models.ARCHITECTURES,
+    add("--architecture", choices=ks.tasks.ARCHITECTURES,
         help="rnn (default): the attention encoder-decoder; transformer: keras-hub's, as a "
         "baseline (width --units, --encoder-layers layers each side, --num-heads heads)")
     add("--units", type=integer(1), help="units of each encoder direction")
@@ -113,7 +112,7 @@ def build_parser():
     add("--warmup-steps", type=integer(0))
     add("--clipvalue", type=number(0), help="clip each gradient value instead")
     add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
-    add("--monitor", choices=list(ks.training.MONITORS),
+    add("--monitor", choices=list(ks.callbacks.MONITORS),
         help="what early stopping and the best checkpoint follow (default: val_bleu)")
     add("--val-bleu-pairs", type=integer(0),
         help="validation pairs decoded each epoch for val_bleu (default 500; 0 = off)")
@@ -343,7 +342,7 @@ def finish(config, run):
     missing_report = config["report"] and not os.path.exists(run[RunFolder.REPORT])
     if missing_export:
         print(f"{run.path} is trained and evaluated; exporting it.")
-        exported = run.export()
+        exported = Translator.from_preset(run.path).export(run.path)
         print(f"  {exported['saved_model']}\n  {run[RunFolder.TFLITE]}")
     if missing_report:
         write_report(run)
@@ -370,7 +369,7 @@ def print_summary(config, run, metrics, scores, exported):
         f"{metrics['train_seconds'] / 60:.1f} min, "
         f"{metrics['target_tokens_per_second']:.0f} target tokens/s"
     )
-    print(f"\nRun folder (ks.models.Translator.from_preset loads it): {run.path}")
+    print(f"\nRun folder (ks.Translator.from_preset loads it): {run.path}")
     for name in RunFolder.RESULTS:
         if os.path.exists(run[name]):  # a Transformer's run has no attention/
             print(f"  {run[name]}")

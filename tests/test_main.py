@@ -3,7 +3,7 @@
 import io
 
 from keras_seq.__main__ import main
-from keras_seq.models import Translator
+from keras_seq.tasks import Translator
 
 
 def test_translate_prints_the_presets_translations(exported_run, capsys, monkeypatch):

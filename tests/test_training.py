@@ -84,7 +84,7 @@ def test_callbacks_write_history_with_sampling_probability(tmp_path):
         validation_data=(x, y),
         epochs=2,
         verbose=0,
-        callbacks=training.standard_callbacks(str(tmp_path), tensorboard=False),
+        callbacks=ks.callbacks.standard_callbacks(str(tmp_path), tensorboard=False),
     )
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert len(lines) == 3 and "sampling_probability" in lines[0]
@@ -100,7 +100,7 @@ def test_last_epochs_are_kept_and_averaged(tmp_path):
     record = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: seen.append(model.get_weights())
     )
-    callbacks = training.standard_callbacks(str(tmp_path), tensorboard=False, keep_epochs=2)
+    callbacks = ks.callbacks.standard_callbacks(str(tmp_path), tensorboard=False, keep_epochs=2)
     model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[*callbacks, record])
     folder = tmp_path / "checkpoints" / "epochs"
     paths = ks.callbacks.EpochCheckpoints.paths(str(folder))

@@ -12,9 +12,9 @@ import os
 import re
 
 import numpy as np
-from keras_seq import files
 import tensorflow as tf
 
+from keras_seq import files
 from keras_seq.data import sources
 from keras_seq.data.corpus import TaggedCorpus
 from keras_seq.data.generated_ner import generate_ner_corpus

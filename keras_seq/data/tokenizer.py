@@ -5,8 +5,8 @@ import os
 import string
 
 import tensorflow as tf
-from keras_seq import files
 
+from keras_seq import files
 from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 

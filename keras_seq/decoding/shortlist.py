@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 from keras_seq.data.pipeline import encode_texts
+from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 
 # Ids never co-occurrence-counted: padding, start, end, unknown.
 FIRST_WORD_ID = max(PAD_ID, START_ID, END_ID, UNK_ID) + 1

@@ -1,4 +1,4 @@
-"""Export of trained translators, taggers and forecasters: SavedModel for TF Serving, builtins-only TFLite.
+"""Export of translators, taggers and forecasters: SavedModel (TF Serving), builtins-only TFLite.
 
 The deployment tools around these (the `python -m export RUN` command line, the
 TF Serving config, the clients) live in the repository's top-level `export/`.

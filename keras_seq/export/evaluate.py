@@ -10,8 +10,6 @@ import tensorflow as tf
 from keras_seq.data import encode_texts, make_source_batches
 
 
-
-
 def saved_model_translate(path, preprocessor, sources, signature, batch_size=64):
     """Translations of `sources` by an exported SavedModel's ids `signature`."""
     import tensorflow_text  # noqa: F401  (deferred, heavy: the SavedModel's tokenizer ops)

@@ -7,8 +7,8 @@ import tensorflow as tf
 from keras_seq.export.saved_model import save_atomically
 from keras_seq.export.tflite import QUANTIZATIONS, convert_concrete, frozen_function
 from keras_seq.export.tflite import write_atomically as write_bytes
-from keras_seq.models.seq2seq import as_float32
 from keras_seq.models.forecaster import calibrate_intervals, forecast, forecaster_parts
+from keras_seq.models.seq2seq import as_float32
 
 
 class ForecasterModule(tf.Module):

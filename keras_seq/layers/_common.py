@@ -1,5 +1,4 @@
-"""RNN construction shared by the keras_seq layers (private).
-"""
+"""RNN construction shared by the keras_seq layers (private)."""
 
 import keras
 

@@ -85,8 +85,7 @@ class Forecaster:
         values = np.asarray(series, dtype="float64")
         if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
             raise ValueError(
-                "`series` must be a 1-D sequence of numbers. "
-                f"Received shape {values.shape}"
+                f"`series` must be a 1-D sequence of numbers. Received shape {values.shape}"
             )
         if not np.all(np.isfinite(values)):
             bad = int(np.flatnonzero(~np.isfinite(values))[0])
@@ -121,8 +120,7 @@ class Forecaster:
         values = self._values(series)
         if len(values) < self.lookback:
             raise ValueError(
-                f"The model reads the last {self.lookback} values; the series has "
-                f"{len(values)}."
+                f"The model reads the last {self.lookback} values; the series has {len(values)}."
             )
         result = self._forecast_windows(self.windows(values, [len(values)], start))
         return Forecast(*(np.asarray(part)[0] for part in result))

@@ -473,10 +473,9 @@ class Translator:
         if isinstance(texts, str):
             return [texts]
         if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__"):
+            hint = " (decode bytes first: text.decode('utf-8'))" if texts[:0] == b"" else ""
             raise ValueError(
-                "`texts` must be a string or a list of strings"
-                + (" (decode bytes first: text.decode('utf-8'))" if isinstance(texts, bytes) else "")
-                + f". Received: {texts!r}"
+                f"`texts` must be a string or a list of strings{hint}. Received: {texts!r}"
             )
         texts = list(texts)
         for i, text in enumerate(texts):

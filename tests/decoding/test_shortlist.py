@@ -151,7 +151,9 @@ def test_save_and_load_round_trip(tmp_path):
 @pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)], ids=["greedy", "beam"])
 def test_tflite_with_a_shortlist_is_builtins_only_and_equals_keras(strategy):
     model, shortlist = small_model(), random_shortlist()
-    translator = TranslatorModule(model, max_source_length=4, max_target_length=12, shortlist=shortlist)
+    translator = TranslatorModule(
+        model, max_source_length=4, max_target_length=12, shortlist=shortlist
+    )
     content = convert(translator, strategy)
     check_builtins_only(content)
     runner = Interpreter(model_content=content).get_signature_runner()

@@ -97,7 +97,7 @@ def test_alignments_are_sorted_into_monotonic_and_reordering(report, monkeypatch
     CPU's arithmetic); the page's split is checked on maps of known shape."""
     import numpy as np
 
-    from keras_seq.models import Translator
+    from keras_seq.tasks import Translator
 
     def translate(self, texts, strategy=None, return_attention=False, batch_size=64):
         maps = []
@@ -112,4 +112,3 @@ def test_alignments_are_sorted_into_monotonic_and_reordering(report, monkeypatch
     assert (found["monotonic"], found["reordering"]) == (12, 4)
     page = (run / "report" / "index.html").read_text(encoding="utf-8")
     assert "Reordering alignments (4)" in page and "Monotonic alignments (12)" in page
-

@@ -7,10 +7,10 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedModel uses)
 
 from export.__main__ import main
-from export.run_folder import RunFolder
 from keras_seq.data import load_corpus
 from keras_seq.decoding import LexicalShortlist
 from keras_seq.evaluation import corpus_scores
+from keras_seq.tasks import RunFolder, Translator
 
 
 def copy_of(run_dir, tmp_path):
@@ -23,7 +23,7 @@ def copy_of(run_dir, tmp_path):
 def test_export_with_the_shortlist_translates_as_well_as_without(exported_run, tmp_path):
     run_dir, pairs = exported_run
     run = copy_of(run_dir, tmp_path)
-    translator = run.load_translator()
+    translator = Translator.from_preset(run.path).module()
     train = load_corpus("generated", num_pairs=8000, seed=0).train  # the fixture's pairs
     shortlist = LexicalShortlist.from_text_pairs(
         train,

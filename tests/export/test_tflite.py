@@ -163,9 +163,9 @@ def _umask():
 
 @pytest.fixture(scope="module")
 def translator(exported_run):
-    from export.run_folder import RunFolder
+    from keras_seq.tasks import Translator
 
-    return RunFolder(exported_run[0]).load_translator()
+    return Translator.from_preset(exported_run[0]).module()
 
 
 @pytest.mark.parametrize("method", ["greedy", "beam"])

@@ -83,19 +83,19 @@ class Interrupt(keras.callbacks.Callback):
 @pytest.mark.slow
 def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch, capsys):
     recipe = load_recipe("tag")
-    from keras_seq import training
+    from keras_seq import callbacks
 
-    original = training.standard_callbacks
+    original = callbacks.standard_callbacks
     run = str(tmp_path / "run")
     args = ["--quick", "--epochs", "3", "--patience", "10", "--lr-schedule", "cosine"]
     args += ["--optimizer", "nadam", "--output-dir", run, "--no-export"]
     monkeypatch.setattr(
-        training, "standard_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()]
+        callbacks, "standard_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()]
     )
     with pytest.raises(KeyboardInterrupt):
         recipe.main(args)
     assert not os.path.exists(os.path.join(run, "metrics.json"))
-    monkeypatch.setattr(training, "standard_callbacks", original)
+    monkeypatch.setattr(callbacks, "standard_callbacks", original)
     assert recipe.main(args) == 0
     with open(os.path.join(run, "history.csv")) as f:
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == [0, 1, 2]

@@ -101,7 +101,7 @@ def test_quick_run_writes_every_file_of_the_run_folder(quick_run):
     assert "val_bleu" in history[0]
 
     # The run folder is the translator's preset.
-    translator = keras_seq.models.Translator.from_preset(run)
+    translator = keras_seq.Translator.from_preset(run)
     assert translator.strategy.get_config() == {"beam_size": 5, "length_penalty": 0.6}
     assert translator.translate(rows[1][0]) == rows[1][2]  # translations.tsv is beam search
 
@@ -148,21 +148,21 @@ class Interrupt(keras.callbacks.Callback):
 @pytest.mark.slow
 def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     recipe = load_recipe()
-    from keras_seq import training
+    from keras_seq.tasks import translator as task_module
 
-    original = training.standard_callbacks
+    original = task_module.standard_callbacks
     run = str(tmp_path / "run")
     args = [*SMALL[:-1], "3", "--output-dir", run, "--patience", "10", "--no-export"]
     args += ["--average-checkpoints", "3"]  # its epoch files survive the interruption
     monkeypatch.setattr(
-        training,
+        task_module,
         "standard_callbacks",
         lambda *a, **k: [*original(*a, **k), Interrupt(after_epoch=1)],
     )
     with pytest.raises(KeyboardInterrupt):
         recipe.main(args)
     assert not os.path.exists(os.path.join(run, "metrics.json"))
-    monkeypatch.setattr(training, "standard_callbacks", original)
+    monkeypatch.setattr(task_module, "standard_callbacks", original)
     assert recipe.main(args) == 0
     with open(os.path.join(run, "history.csv")) as f:
         epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
@@ -328,7 +328,7 @@ def test_beam_settings_left_to_the_data_are_chosen_on_validation_pairs(tmp_path,
     config.update(beam_size=None, length_penalty=3.0 / 4)  # the beam size is left to the data
     corpus, run, _ = recipe.prepare(config, str(tmp_path / "run"))
     preprocessor = recipe.preprocessor_of(config, corpus, run)
-    translator = keras_seq.models.Translator.build(preprocessor, embedding_dim=8, units=8)
+    translator = keras_seq.Translator.build(preprocessor, embedding_dim=8, units=8)
     grid = recipe.choose_beam(config, run, translator, corpus)
     assert [(r["beam_size"], r["length_penalty"]) for r in grid] == [
         (3, 0.75),

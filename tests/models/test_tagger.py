@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keras_seq.models import Tagger, build_tagger, embedding_matrix, read_vectors
+from keras_seq.models import TaggingModel, build_tagger, embedding_matrix, read_vectors
 
 TAGS = ["O", "B-NUM", "I-NUM"]
 
@@ -51,7 +51,7 @@ def test_fit_learns_the_task_and_the_keras_file_round_trips(kwargs, tmp_path):
     model = small_tagger(**kwargs)
     if "char_vocab_size" not in kwargs:
         inputs = {"words": inputs["words"]}
-    assert isinstance(model, Tagger) and set(model.input) == set(inputs)
+    assert isinstance(model, TaggingModel) and set(model.input) == set(inputs)
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     history = model.fit(inputs, tags, batch_size=32, epochs=6, verbose=0)
     assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
@@ -63,7 +63,7 @@ def test_fit_learns_the_task_and_the_keras_file_round_trips(kwargs, tmp_path):
     path = tmp_path / "tagger.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
-    assert type(loaded) is Tagger and (loaded.crf is None) == (kwargs["head"] == "softmax")
+    assert type(loaded) is TaggingModel and (loaded.crf is None) == (kwargs["head"] == "softmax")
     for key, value in model.predict(inputs, verbose=0).items():
         np.testing.assert_allclose(loaded.predict(inputs, verbose=0)[key], value, atol=1e-5)
 

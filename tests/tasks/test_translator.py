@@ -11,8 +11,13 @@ import pytest
 import tensorflow as tf
 
 import keras_seq as ks
-from keras_seq.models import Seq2SeqPreprocessor, Translator
-from keras_seq.run_folder import NotARunFolder, RunFolder
+from keras_seq.tasks import (
+    NotARunFolder,
+    RunFolder,
+    Seq2SeqPreprocessor,
+    Translator,
+    TruncationWarning,
+)
 from tests.shared import copy_of
 
 # Its module fixtures are built once: the module runs on one test worker.
@@ -76,6 +81,40 @@ def test_bad_text_is_refused_with_what_was_received(translator):
         translator.translate(["fine", 3])
     with pytest.raises(ValueError, match="decoding strategy .nucleus."):
         translator.translate("fine", strategy="nucleus")
+    with pytest.raises(ValueError, match="a string or a list of strings. Received: 42"):
+        translator.translate(42)
+    with pytest.raises(ValueError, match=r"decode bytes first.*Received: b'in 3 days'"):
+        translator.translate(b"in 3 days")
+
+
+def test_blank_lines_come_back_blank_not_invented(translator):
+    assert translator.translate("") == ""
+    lines = ["in 3 days", "", "   ", "thirty four"]
+    out = translator.translate(lines)
+    assert out[1:3] == ["", ""] and out[0] == translator.translate(lines[0])
+    assert out[3] == translator.translate(lines[3])
+    translations, maps = translator.translate(["", "in 3 days"], "greedy", return_attention=True)
+    assert translations[0] == "" and maps[0][2].shape == (0, 0)
+    assert maps[1][2].shape[1] == len(maps[1][0])
+
+
+def test_text_past_the_length_limit_is_translated_up_to_it_with_a_warning(translator):
+    limit = translator.preprocessor.max_source_length
+    long_text = " ".join(["thirty four"] * limit)
+    with pytest.warns(TruncationWarning, match=f"1 of 2 texts .* limit of {limit} source tokens"):
+        out = translator.translate(["in 3 days", long_text], "greedy")
+    assert out[0] == translator.translate("in 3 days", "greedy")
+
+
+def test_a_damaged_preset_names_the_damaged_file(exported_run, tmp_path):
+    run = copy_of(exported_run[0], tmp_path, "damaged")
+    with open(run / "model.keras", "r+b") as f:
+        f.truncate(1000)
+    with pytest.raises(NotARunFolder, match=r"model.keras is damaged and cannot be loaded"):
+        Translator.from_preset(run)
+    (run / "config.json").write_text('{"max_source_length": 24,')
+    with pytest.raises(ValueError, match=r"config.json is damaged: it is not valid JSON"):
+        Translator.from_preset(run)
 
 
 def test_tune_decoding_keeps_the_best_beam_on_the_given_pairs(translator, exported_run):
@@ -146,9 +185,7 @@ def test_export_writes_a_servable_saved_model_and_builtins_only_tflite(translato
 
 def test_a_mismatched_preprocessor_is_refused(translator):
     preprocessor = translator.preprocessor
-    small = Seq2SeqPreprocessor(
-        preprocessor.source_tokenizer, preprocessor.source_tokenizer, 8, 8
-    )
+    small = Seq2SeqPreprocessor(preprocessor.source_tokenizer, preprocessor.source_tokenizer, 8, 8)
     backbone = ks.models.build_seq2seq(preprocessor.source_tokenizer.vocab_size, 77, 4, 4)
     with pytest.raises(ValueError, match=r"vocabularies .* must be the same"):
         Translator(backbone, small)
@@ -171,9 +208,10 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
     resumed = Seq2SeqPreprocessor.for_run(run, corpus.train[:50], 999, max_target_length=7)
     assert resumed.source_tokenizer.vocab_size == preprocessor.source_tokenizer.vocab_size
     assert resumed.max_target_length == 7
-    assert resumed.max_source_length == Seq2SeqPreprocessor.length_limits(
-        corpus.train[:50], *tokenizers
-    )["max_source_length"]
+    assert (
+        resumed.max_source_length
+        == Seq2SeqPreprocessor.length_limits(corpus.train[:50], *tokenizers)["max_source_length"]
+    )
 
     data = preprocessor.training_data(
         corpus, batch_size=64, seed=1, curriculum_epochs=2, subword_dropout=0.1
@@ -195,7 +233,10 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
     assert (run / "checkpoints" / "best.weights.h5").is_file()
     assert any((run / "logs" / "attention").iterdir())
     average = translator.average_epochs(run, corpus.valid[:30])
-    assert average["epochs"] == [1, 2] and average["kept"] in ("average", "best")
+    assert average["epochs"] == [1, 2]
+    assert average["kept"] == (
+        "average" if average["val_bleu_average"] > average["val_bleu_best_epoch"] else "best"
+    )
     assert not (run / "checkpoints" / "epochs").exists()  # the space given back
     assert translator.average_epochs(run, corpus.valid[:30]) is None
     # The run folder records the end of training (what a resumed run reuses) and the test
@@ -237,7 +278,7 @@ def test_a_preset_loads_from_any_directory_in_a_fresh_process(exported_run, tmp_
     run = copy_of(exported_run[0], tmp_path, "elsewhere")
     code = (
         "import keras_seq as ks\n"
-        f"t = ks.models.Translator.from_preset({str(run)!r})\n"
+        f"t = ks.Translator.from_preset({str(run)!r})\n"
         "print(repr(t.translate('in 3 days')))\n"
     )
     out = subprocess.run(

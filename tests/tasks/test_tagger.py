@@ -9,13 +9,13 @@ import pytest
 import tensorflow as tf
 
 import keras_seq as ks
-from keras_seq.models import Tagger, build_tagger
-from keras_seq.models.tagger import entity_spans
-from keras_seq.run_folder import NotARunFolder
+from keras_seq.evaluation import entity_spans
+from keras_seq.models import build_tagger
+from keras_seq.tasks import NotARunFolder, Tagger
 from tests.export.test_clients import client
 
 # Its module fixtures are built once: the module runs on one test worker.
-pytestmark = pytest.mark.xdist_group("test_tagger_task")
+pytestmark = pytest.mark.xdist_group("test_tasks_tagger")
 
 
 @pytest.mark.parametrize(
@@ -55,14 +55,17 @@ def tagger():
     sentences = numbers_corpus(400)
     vocabularies = ks.data.TagVocabularies.build(sentences)
     model = build_tagger(
-        len(vocabularies.words), len(vocabularies.tags), embedding_dim=8, units=16,
-        tags=vocabularies.tags, constraints="iob2",
+        len(vocabularies.words),
+        len(vocabularies.tags),
+        embedding_dim=8,
+        units=16,
+        tags=vocabularies.tags,
+        constraints="iob2",
     )
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     data = ks.data.make_tagging_dataset(sentences, vocabularies, 32, with_chars=False)
     model.fit(data, epochs=6, verbose=0)
-    model.preprocessor = vocabularies
-    return model
+    return Tagger(model, vocabularies)
 
 
 def test_tag_gives_the_entities_of_text(tagger):
@@ -91,9 +94,13 @@ def test_score_counts_entities_as_conlleval_does(tagger):
 def test_tag_refuses_what_is_not_a_sentence_and_a_tagger_without_vocabularies(tagger):
     with pytest.raises(ValueError, match="sentence 1 is 7"):
         tagger.tag(["a", 7])
-    bare = build_tagger(10, 3, embedding_dim=4, units=4)
-    with pytest.raises(ValueError, match="has no vocabularies.*from_preset"):
-        bare.tag("a")
+    with pytest.raises(ValueError, match="a string or a list of sentences.*Received: 42"):
+        tagger.tag(42)
+    bare = build_tagger(10, 5, embedding_dim=4, units=4)
+    with pytest.raises(ValueError, match="must be a ks.data.TagVocabularies.*None"):
+        Tagger(bare, None)
+    with pytest.raises(ValueError, match="scores 5 tags but the preprocessor has 3"):
+        Tagger(bare, tagger.preprocessor)
 
 
 def test_preset_round_trip_and_export(tagger, tmp_path):
