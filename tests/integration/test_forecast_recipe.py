@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+import keras_seq as ks
 from tests.integration.recipe_runner import load_recipe
 
 
@@ -46,6 +47,12 @@ def test_a_quick_run_compares_the_variants_exports_the_model_and_resumes(tmp_pat
     assert "attention_sampling" in (run / "report" / "index.html").read_text()
     assert (run / "saved_model" / "saved_model.pb").is_file()
     assert (run / "tflite" / "forecaster.tflite").is_file()
+    # The run folder and each trained variant's folder are Forecaster presets.
+    values = np.loadtxt(tmp_path / "sales.csv", delimiter=",", skiprows=1, usecols=1)
+    for folder in (run, run / "variants" / "seq2seq"):
+        forecaster = ks.Forecaster.from_preset(folder)
+        assert forecaster.season == 12 and forecaster.interval_scales.shape == (12,)
+        assert forecaster.forecast(values).point.shape == (12,)
 
     capsys.readouterr()
     assert recipe.main(args) == 0 and capsys.readouterr().out.count("done earlier") == 3
