@@ -7,6 +7,7 @@ problems found later (the data, a run folder of other settings) end in one
 
 import argparse
 import os
+import shutil
 import sys
 import time
 
@@ -26,6 +27,7 @@ def integer(low):
             raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
         return value
 
+    parse.metavar = "N"  # what `HelpFormatter` shows for the value
     return parse
 
 
@@ -43,6 +45,7 @@ def number(low, high=None, low_inclusive=True):
             raise argparse.ArgumentTypeError(f"must be a number in {interval}, got {text}")
         return value
 
+    parse.metavar = "X"  # what `HelpFormatter` shows for the value
     return parse
 
 
@@ -54,42 +57,94 @@ def encoding(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def parser(doc, quick=None):
-    """An `ArgumentParser` described by the first paragraph of a recipe's docstring.
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Flag help wrapped to the terminal (at most 100 columns), each with its default.
 
-    With `quick` (its help), also the flags of a recipe that writes a run folder:
-    `--output-dir` and `--quick`.
+    The description and the epilog (a recipe's usage examples) are shown as written. A
+    flag whose help does not already say its default gets `(default: VALUE)` when it has
+    one (a default of None is the recipe's rule, which the help text names).
     """
-    parser = argparse.ArgumentParser(
-        description=doc.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+
+    def __init__(self, prog):
+        width = min(shutil.get_terminal_size().columns, 100)
+        super().__init__(prog, max_help_position=28, width=width)
+
+    def _get_default_metavar_for_optional(self, action):
+        return getattr(action.type, "metavar", None) or super()._get_default_metavar_for_optional(
+            action
+        )
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, argparse.SUPPRESS) and not isinstance(default, bool)
+        if shown and action.option_strings and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def parser(doc, **options):
+    """An `ArgumentParser` for a recipe or a command: its description is the first
+    paragraph of `doc` (a module docstring), its epilog the rest (the usage examples),
+    with `HelpFormatter`. Flags go in groups (`parser.add_argument_group`); the run
+    folder's flags with `add_run_flags`."""
+    first, _, rest = doc.strip().partition("\n\n")
+    return argparse.ArgumentParser(
+        description=first, epilog=rest or None, formatter_class=HelpFormatter, **options
     )
-    if quick is not None:
-        parser.add_argument("--output-dir", help="run folder (default: a new folder under runs/)")
-        parser.add_argument("--quick", action="store_true", help=quick)
-    return parser
 
 
-def add_training_flags(parser, time_budget_default):
+def add_run_flags(group, quick):
+    """The flags of a recipe that writes a run folder: `--output-dir` and `--quick`
+    (`quick`: what it does)."""
+    group.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="the run folder: a new one is made under runs/ by default; an existing one is "
+        "resumed (same settings) or, when finished, left as it is",
+    )
+    group.add_argument("--quick", action="store_true", help=quick)
+
+
+def add_training_flags(group, defaults):
     """The training flags of the translation and tagging recipes: seed, patience,
-    checkpoint averaging, time budget, gradient clipping (see `check_clipping`)."""
-    add = parser.add_argument
-    add("--seed", type=integer(0))
-    add("--patience", type=integer(1), help="early stopping patience in epochs")
+    checkpoint averaging, time budget, gradient clipping (see `check_clipping`).
+
+    `defaults`: the text of each flag's default in this recipe, by `patience`,
+    `average_checkpoints`, `time_budget` and `clipnorm`.
+    """
+    add = group.add_argument
+    add("--seed", type=integer(0), help="of the weights, the data order and dropout (default 0)")
+    add(
+        "--patience",
+        type=integer(1),
+        help="epochs without a better validation score before training stops "
+        f"(default {defaults['patience']})",
+    )
     add(
         "--average-checkpoints",
         type=integer(0),
         metavar="N",
-        help="average the last N epochs' weights, kept if better on validation (0 = off)",
+        help="average the last N epochs' weights after training, kept only if better on "
+        f"validation (0 = off; default: {defaults['average_checkpoints']})",
     )
     add(
         "--time-budget",
         type=number(0),
         metavar="MINUTES",
-        help="end training after the last epoch that fits in MINUTES (0 = no limit; "
-        f"default: {time_budget_default})",
+        help="end training after the last epoch that fits in MINUTES; the learning-rate "
+        f"decay is fitted to it (0 = no limit; default: {defaults['time_budget']})",
     )
-    add("--clipnorm", type=number(0), help="clip each variable's gradient norm (0 = off)")
-    add("--global-clipnorm", type=number(0), help="clip the global gradient norm instead")
+    add(
+        "--clipnorm",
+        type=number(0),
+        help=f"clip each variable's gradient norm (0 = off; default {defaults['clipnorm']})",
+    )
+    add(
+        "--global-clipnorm",
+        type=number(0),
+        help="clip the global gradient norm instead (0 = off; default 0)",
+    )
 
 
 def check_clipping(parser, config, clipnorm_given, others=("global_clipnorm",)):

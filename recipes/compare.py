@@ -69,37 +69,40 @@ COLUMNS = [
 ]
 
 
-def parse_args(argv):
+# fmt: off
+def build_parser():
     integer, number = cli.integer, cli.number
-    parser = cli.parser(__doc__, quick="a small run of a few minutes")
-    add = parser.add_argument
+    parser = cli.parser(__doc__)
+    data = parser.add_argument_group("data")
+    add = data.add_argument
     add("--dataset", default="generated", help=" | ".join(ks.data.SPECS))
     add("--num-pairs", type=integer(10), default=12_000, help="pairs of --dataset generated")
+    add("--vocab-size", type=integer(8), default=2000, help="of the one joint subword "
+        "vocabulary every variant shares")
+    model = parser.add_argument_group("model")
+    add = model.add_argument
+    add("--variants", nargs="+", choices=list(VARIANTS), metavar="NAME",
+        help=f"only these (default: all of {', '.join(VARIANTS)})")
+    add("--units", type=integer(1), default=128, help="RNN units per encoder direction; the "
+        "Transformer's width is twice this")
+    add("--layers", type=integer(1), default=2, help="Transformer layers on each side (the "
+        "RNNs have one encoder and one decoder layer)")
+    training = parser.add_argument_group("training")
+    add = training.add_argument
     add("--epochs", type=integer(1), default=4, help="the budget, the same for every variant")
-    add("--batch-size", type=integer(1), default=64)
-    add("--vocab-size", type=integer(8), default=2000, help="one joint subword vocabulary")
-    add(
-        "--units",
-        type=integer(1),
-        default=128,
-        help="RNN units per encoder direction; the Transformer's width is twice this",
-    )
-    add(
-        "--layers",
-        type=integer(1),
-        default=2,
-        help="Transformer layers on each side (the RNNs have one encoder and one decoder layer)",
-    )
-    add("--learning-rate", type=number(0, low_inclusive=False), default=2e-3)
-    add("--seed", type=integer(0), default=0)
-    add(
-        "--variants",
-        nargs="+",
-        choices=list(VARIANTS),
-        metavar="NAME",
-        help=f"only these (default: all of {', '.join(VARIANTS)})",
-    )
-    add("--worker", choices=list(VARIANTS), help=argparse.SUPPRESS)  # one variant, in a child
+    add("--batch-size", type=integer(1), default=64, help="pairs per batch")
+    add("--learning-rate", type=number(0, low_inclusive=False), default=2e-3,
+        help="peak of the RNNs' schedule (the Transformer's is half)")
+    add("--seed", type=integer(0), default=0, help="of the data split and the weights")
+    run = parser.add_argument_group("run")
+    cli.add_run_flags(run, quick="a small run of a few minutes")
+    run.add_argument("--worker", choices=list(VARIANTS), help=argparse.SUPPRESS)  # a child's
+    return parser
+# fmt: on
+
+
+def parse_args(argv):
+    parser = build_parser()
     if "--quick" in argv:  # smaller defaults; flags given still win
         parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)

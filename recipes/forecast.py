@@ -53,29 +53,54 @@ VARIANTS = {
 EXPORTED = "attention_sampling"
 
 
-def parse_args(argv):
+# fmt: off
+def build_parser():
     integer, number = cli.integer, cli.number
-    parser = cli.parser(__doc__, quick="a smoke run of about a minute")
-    add = parser.add_argument
-    add("--dataset", help=f"{' | '.join(ks.data.SERIES)} | csv:PATH (default: co2)")
-    add("--value-column", help="the CSV's value column (default: value/y/target, or the only one)")
+    parser = cli.parser(__doc__)
+    data = parser.add_argument_group("data")
+    add = data.add_argument
+    add("--dataset", help=f"{' | '.join(ks.data.SERIES)} | csv:PATH (default: co2, Mauna Loa "
+        "CO2, monthly)")
+    add("--value-column", help="the CSV's value column (default: value/y/target, or the only "
+        "numeric one)")
     add("--time-column", help="the CSV's timestamp column (default: date/time/timestamp/...)")
-    add("--season", type=integer(1), help="season length (default: from the data)")
+    add("--season", type=integer(1), help="season length (default: from the data: its "
+        "timestamp step, or the built-in series')")
     add("--horizon", type=integer(1), help="steps forecast (default: the season, at least 4)")
-    add("--lookback", type=integer(2), help="past steps read (default: 2 horizons or seasons)")
-    add("--test-size", type=integer(1), help="values of the held-out tail (default 15 %%)")
-    for flag in ("embedding-dim", "units", "epochs", "batch-size", "patience"):
-        add(f"--{flag}", type=integer(1))
-    add("--cell", choices=ks.layers.CELLS)
-    add("--attention", choices=ks.layers.ATTENTIONS)
-    add("--dropout", type=number(0, 1))
-    add("--learning-rate", type=number(0, low_inclusive=False))
-    add("--seed", type=integer(0))
-    add("--sampling-schedule", metavar="NAME[:KEY=VALUE,...]",
-        help="of the attention_sampling variant (default linear:duration=30,ceiling=0.5,"
-        "per=epoch)")  # fmt: skip
-    add("--variants", nargs="+", choices=list(VARIANTS), help="default: all")
-    add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
+    add("--lookback", type=integer(2), help="past steps read (default: 2 horizons or seasons, "
+        "the longer)")
+    add("--test-size", type=integer(1), help="values of the held-out tail (default: 15 %% of "
+        "the series, at least the horizon; validation as long, training the rest)")
+    model = parser.add_argument_group("model")
+    add = model.add_argument
+    add("--variants", nargs="+", choices=list(VARIANTS), metavar="NAME",
+        help=f"only these (default: all of {', '.join(VARIANTS)})")
+    add("--embedding-dim", type=integer(1), help="width of each step's projection (default 16)")
+    add("--units", type=integer(1), help="units of each encoder direction (default 32)")
+    add("--cell", choices=ks.layers.CELLS, help="recurrent cell (default lstm)")
+    add("--attention", choices=ks.layers.ATTENTIONS, metavar="NAME", help="of the attention "
+        f"variants: {', '.join(ks.layers.ATTENTIONS)} (default luong_general)")
+    add("--dropout", type=number(0, 1), help="dropout rate (default 0)")
+    training = parser.add_argument_group("training")
+    add = training.add_argument
+    add("--epochs", type=integer(1), help="most epochs (default 80)")
+    add("--batch-size", type=integer(1), help="windows per batch (default 32)")
+    add("--learning-rate", type=number(0, low_inclusive=False), help="Adam's (default 3e-3)")
+    add("--patience", type=integer(1), help="epochs without a better validation MASE before "
+        "training stops (default 10)")
+    add("--seed", type=integer(0), help="of the weights and the data order (default 0)")
+    add("--sampling-schedule", metavar="NAME[:KEY=VALUE,...]", help="of the "
+        "attention_sampling variant (default linear:duration=30,ceiling=0.5,per=epoch)")
+    export = parser.add_argument_group("export")
+    export.add_argument("--no-export", action="store_true", help="skip the SavedModel and "
+                        "TFLite export (the run folder is still a preset)")
+    cli.add_run_flags(parser.add_argument_group("run"), quick="a smoke run of about a minute")
+    return parser
+# fmt: on
+
+
+def parse_args(argv):
+    parser = build_parser()
     args = parser.parse_args(argv)
     config = {**DEFAULTS, **(QUICK if args.quick else {})}
     config.update({k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None})

@@ -47,19 +47,32 @@ def variants(total_steps):
     return found
 
 
-def parse_args(argv):
+def build_parser():
     integer = cli.integer
-    parser = cli.parser(__doc__, quick="a small run of a few minutes")
-    add = parser.add_argument
-    add("--dataset", default="generated", help=" | ".join(ks.data.SPECS))
-    add("--num-pairs", type=integer(1), default=20_000)
-    add("--epochs", type=integer(1), default=4)
-    add("--batch-size", type=integer(1), default=64)
-    add("--vocab-size", type=integer(8), default=1000)
-    add("--units", type=integer(1), default=96)
-    add("--max-length", type=integer(1), default=32)
-    add("--seed", type=integer(0), default=0)
-    add("--variants", nargs="+", help="only these variants (default: all)")
+    parser = cli.parser(__doc__)
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", default="generated", help=" | ".join(ks.data.SPECS))
+    data.add_argument("--num-pairs", type=integer(1), default=20_000,
+                      help="pairs of --dataset generated")  # fmt: skip
+    data.add_argument("--vocab-size", type=integer(8), default=1000,
+                      help="of the one joint subword vocabulary")  # fmt: skip
+    data.add_argument("--max-length", type=integer(1), default=32,
+                      help="subword tokens; longer pairs are filtered")  # fmt: skip
+    study = parser.add_argument_group("model and training")
+    study.add_argument("--variants", nargs="+", metavar="NAME",
+                       help="only these feeding variants (default: all)")  # fmt: skip
+    study.add_argument("--units", type=integer(1), default=96,
+                       help="embedding width and units of every variant")  # fmt: skip
+    study.add_argument("--epochs", type=integer(1), default=4, help="the same for every variant")
+    study.add_argument("--batch-size", type=integer(1), default=64, help="pairs per batch")
+    study.add_argument("--seed", type=integer(0), default=0,
+                       help="of the data split and the weights")  # fmt: skip
+    cli.add_run_flags(parser.add_argument_group("run"), quick="a small run of a few minutes")
+    return parser
+
+
+def parse_args(argv):
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.quick:
         args.num_pairs, args.epochs, args.units, args.vocab_size = 3000, 2, 32, 300

@@ -146,8 +146,63 @@ def test_validation_bleu_scores_the_same_pairs_every_epoch_with_one_trace():
         ValidationBLEU([], source, target, 24, 24)
 
 
+def test_validation_f1_is_the_entity_f1_of_the_weights_at_each_epoch_end():
+    from keras_seq.callbacks import ValidationF1
+    from keras_seq.evaluation import SentenceTagger, entity_scores
+    from tests.tasks.test_tagger import numbers_corpus
+
+    keras.utils.set_random_seed(0)
+    sentences, valid = numbers_corpus(200), numbers_corpus(40, seed=9)
+    vocabularies = ks.data.TagVocabularies.build(sentences)
+    model = ks.models.build_tagger(len(vocabularies.words), len(vocabularies.tags), 8, 8)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    data = ks.data.make_tagging_dataset(sentences, vocabularies, 32, with_chars=False)
+    gold = [tags for _, tags in valid]
+    scores = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: scores.append(
+            entity_scores(gold, SentenceTagger(model, [w for w, _ in valid], vocabularies)()[0])
+        )
+    )
+    history = model.fit(
+        data, epochs=3, verbose=0, callbacks=[ValidationF1(valid, vocabularies), record]
+    )
+    assert history.history["val_f1"] == pytest.approx([score["f1"] for score in scores])
+    assert len(set(history.history["val_f1"])) > 1  # it follows the weights
+
+
+def test_validation_forecast_is_the_mase_of_the_free_running_forecasts():
+    from keras_seq.callbacks import ValidationForecast
+    from keras_seq.evaluation import forecast_scores
+
+    keras.utils.set_random_seed(0)
+    t = np.arange(160)
+    values = (10 + 0.05 * t + np.sin(2 * np.pi * t / 6)).astype("float32")
+    features = ks.data.seasonal_features(len(values), 6)
+    train, train_y = ks.data.make_windows(values, features, range(12, 120), 12, 3)
+    valid, valid_y = ks.data.make_windows(values, features, range(120, 158), 12, 3)
+    model = ks.models.build_forecaster(12, 3, 2, 8, 8)
+    model.compile(keras.optimizers.Adam(1e-2), ks.losses.QuantileLoss())
+    inputs = {k: v for k, v in valid.items() if k != "future_values"}
+    expected = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: expected.append(
+            forecast_scores(
+                np.asarray(ks.models.forecast(model, **inputs)[0])[..., 1],
+                valid_y, values[:120], 6,
+            )["mase"]
+        )
+    )  # fmt: skip
+    callback = ValidationForecast(valid, valid_y, values[:120], season=6)
+    history = model.fit(train, train_y, epochs=3, verbose=0, callbacks=[callback, record])
+    assert history.history["val_mase"] == pytest.approx(expected, rel=1e-4)
+    assert history.history["val_mase"][-1] < history.history["val_mase"][0]  # it learns
+    with pytest.raises(ValueError, match="No validation windows"):
+        ValidationForecast(valid, valid_y[:0], values[:120])
+
+
 def test_standard_callbacks_check_the_monitor(tmp_path):
-    from keras_seq.training import standard_callbacks
+    from keras_seq.callbacks import standard_callbacks
 
     with pytest.raises(ValueError, match="'val_acc'"):
         standard_callbacks(str(tmp_path), monitor="val_acc")
@@ -174,8 +229,7 @@ class MinuteClock:
 def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
     tmp_path, monkeypatch
 ):
-    from keras_seq.callbacks import time_budget
-    from keras_seq.training import standard_callbacks
+    from keras_seq.callbacks import standard_callbacks, time_budget
 
     monkeypatch.setattr(time_budget, "time", MinuteClock())
     x, y = data()
@@ -207,8 +261,8 @@ def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
 def test_time_budget_ends_the_learning_rate_decay_with_the_last_epoch_that_fits(
     tmp_path, monkeypatch, capsys, budget, fitted
 ):
-    from keras_seq.callbacks import time_budget
-    from keras_seq.training import compile_seq2seq, standard_callbacks
+    from keras_seq.callbacks import standard_callbacks, time_budget
+    from keras_seq.training import compile_seq2seq
 
     monkeypatch.setattr(time_budget, "time", MinuteClock())
     x, y = data()  # 16 pairs: 4 batches of 4 an epoch

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from keras_seq.evaluation import corpus_scores, plot_attention
+from keras_seq.evaluation import corpus_scores
+from keras_seq.plots import plot_attention
 
 
 def test_perfect_and_partial_scores():
@@ -86,3 +87,25 @@ def test_attention_maps_of_a_batch_equal_those_of_single_sentences():
         assert weights.shape == (len(target), len(source))
         np.testing.assert_allclose(weights, one_weights, atol=1e-6)
         np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_entity_scores_of_a_hand_counted_example():
+    from keras_seq.evaluation import entity_scores
+
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"], ["O", "B-PER"]]
+    predicted = [["B-PER", "I-PER", "O", "O"], ["B-ORG", "B-LOC"], ["O", "B-PER"]]
+    # Gold: PER, LOC, ORG, PER (4); predicted: PER, ORG, LOC, PER (4); right: PER, ORG, PER.
+    scores = entity_scores(gold, predicted)
+    assert scores["precision"] == pytest.approx(75.0)
+    assert scores["recall"] == pytest.approx(75.0)
+    assert scores["f1"] == pytest.approx(75.0)
+    assert scores["accuracy"] == pytest.approx(100 * 6 / 8)  # tags right, of 8
+    assert scores["per_type"]["PER"] == {"f1": 100.0, "precision": 100.0, "recall": 100.0,
+                                         "support": 2}  # fmt: skip
+    assert scores["per_type"]["LOC"] == {"f1": 0.0, "precision": 0.0, "recall": 0.0,
+                                         "support": 1}  # fmt: skip
+    # A span cut short is a miss and a false alarm (conlleval counts exact spans).
+    short = entity_scores([["B-PER", "I-PER"]], [["B-PER", "O"]])
+    assert (short["precision"], short["recall"]) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="pair up"):
+        entity_scores(gold, predicted[:2])

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from keras_seq.data import generate_pairs, load_corpus
-from keras_seq.evaluation import corpus_scores, plot_attention
+from keras_seq.evaluation import corpus_scores
+from keras_seq.plots import plot_attention
 
 OPTIONAL = ("matplotlib", "sacrebleu", "tensorflow_datasets", "num2words", "babel", "seqeval")
 

@@ -24,6 +24,10 @@ def test_linear_and_cosine_by_hand():
     cosine = Cosine(10)
     assert [round(cosine(i), 6) for i in (0, 5, 10, 15)] == [0.0, 0.5, 1.0, 1.0]
     assert cosine(2) < Linear(10)(2)  # slow start
+    # (1 - cos(pi * step / duration)) / 2 between the ends, where linear is step / duration.
+    for step in (1, 2, 3, 7, 8):
+        assert cosine(step) == pytest.approx((1 - math.cos(math.pi * step / 10)) / 2)
+    assert cosine(2) == pytest.approx(0.0954915) and cosine(8) == pytest.approx(0.9045085)
 
 
 def test_exponential_and_inverse_sigmoid_follow_bengio_et_al():

@@ -116,6 +116,35 @@ def test_last_epochs_are_kept_and_averaged(tmp_path):
         ks.callbacks.EpochCheckpoints(str(folder), keep=0)
 
 
+def test_average_if_better_keeps_the_average_only_when_it_scores_higher(tmp_path):
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    first = [np.full(w.shape, 1.0, "float32") for w in model.get_weights()]
+    second = [np.full(w.shape, 3.0, "float32") for w in model.get_weights()]
+    paths = []
+    for name, weights in (("a", first), ("b", second)):
+        model.set_weights(weights)
+        paths.append(str(tmp_path / f"{name}.weights.h5"))
+        model.save_weights(paths[-1])
+    current = [np.full(w.shape, 5.0, "float32") for w in model.get_weights()]
+
+    def score():  # higher the nearer the weights are to 2 (the average's)
+        return -abs(float(model.get_weights()[0].flat[0]) - 2.0)
+
+    model.set_weights(current)
+    assert training.average_if_better(model, paths, score) == (0.0, -3.0, "average")
+    assert all((w == 2.0).all() for w in model.get_weights())  # the mean of 1 and 3
+
+    def score_away():  # now the current weights (5) score higher than the average (2)
+        return float(model.get_weights()[0].flat[0])
+
+    model.set_weights(current)
+    assert training.average_if_better(model, paths, score_away) == (2.0, 5.0, "best")
+    assert all((w == 5.0).all() for w in model.get_weights())  # the weights before stay
+    model.set_weights(current)
+    tie = training.average_if_better(model, paths, lambda: 1.0)
+    assert tie == (1.0, 1.0, "best") and all((w == 5.0).all() for w in model.get_weights())
+
+
 def test_seconds_per_step_times_warmed_up_steps_on_the_datasets_batches():
     x, y = reversal_batch(32, length=5, seed=1)
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)

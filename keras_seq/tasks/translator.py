@@ -29,7 +29,7 @@ from keras_seq.models.seq2seq import (
     records_attention,
     seq2seq_parts,
 )
-from keras_seq.presets import length_limit
+from keras_seq.presets import CorpusStats, length_limit, vocab_size_for
 from keras_seq.tasks.preset import NotARunFolder, RunFolder
 from keras_seq.training import average_if_better, average_kept_epochs, compile_seq2seq
 
@@ -129,14 +129,21 @@ class Seq2SeqPreprocessor:
     def from_pairs(
         cls,
         pairs,
-        vocab_size=8000,
+        vocab_size=None,
         joint=False,
         lowercase=False,
         max_source_length=None,
         max_target_length=None,
     ):
         """A preprocessor learned from training pairs: tokenizers, and length limits
-        from the data where not given."""
+        from the data where not given.
+
+        `vocab_size` left None is the rule's for these pairs, as `recipes/translate.py`
+        chooses it (`keras_seq.presets.vocab_size_for`: about a third of the distinct
+        words, within [1,000, 32,000]).
+        """
+        if vocab_size is None:
+            vocab_size = vocab_size_for(CorpusStats.of(_check_pairs(pairs)), joint=joint)
         source, target = cls.learn_tokenizers(pairs, vocab_size, joint, lowercase)
         limits = cls.length_limits(pairs, source, target)
         return cls(

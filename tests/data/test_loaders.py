@@ -4,6 +4,7 @@ import pytest
 
 from keras_seq.data import check_spec, load_corpus, read_ding, read_tsv
 from keras_seq.data.loaders import DING_PATH
+from tests.shared import missing
 
 
 def write(path, data):
@@ -139,8 +140,9 @@ def test_ding_missing_package_says_how_to_install(tmp_path):
         read_ding(str(tmp_path / "absent"))
 
 
-@pytest.mark.skipif(not os.path.isfile(DING_PATH), reason="Debian's trans-de-en not installed")
 def test_ding_installed_has_about_twenty_thousand_sentences():
+    if not os.path.isfile(DING_PATH):
+        missing("Debian's trans-de-en is not installed (apt-get install trans-de-en)")
     pairs = read_ding()
     assert 12_000 < len(pairs) < 30_000
     assert all(s.rstrip()[-1] in ".!?" for s, _ in pairs[:100])

@@ -105,3 +105,16 @@ def test_sampling_runs_inside_a_tf_function():
     unseeded = decode_with(Sampling(temperature=3.0))
     draws = [np.asarray(unseeded(tf.ones([32], tf.int32)).ids) for _ in range(2)]
     assert not np.array_equal(*draws)  # a fresh key at every call
+
+
+def test_sampling_temperature_divides_the_logits():
+    # Step 0 after the start token: ids 3 and 4 at log-probs log 0.2 and log 0.8. At
+    # temperature 2 the draw follows softmax(logits / 2): 1/3 and 2/3 (multiplying by 2
+    # would give 1/17 and 16/17); at 0.5, 1/17 and 16/17.
+    table = np.full((1, 5, 5), -1e9, "float32")
+    table[0, 1, 3], table[0, 1, 4] = np.log(0.2), np.log(0.8)
+    args = (markov_step_fn(table), start(4000), zero_time(4000), 1, 2)
+    for temperature, expected in ((2.0, 2 / 3), (0.5, 16 / 17), (1.0, 0.8)):
+        ids = np.asarray(Sampling(temperature=temperature, seed=3)(*args).ids)[:, 0, 0]
+        assert set(ids) <= {3, 4}
+        assert np.mean(ids == 4) == pytest.approx(expected, abs=0.03), temperature

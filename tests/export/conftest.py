@@ -5,6 +5,8 @@ import os
 import numpy as np
 import pytest
 
+from tests.shared import missing
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_SOURCE, MAX_TARGET = 24, 24
 
@@ -23,15 +25,16 @@ def browser():
     """Headless Chromium, for opening a page as a person would.
 
     Debian's `chromium` driven by Playwright (no browser download); skips, saying
-    why, where either is missing (`.ci/run` installs both).
+    why, where either is missing (fails in CI, whose `.ci/run` installs both).
     """
     from export.web_app import CHROMIUM_ARGS, chromium_path
 
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-    )
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("Playwright is not installed (pip install playwright)")
     if chromium_path() is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+        missing("Chromium is not installed (Debian: apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=chromium_path(), args=list(CHROMIUM_ARGS)

@@ -14,6 +14,7 @@ import pytest
 
 from export.web_app import serve
 from tests.export.conftest import MAX_SOURCE, ROOT
+from tests.shared import missing
 
 # Its module fixtures are built once: the module runs on one test worker.
 pytestmark = pytest.mark.xdist_group("test_web")
@@ -31,7 +32,7 @@ def web_app():
 def web(exported_run, tmp_path_factory):
     """A copy of the exported run with its `web/` page written."""
     if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: the page's JavaScript cannot be bundled")
+        missing("npm is not installed: the page's JavaScript cannot be bundled")
     run = tmp_path_factory.mktemp("web") / "run"
     shutil.copytree(exported_run[0], run)
     path = web_app().write_web(str(run))

@@ -104,6 +104,10 @@ def test_scores_are_the_probabilities_of_the_chosen_tags(head):
     if head == "softmax":
         probabilities = ops.convert_to_numpy(ops.softmax(outputs["potentials"]))
         np.testing.assert_allclose(scores[real], probabilities.max(-1)[real], rtol=1e-6)
+    else:  # each Viterbi tag's marginal (forward-backward, checked by brute force in test_crf)
+        marginals = ops.convert_to_numpy(model.crf.marginals(outputs["potentials"], real))
+        chosen = np.take_along_axis(marginals, np.asarray(tags)[..., None], -1)[..., 0]
+        np.testing.assert_allclose(scores[real], chosen[real], rtol=1e-5)
 
 
 def test_padded_sentences_tag_as_unpadded_ones():

@@ -127,3 +127,23 @@ def test_from_preset_names_what_is_missing(tmp_path):
     with pytest.raises(NotARunFolder, match="vocab/words.txt, vocab/tags.txt"):
         (tmp_path / "config.json").write_text("{}")
         Tagger.from_preset(tmp_path)
+
+
+def test_keras_seq_tag_prints_each_sentences_entities(tagger, tmp_path, capsys, monkeypatch):
+    import io
+
+    from keras_seq.__main__ import main
+
+    preset = tagger.save_to_preset(tmp_path / "preset")
+    texts = ["g h a i", "a b", ""]
+    assert main(["tag", preset, *texts[:2]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = tagger.tag(texts[:2])
+    assert lines[0] == "g h a i\t" + "  ".join(
+        f"[NUM {e['text']}] {e['score']:.2f}" for e in expected[0]
+    )
+    assert [e["text"] for e in expected[0]] == ["g h", "i"]
+    assert lines[1] == "a b\t"  # no entity
+    monkeypatch.setattr("sys.stdin", io.StringIO("g h a i\n\n"))  # one sentence a line
+    assert main(["tag", preset]) == 0
+    assert capsys.readouterr().out.splitlines() == [lines[0], "\t"]
