@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import keras_seq as ks
+from keras_seq.callbacks import standard_callbacks
 from keras_seq.data import EpochShuffle, SubwordTokenizer, generate_pairs, make_dataset
-from keras_seq.training import compile_seq2seq, standard_callbacks
+from keras_seq.training import compile_seq2seq
 
 PAIRS = generate_pairs(240, seed=1)
 

@@ -480,7 +480,8 @@ class Translator:
         if isinstance(texts, str):
             return [texts]
         if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__"):
-            hint = " (decode bytes first: text.decode('utf-8'))" if texts[:0] == b"" else ""
+            is_bytes = isinstance(texts, (bytes, bytearray))
+            hint = " (decode bytes first: text.decode('utf-8'))" if is_bytes else ""
             raise ValueError(
                 f"`texts` must be a string or a list of strings{hint}. Received: {texts!r}"
             )
