@@ -14,7 +14,9 @@ HEADS = ("crf", "softmax")
 DEFAULT_MAX_WORDS = 128
 
 
-@keras.saving.register_keras_serializable(package="keras_seq")
+# Registered under its earlier name: the model.keras of a tagging run trained before the
+# tasks layer was split off loads as it is (a user's training is never lost to a rename).
+@keras.saving.register_keras_serializable(package="keras_seq", name="Tagger")
 class TaggingModel(keras.Model):
     """A functional tagging model whose loss is its head's: CRF likelihood or softmax.
 
