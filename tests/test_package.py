@@ -41,3 +41,25 @@ def test_a_missing_optional_package_names_the_extra_to_install(monkeypatch, modu
     monkeypatch.setitem(sys.modules, module, None)  # importing it now raises ImportError
     with pytest.raises(ImportError, match=r"pip install 'keras_seq\[recipes\]'"):
         call()
+
+
+def test_every_name_the_readme_uses_exists():
+    import os
+    import re
+
+    import keras_seq as ks
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = "".join(
+        open(os.path.join(root, *path), encoding="utf-8").read()
+        for path in (("README.md",), ("docs", "architecture.md"))
+    )
+    names = sorted(set(re.findall(r"\bks\.[A-Za-z_][\w.]*[A-Za-z_0-9]", text)))
+    missing = []
+    for name in names:
+        value = ks
+        for part in name.split(".")[1:]:
+            value = getattr(value, part, None)
+        if value is None:
+            missing.append(name)
+    assert len(names) > 20 and not missing, missing
