@@ -308,3 +308,13 @@ def test_a_multihead_translator_gives_each_heads_map_and_plots_them(translator, 
         translator.translate(SENTENCES[0], return_attention="heads")
     with pytest.raises(ValueError, match="return_attention='head'"):
         multihead.translate(SENTENCES[0], return_attention="head")
+
+
+def test_four_threads_translating_at_once_get_what_one_thread_gets(translator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [SENTENCES[i:] + SENTENCES[:i] for i in range(4)]
+    expected = [translator.translate(batch, "greedy") for batch in batches]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda batch: translator.translate(batch, "greedy"), batches))
+    assert got == expected
