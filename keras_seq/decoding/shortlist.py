@@ -27,7 +27,7 @@ class LexicalShortlist:
 
     Build one from training pairs with `from_pairs`, keep it beside the model
     (`save` / `load`), and pass it to `ks.models.generate(..., shortlist=...)`
-    or `ks.models.Translator.export(dir, shortlist=...)`, which exports it with the
+    or `ks.Translator.export(dir, shortlist=...)`, which exports it with the
     model (SavedModel and TFLite, as constants).
 
     For a batch, the candidates are the union over its sentences: the

@@ -11,7 +11,7 @@ class TranslatorModule(tf.Module):
     """A trained `build_seq2seq` model with its tokenizers, as exportable functions.
 
     The `tf.Module` that SavedModel and TFLite export save; a user holds a
-    `ks.models.Translator`, whose `module()` builds it.
+    `ks.Translator`, whose `module()` builds it.
 
     Everything runs in one TensorFlow graph with fixed maximum lengths: the text
     is cleaned and tokenized (tensorflow-text), truncated to

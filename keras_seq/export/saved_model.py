@@ -44,7 +44,7 @@ def export_saved_model(translator, path, with_attention=False):
     if not isinstance(translator, TranslatorModule) or translator.target_tokenizer is None:
         raise ValueError(
             "`translator` must be a TranslatorModule with source and target tokenizers "
-            f"(ks.models.Translator.module()). Received: {translator!r}"
+            f"(ks.Translator.module()). Received: {translator!r}"
         )
     text_spec = tf.TensorSpec([None], tf.string, name="text")
     ids_spec = tf.TensorSpec([None, None], tf.int32, name="source_ids")

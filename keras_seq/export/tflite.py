@@ -108,8 +108,7 @@ def convert(translator, strategy, quantization="float32", with_attention=False):
     """
     if not isinstance(translator, TranslatorModule):
         raise ValueError(
-            "Expected a TranslatorModule (ks.models.Translator.module()). "
-            f"Received: {translator!r}"
+            f"Expected a TranslatorModule (ks.Translator.module()). Received: {translator!r}"
         )
     strategy = decoding.get(strategy)
     if not isinstance(strategy, CONVERTIBLE):

@@ -148,7 +148,7 @@ def build_transformer(
     target_vocab_size)`; layers `"encoder"` (`TransformerEncoderStack`) and
     `"decoder"` (`TransformerDecoderStack`), built from keras-hub's
     `TokenAndPositionEmbedding`, `TransformerEncoder` and `TransformerDecoder`.
-    `generate`, the decoding strategies, `ks.models.Translator` and the export
+    `generate`, the decoding strategies, `ks.Translator` and the export
     path take it as they take a recurrent model; it records no attention map.
 
     Args:

@@ -310,14 +310,6 @@ class RunFolder:
             rows = list(csv.DictReader(f, delimiter="\t"))
         return tuple([row[key] for row in rows] for key in ("source", "reference", "hypothesis"))
 
-    def write_tflite(self, write):
-        """Runs `write(folder)` into `tflite/` (see `write_folder`).
-
-        `write` returns the file names it wrote; returns `{name: path}` in `tflite/`.
-        """
-        written = self.write_folder(self.TFLITE, write)
-        return {name: os.path.join(self[self.TFLITE], name) for name in written}
-
 
 class TagRunFolder(RunFolder):
     """The run folder of `recipes/tag.py` (a `Tagger` preset)."""
