@@ -10,6 +10,9 @@ import sys
 import threading
 import time
 
+import keras
+import tensorflow as tf
+
 __all__ = ["PeakRSS", "machine", "median_ms", "rss_bytes"]
 
 
@@ -60,9 +63,6 @@ def median_ms(fn, repeats):
 
 
 def machine():
-    import keras
-    import tensorflow as tf
-
     return {
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

@@ -7,6 +7,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from keras_seq.callbacks import EpochCheckpoints
@@ -43,8 +44,6 @@ def set_precision(precision="float32"):
             f"`precision` must be one of {PRECISIONS}. Received: precision={precision!r}"
         )
     if precision == "auto":
-        import tensorflow as tf
-
         if tf.config.list_physical_devices("GPU"):
             precision = "mixed_float16"
         else:
@@ -81,8 +80,6 @@ def distribution_strategy(name="auto", devices=None):
     Raises:
         ValueError: for an unknown name.
     """
-    import tensorflow as tf
-
     if name not in DISTRIBUTIONS:
         raise ValueError(f"`name` must be one of {DISTRIBUTIONS}. Received: name={name!r}")
     if name == "auto":

@@ -1,6 +1,9 @@
 """Attention heat maps of a few sentences in TensorBoard, every epoch."""
 
+import io
+
 import keras
+import tensorflow as tf
 
 from keras_seq import evaluation, plots
 
@@ -33,10 +36,6 @@ class AttentionImages(keras.callbacks.Callback):
         self._maps = None
 
     def on_epoch_end(self, epoch, logs=None):
-        import io
-
-        import tensorflow as tf
-
         if self._writer is None:  # built once: the decode function is traced once
             self._writer = tf.summary.create_file_writer(self.log_dir)
             self._maps = evaluation.AttentionMaps(self.model, self.texts, *self.arguments)

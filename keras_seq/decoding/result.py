@@ -2,6 +2,8 @@
 
 from typing import NamedTuple
 
+from keras import ops
+
 
 class DecodeResult(NamedTuple):
     """Decoded hypotheses, best first.
@@ -29,8 +31,6 @@ class DecodeResult(NamedTuple):
 
 def length_penalty_factor(lengths, alpha):
     """The GNMT length penalty `((5 + length) / 6) ** alpha` (Wu et al., 2016), float32."""
-    from keras import ops
-
     lengths = ops.cast(lengths, "float32")
     if not alpha:
         return ops.ones_like(lengths)

@@ -3,6 +3,8 @@
 import contextlib
 import logging
 
+import tensorflow as tf
+
 # Each is a known, harmless message of tf.saved_model.save or the TFLite converter.
 KNOWN_NOISE = (
     # Lookup tables (the tagger's vocabularies) have no TF1 collection form; TF says so
@@ -20,8 +22,6 @@ class _DropKnownNoise(logging.Filter):
 @contextlib.contextmanager
 def known_noise_dropped():
     """Drops `KNOWN_NOISE` from TensorFlow's Python logger inside the block."""
-    import tensorflow as tf
-
     logger, noise = tf.get_logger(), _DropKnownNoise()
     logger.addFilter(noise)
     try:

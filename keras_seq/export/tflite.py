@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from keras_seq import decoding, files
@@ -40,7 +41,7 @@ def frozen_function(function, input_signature):
     `READ_VARIABLE` ops that fail at invoke, so the graph is frozen first; the
     frozen graph is wrapped again so that the signature keeps its output names.
     """
-    from tensorflow.python.framework.convert_to_constants import (
+    from tensorflow.python.framework.convert_to_constants import (  # deferred: export only
         convert_variables_to_constants_v2,
     )
 
@@ -122,9 +123,8 @@ def convert(translator, strategy, quantization="float32", with_attention=False):
 
 def add_metadata(content, name, text):
     """`content` (a TFLite model) with a metadata entry `name` holding UTF-8 `text`."""
-    import numpy as np
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
+    from tensorflow.lite.python import schema_py_generated as schema  # deferred: export only
+    from tensorflow.lite.tools import flatbuffer_utils  # deferred: heavy, export only
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
     buffer = schema.BufferT()
@@ -139,7 +139,7 @@ def add_metadata(content, name, text):
 
 def read_metadata(content):
     """`{name: bytes}` of a TFLite model's metadata entries."""
-    from tensorflow.lite.tools import flatbuffer_utils
+    from tensorflow.lite.tools import flatbuffer_utils  # deferred: heavy, export only
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
     return {
@@ -155,7 +155,7 @@ def tflite_strategy(content):
 
 def op_names(content):
     """Sorted names of the ops in every subgraph of a TFLite model (loop bodies too)."""
-    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.python import schema_py_generated as schema  # deferred: export only
 
     builtin_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = schema.ModelT.InitFromPackedBuf(content, 0)
