@@ -30,6 +30,7 @@ import csv
 import os
 import time
 import warnings
+import zipfile
 
 import keras
 
@@ -158,16 +159,19 @@ class RunFolder:
     def load_model(self, compile=True):
         """The run's `model.keras`, or `DamagedPreset` naming it when it cannot be read."""
         path = self[self.MODEL]
-        try:
-            return keras.models.load_model(path, compile=compile)
-        except Exception as error:  # a zip, h5 or config error: all mean the same to a user
-            reason = (str(error).splitlines() or [""])[0][:200]
-            raise DamagedPreset(
-                f"{path} is damaged and cannot be loaded as a Keras model "
-                f"({type(error).__name__}: {reason}). Copy it again from where it was trained "
-                f"(or save_to_preset again); in a {self.RECIPE} run folder, deleting it and "
-                "running the same command again resumes from checkpoints/."
-            ) from error
+        if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that is
+            reason = "not a .keras (zip) file: truncated or overwritten"
+        else:
+            try:
+                return keras.models.load_model(path, compile=compile)
+            except Exception as error:  # a config or weights error: all mean the same here
+                reason = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
+        raise DamagedPreset(
+            f"{path} is damaged and cannot be loaded as a Keras model ({reason}). Copy it "
+            f"again from where it was trained (or save_to_preset again); in a {self.RECIPE} "
+            "run folder, deleting it and running the same command again resumes from "
+            "checkpoints/."
+        )
 
     @staticmethod
     def strategy(config):
