@@ -168,9 +168,8 @@ class RunFolder:
                 reason = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
         raise DamagedPreset(
             f"{path} is damaged and cannot be loaded as a Keras model ({reason}). Copy it "
-            f"again from where it was trained (or save_to_preset again); in a {self.RECIPE} "
-            "run folder, deleting it and running the same command again resumes from "
-            "checkpoints/."
+            "again from where it was trained (or save_to_preset again); in a run folder of "
+            f"{self.RECIPE}, deleting it and running the same command trains it again."
         )
 
     @staticmethod
