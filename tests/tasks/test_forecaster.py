@@ -115,9 +115,7 @@ def test_export_serves_the_tasks_forecasts(forecaster, tmp_path):
     )
 
 
-def test_a_preset_forecasts_from_a_moved_folder_in_a_process_outside_the_repo(
-    forecaster, tmp_path
-):
+def test_a_preset_forecasts_from_a_moved_folder_in_a_process_outside_the_repo(forecaster, tmp_path):
     preset = tmp_path / "trained"
     forecaster.save_to_preset(preset)
     moved = tmp_path / "elsewhere" / "co2"
@@ -154,3 +152,21 @@ def test_from_preset_names_what_is_missing_and_another_tasks_run(tmp_path):
         (run / name).write_text("{}")
     with pytest.raises(NotARunFolder, match=r"is a Tagger run .*Tagger.from_preset"):
         Forecaster.from_preset(run)
+
+
+def test_keras_seq_export_writes_a_forecasters_saved_model(forecaster, tmp_path, capsys):
+    from keras_seq.__main__ import main
+
+    preset = forecaster.save_to_preset(tmp_path / "preset")
+    assert main(["export", preset, "--no-tflite"]) == 0
+    assert f"SavedModel: {preset}/saved_model" in capsys.readouterr().out
+    served = tf.saved_model.load(os.path.join(preset, "saved_model"))
+    windows = forecaster.windows(seasonal_series(), [200])
+    out = served.signatures["serving_default"](
+        **{k: tf.constant(v) for k, v in windows.items() if k != "future_values"}
+    )
+    np.testing.assert_allclose(out["forecast"].numpy(), forecaster.forecast(windows).point,
+                               rtol=1e-5, atol=1e-4)  # fmt: skip
+    with pytest.raises(SystemExit):  # a translation-only option, refused with its reason
+        main(["export", preset, "--shortlist"])
+    assert "is a Forecaster run; --shortlist is for translation" in capsys.readouterr().err
