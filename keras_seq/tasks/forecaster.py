@@ -5,6 +5,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
+from keras_seq.checks import check_positive_int
 from keras_seq.data.series import make_windows, origins, seasonal_features
 from keras_seq.evaluation import forecast_scores
 from keras_seq.export import export_forecaster
@@ -48,8 +49,7 @@ class Forecaster:
 
     def __init__(self, backbone, season=1, interval_scales=None):
         decoder = forecaster_parts(backbone)[3]  # raises for a model build_forecaster did not make
-        if not isinstance(season, int) or isinstance(season, bool) or season < 1:
-            raise ValueError(f"`season` must be a positive integer. Received: season={season!r}")
+        check_positive_int("season", season)
         features = seasonal_features(1, season).shape[1]
         if decoder.num_features != features:
             raise ValueError(

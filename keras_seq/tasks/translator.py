@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from keras_seq import decoding
 from keras_seq.callbacks import AttentionImages, ValidationBLEU, standard_callbacks
-from keras_seq.checks import check_choice
+from keras_seq.checks import check_choice, check_positive_int
 from keras_seq.data import (
     EpochShuffle,
     LengthCurriculum,
@@ -74,12 +74,8 @@ class Seq2SeqPreprocessor:
     """
 
     def __init__(self, source_tokenizer, target_tokenizer, max_source_length, max_target_length):
-        for name, value in (
-            ("max_source_length", max_source_length),
-            ("max_target_length", max_target_length),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {value!r}")
+        check_positive_int("max_source_length", max_source_length)
+        check_positive_int("max_target_length", max_target_length)
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_source_length = max_source_length
