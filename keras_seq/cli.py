@@ -6,6 +6,7 @@ problems found later (the data, a run folder of other settings) end in one
 """
 
 import argparse
+import functools
 import os
 import shutil
 import sys
@@ -61,13 +62,16 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Flag help wrapped to the terminal (at most 100 columns), each with its default.
 
     The description and the epilog (a recipe's usage examples) are shown as written. A
-    flag whose help does not already say its default gets `(default: VALUE)` when it has
-    one (a default of None is the recipe's rule, which the help text names).
+    flag whose help does not already say its default gets `(default: VALUE)`: its own
+    default, or, for a flag left None so that a recipe can tell it was not given, the
+    recipe's value in `defaults` (by dest). A default still None is the recipe's rule,
+    which the help text names.
     """
 
-    def __init__(self, prog):
+    def __init__(self, prog, defaults=None):
         width = min(shutil.get_terminal_size().columns, 100)
         super().__init__(prog, max_help_position=28, width=width)
+        self.defaults = defaults or {}
 
     def _get_default_metavar_for_optional(self, action):
         return getattr(action.type, "metavar", None) or super()._get_default_metavar_for_optional(
@@ -77,20 +81,24 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         default = action.default
+        if default is None:
+            default = self.defaults.get(action.dest)
         shown = default not in (None, argparse.SUPPRESS) and not isinstance(default, bool)
         if shown and action.option_strings and "default" not in text:
-            text += " (default: %(default)s)"
+            text += " (default: " + str(default).replace("%", "%%") + ")"
         return text
 
 
-def parser(doc, **options):
+def parser(doc, defaults=None, **options):
     """An `ArgumentParser` for a recipe or a command: its description is the first
     paragraph of `doc` (a module docstring), its epilog the rest (the usage examples),
-    with `HelpFormatter`. Flags go in groups (`parser.add_argument_group`); the run
-    folder's flags with `add_run_flags`."""
+    with `HelpFormatter` showing `defaults` (the recipe's, by dest) for flags left None.
+    Flags go in groups (`parser.add_argument_group`); the run folder's flags with
+    `add_run_flags`."""
     first, _, rest = doc.strip().partition("\n\n")
+    formatter = functools.partial(HelpFormatter, defaults=defaults)
     return argparse.ArgumentParser(
-        description=first, epilog=rest or None, formatter_class=HelpFormatter, **options
+        description=first, epilog=rest or None, formatter_class=formatter, **options
     )
 
 
@@ -110,16 +118,15 @@ def add_training_flags(group, defaults):
     """The training flags of the translation and tagging recipes: seed, patience,
     checkpoint averaging, time budget, gradient clipping (see `check_clipping`).
 
-    `defaults`: the text of each flag's default in this recipe, by `patience`,
-    `average_checkpoints`, `time_budget` and `clipnorm`.
+    `defaults`: the text of the defaults the recipe's own table does not hold, by
+    `average_checkpoints` and `time_budget` (left to a rule in both recipes).
     """
     add = group.add_argument
-    add("--seed", type=integer(0), help="of the weights, the data order and dropout (default 0)")
+    add("--seed", type=integer(0), help="of the weights, the data order and dropout")
     add(
         "--patience",
         type=integer(1),
-        help="epochs without a better validation score before training stops "
-        f"(default {defaults['patience']})",
+        help="epochs without a better validation score before training stops",
     )
     add(
         "--average-checkpoints",
@@ -135,16 +142,8 @@ def add_training_flags(group, defaults):
         help="end training after the last epoch that fits in MINUTES; the learning-rate "
         f"decay is fitted to it (0 = no limit; default: {defaults['time_budget']})",
     )
-    add(
-        "--clipnorm",
-        type=number(0),
-        help=f"clip each variable's gradient norm (0 = off; default {defaults['clipnorm']})",
-    )
-    add(
-        "--global-clipnorm",
-        type=number(0),
-        help="clip the global gradient norm instead (0 = off; default 0)",
-    )
+    add("--clipnorm", type=number(0), help="clip each variable's gradient norm (0 = off)")
+    add("--global-clipnorm", type=number(0), help="clip the global gradient norm instead (0 = off)")
 
 
 def check_clipping(parser, config, clipnorm_given, others=("global_clipnorm",)):

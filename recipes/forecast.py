@@ -56,7 +56,7 @@ EXPORTED = "attention_sampling"
 # fmt: off
 def build_parser():
     integer, number = cli.integer, cli.number
-    parser = cli.parser(__doc__)
+    parser = cli.parser(__doc__, DEFAULTS)
     data = parser.add_argument_group("data")
     add = data.add_argument
     add("--dataset", help=f"{' | '.join(ks.data.SERIES)} | csv:PATH (default: co2, Mauna Loa "
@@ -75,22 +75,22 @@ def build_parser():
     add = model.add_argument
     add("--variants", nargs="+", choices=list(VARIANTS), metavar="NAME",
         help=f"only these (default: all of {', '.join(VARIANTS)})")
-    add("--embedding-dim", type=integer(1), help="width of each step's projection (default 16)")
-    add("--units", type=integer(1), help="units of each encoder direction (default 32)")
-    add("--cell", choices=ks.layers.CELLS, help="recurrent cell (default lstm)")
+    add("--embedding-dim", type=integer(1), help="width of each step's projection")
+    add("--units", type=integer(1), help="units of each encoder direction")
+    add("--cell", choices=ks.layers.CELLS, help="recurrent cell")
     add("--attention", choices=ks.layers.ATTENTIONS, metavar="NAME", help="of the attention "
-        f"variants: {', '.join(ks.layers.ATTENTIONS)} (default luong_general)")
-    add("--dropout", type=number(0, 1), help="dropout rate (default 0)")
+        f"variants: {', '.join(ks.layers.ATTENTIONS)}")
+    add("--dropout", type=number(0, 1), help="dropout rate")
     training = parser.add_argument_group("training")
     add = training.add_argument
-    add("--epochs", type=integer(1), help="most epochs (default 80)")
-    add("--batch-size", type=integer(1), help="windows per batch (default 32)")
-    add("--learning-rate", type=number(0, low_inclusive=False), help="Adam's (default 3e-3)")
+    add("--epochs", type=integer(1), help="most epochs")
+    add("--batch-size", type=integer(1), help="windows per batch")
+    add("--learning-rate", type=number(0, low_inclusive=False), help="Adam's")
     add("--patience", type=integer(1), help="epochs without a better validation MASE before "
-        "training stops (default 10)")
-    add("--seed", type=integer(0), help="of the weights and the data order (default 0)")
+        "training stops")
+    add("--seed", type=integer(0), help="of the weights and the data order")
     add("--sampling-schedule", metavar="NAME[:KEY=VALUE,...]", help="of the "
-        "attention_sampling variant (default linear:duration=30,ceiling=0.5,per=epoch)")
+        "attention_sampling variant")
     export = parser.add_argument_group("export")
     export.add_argument("--no-export", action="store_true", help="skip the SavedModel and "
                         "TFLite export (the run folder is still a preset)")

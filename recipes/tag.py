@@ -99,21 +99,20 @@ MODEL_SETTINGS = (
 # fmt: off
 def build_parser():
     integer, number = cli.integer, cli.number
-    parser = cli.parser(__doc__)
+    parser = cli.parser(__doc__, DEFAULTS)
     data = parser.add_argument_group("data")
     add = data.add_argument
     add("--dataset", help=f"{' | '.join(ks.data.TAGGING_SPECS)} (default: generated, the "
         "built-in English NER sentences)")
-    add("--num-sentences", type=integer(1), help="sentences made by --dataset generated "
-        "(default 12000)")
+    add("--num-sentences", type=integer(1), help="sentences made by --dataset generated")
     add("--data-dir", metavar="DIR", help="TFDS data directory, for --dataset tfds:NAME")
     add("--encoding", type=cli.encoding, help="of the CoNLL files (default auto: UTF-8, or "
         "Latin-1 for a file that is not UTF-8)")
-    add("--tag-scheme", choices=ks.data.TAG_SCHEMES, help="the tags the model learns "
-        "(default iob2); read and scored as IOB2 either way")
+    add("--tag-scheme", choices=ks.data.TAG_SCHEMES, help="the tags the model learns; "
+        "read and scored as IOB2 either way")
     add("--lowercase", action="store_true", default=None, help="lower-case the word "
         "vocabulary (off by default)")
-    add("--max-chars", type=integer(1), help="characters kept per word (default 20)")
+    add("--max-chars", type=integer(1), help="characters kept per word")
     add("--embeddings", metavar="FILE", help="GloVe-format text file of initial word vectors "
         "(default: none, random)")
 
@@ -122,28 +121,28 @@ def build_parser():
     add("--head", choices=ks.models.HEADS, help="crf (default): a linear-chain CRF with "
         "transition constraints; softmax: each word's tag on its own")
     add("--char-encoder", choices=[*ks.layers.CHARACTER_ENCODERS, "none"], help="character "
-        "features of each word (default cnn)")
+        "features of each word")
     add("--casing", action=argparse.BooleanOptionalAction, help="add each word's casing, "
         "read from its characters, to its features (ks.layers.CasingFeatures; default on, "
         "needs a --char-encoder)")
     add("--embedding-dim", type=integer(1), help="word embedding width (default 100, or the "
         "--embeddings' width)")
-    add("--units", type=integer(1), help="units of each RNN direction (default 200)")
+    add("--units", type=integer(1), help="units of each RNN direction")
     add("--layers", type=integer(1), help="stacked bidirectional RNN layers (default 2)")
-    add("--cell", choices=ks.layers.CELLS, help="recurrent cell (default lstm)")
+    add("--cell", choices=ks.layers.CELLS, help="recurrent cell")
     add("--dropout", type=number(0, 1), help="on the word features and after each RNN "
-        "layer (default 0.5)")
+        "layer")
     add("--recurrent-dropout", type=number(0, 1), help="on each RNN's recurrent state, one "
-        "mask per sentence (default 0)")
+        "mask per sentence")
 
     training = parser.add_argument_group("training")
     add = training.add_argument
-    add("--batch-size", type=integer(1), help="sentences per batch (default 32)")
+    add("--batch-size", type=integer(1), help="sentences per batch")
     add("--epochs", type=integer(1), help="epochs planned for the learning-rate decay "
         "(default: 8 on the built-in data, 40 on real data; the time budget may end training "
         "sooner)")
     add("--singleton-unk", type=number(0, 1), metavar="P", help="training words seen once "
-        "read as unknown with probability P (default 0.5)")
+        "read as unknown with probability P")
     add("--optimizer", choices=OPTIMIZERS, help="adam (default), or nadam: Adam with "
         "Nesterov momentum (Dozat 2016)")
     add("--learning-rate", type=number(0, low_inclusive=False), help="the optimizer's, at "
@@ -152,16 +151,15 @@ def build_parser():
         "--learning-rate down to 5%% of it over the planned epochs, ended sooner when the "
         "time budget holds fewer; inverse_time: --learning-rate / (1 + --lr-decay * epoch), "
         "constant with --lr-decay 0")
-    add("--lr-decay", type=number(0), help="of --lr-schedule inverse_time (default 0)")
+    add("--lr-decay", type=number(0), help="of --lr-schedule inverse_time")
     cli.add_training_flags(training, {
-        "patience": 5, "average_checkpoints": 5,
-        "time_budget": "none on the built-in data, 50 on real data", "clipnorm": 5.0,
+        "average_checkpoints": DEFAULTS["average_checkpoints"],
+        "time_budget": "none on the built-in data, 50 on real data",
     })
 
     export = parser.add_argument_group("export")
     add = export.add_argument
-    add("--max-words", type=integer(1), help="words per sentence of the TFLite tagger "
-        "(default 128)")
+    add("--max-words", type=integer(1), help="words per sentence of the TFLite tagger")
     add("--no-export", dest="export", action="store_false", default=None, help="skip the "
         "SavedModel and TFLite export")
 

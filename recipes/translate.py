@@ -73,7 +73,7 @@ RULE = "the preset's, chosen from the corpus"
 # fmt: off
 def build_parser():
     integer, number, boolean = cli.integer, cli.number, argparse.BooleanOptionalAction
-    parser = cli.parser(__doc__)
+    parser = cli.parser(__doc__, DEFAULTS)
     data = parser.add_argument_group("data")
     add = data.add_argument
     add("--dataset", help=f"{' | '.join(ks.data.SPECS)} (default: generated, the built-in "
@@ -82,8 +82,7 @@ def build_parser():
         "tsv:...; default: a split of the training file)")
     add("--test-data", metavar="FILE", help="TSV file of test pairs (with --dataset tsv:...; "
         "default: a split of the training file)")
-    add("--num-pairs", type=integer(10), help="pairs made by --dataset generated "
-        "(default 120000)")
+    add("--num-pairs", type=integer(10), help="pairs made by --dataset generated")
     add("--encoding", type=cli.encoding, help="of the TSV files (default auto: UTF-8, or "
         "Latin-1 for a file that is not UTF-8)")
     add("--vocab-size", type=integer(8), help="subword vocabulary size: of the one joint "
@@ -114,15 +113,15 @@ def build_parser():
     add("--cell", choices=ks.layers.CELLS, help=f"recurrent cell (default: {RULE}: lstm; "
         "gru for the narrow model a short budget gets)")
     add("--attention", choices=ks.layers.ATTENTIONS, metavar="NAME", help="attention of the "
-        f"decoder: {', '.join(ks.layers.ATTENTIONS)} (default luong_general)")
+        f"decoder: {', '.join(ks.layers.ATTENTIONS)}")
     add("--num-heads", type=integer(1), help="heads of --attention multihead and of the "
-        "transformer (default 4)")
+        "transformer")
     add("--attend-before-cell", action=boolean, help="attention before the decoder cell, "
         "Bahdanau style (default: only for bahdanau)")
     add("--input-feeding", action="store_true", default=None, help="feed the previous "
         "attentional output to the decoder cell (Luong et al. 2015; off by default)")
     add("--bridge", choices=ks.layers.BRIDGES, help="encoder final states to decoder "
-        "initial state (default last)")
+        "initial state")
     add("--tie-embeddings", action=boolean, help="the output projection shares the target "
         f"embedding (default: {RULE}; on for small)")
     add("--dropout", type=number(0, 1), help=f"dropout rate (default: {RULE})")
@@ -137,21 +136,19 @@ def build_parser():
     add("--learning-rate", type=number(0, low_inclusive=False), help="peak, after warmup, "
         f"then a cosine decay (default: {RULE})")
     add("--warmup-steps", type=integer(0), help="steps of linear warmup to the peak "
-        "learning rate (default 200)")
+        "learning rate")
     add("--label-smoothing", type=number(0, 1), help=f"of the loss (default: {RULE})")
     add("--subword-dropout", type=number(0, 1), metavar="P", help="segment each epoch's "
         "training pairs anew, skipping each subword merge with probability P (BPE-dropout; "
         "default 0)")
-    add("--clipvalue", type=number(0), help="clip each gradient value instead (0 = off; "
-        "default 0)")
-    add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update "
-        "(default 1)")
+    add("--clipvalue", type=number(0), help="clip each gradient value instead (0 = off)")
+    add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
     cli.add_training_flags(training, {
-        "patience": 3, "average_checkpoints": f"{RULE}: 5, or 0 for tiny",
-        "time_budget": f"{RULE}: 45 for small, else none", "clipnorm": 1.0,
+        "average_checkpoints": f"{RULE}: 5, or 0 for tiny",
+        "time_budget": f"{RULE}: 45 for small, else none",
     })
     add("--monitor", choices=["val_bleu", "val_loss"], help="what early stopping and the "
-        "best checkpoint follow (default val_bleu)")
+        "best checkpoint follow")
     add("--val-bleu-pairs", type=integer(0), help="validation pairs decoded each epoch for "
         "val_bleu (default 500; 0 = off)")
     add("--precision", choices=ks.training.PRECISIONS, metavar="POLICY", help="dtype policy: "
@@ -163,12 +160,12 @@ def build_parser():
     add("--jit-compile", action="store_true", default=None, help="compile the train step "
         "with XLA (off by default)")
     add("--scheduled-sampling", choices=ks.layers.SCHEDULED_SAMPLINGS, help="feed the "
-        "decoder its own tokens in a loop over steps, or in two parallel passes (default loop)")
+        "decoder its own tokens in a loop over steps, or in two parallel passes")
     add("--sampling-schedule", metavar="NAME[:KEY=VALUE,...]", help="scheduled-sampling "
         f"schedule, one of {', '.join(ks.schedules.SCHEDULES)}, e.g. "
         "inverse_sigmoid:k=300,ceiling=0.5 or linear (duration: the whole run; default: none)")
     add("--curriculum-epochs", type=integer(0), help="short pairs first: widen the length "
-        "limit over this many epochs (0 = off; default 0)")
+        "limit over this many epochs (0 = off)")
 
     decoding = parser.add_argument_group("decoding")
     add = decoding.add_argument
