@@ -84,4 +84,5 @@ def compile_reference(model, learning_rate=1e-3, jit_compile=False):
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=jit_compile,
     )
+    model.optimizer.build(model.trainable_variables)  # before the first trace: traced once
     return model

@@ -116,6 +116,7 @@ def measure(variant, precision, jit_compile, repeats, data, config=STANDARD_CONF
         model.compile(
             keras.optimizers.Adam(1e-3), ks.losses.SequenceCrossentropy(), jit_compile=jit_compile
         )
+        ks.training.build_optimizer(model)
         steps = [(x, y, None) for x, y in data]
     with PeakRSS() as memory:
         start = time.perf_counter()

@@ -164,6 +164,7 @@ def train_variant(name, config, data, folder):
     )  # fmt: skip
     optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=1.0)
     model.compile(optimizer, ks.losses.QuantileLoss(QUANTILES))
+    ks.training.build_optimizer(model)
     (train, train_y), (valid, valid_y) = data["train"], data["valid"]
     schedule = ks.schedules.parse(config["sampling_schedule"], duration=config["epochs"])
     callbacks = ks.callbacks.standard_callbacks(

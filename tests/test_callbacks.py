@@ -17,6 +17,7 @@ def data(n=16):
 def compiled_model(attention="luong_general"):
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4, attention=attention)
     model.compile("adam", ks.losses.SequenceCrossentropy())
+    ks.training.build_optimizer(model)
     return model
 
 
@@ -130,6 +131,7 @@ def test_validation_bleu_scores_the_same_pairs_every_epoch_with_one_trace():
     train, _ = make_dataset(pairs[:500], source, target, 50, 24, 24)
     model = ks.models.build_seq2seq(120, 120, embedding_dim=16, units=32)
     model.compile(keras.optimizers.Adam(0.02), ks.losses.SequenceCrossentropy())
+    ks.training.build_optimizer(model)
     callback = ValidationBLEU(pairs[500:], source, target, 24, 24, num_pairs=40)
     history = model.fit(train, epochs=3, verbose=0, callbacks=[callback])
     logged = history.history["val_bleu"]
@@ -183,6 +185,7 @@ def test_validation_forecast_is_the_mase_of_the_free_running_forecasts():
     valid, valid_y = ks.data.make_windows(values, features, range(120, 158), 12, 3)
     model = ks.models.build_forecaster(12, 3, 2, 8, 8)
     model.compile(keras.optimizers.Adam(1e-2), ks.losses.QuantileLoss())
+    ks.training.build_optimizer(model)
     inputs = {k: v for k, v in valid.items() if k != "future_values"}
     expected = []
     record = keras.callbacks.LambdaCallback(
@@ -344,6 +347,7 @@ def test_attention_images_reach_tensorboard_every_epoch(tmp_path):
     tokenizer = SubwordTokenizer.train(texts * 20, 80)
     model = ks.models.build_seq2seq(tokenizer.vocab_size, tokenizer.vocab_size, 8, 8)
     model.compile(optimizer="adam", loss=ks.losses.SequenceCrossentropy())
+    ks.training.build_optimizer(model)
     ids = np.asarray(tokenizer.tokenize(texts).to_tensor().numpy(), "int32")
     x = {"source_ids": ids, "target_ids": np.concatenate([np.ones((3, 1), "int32"), ids], 1)}
     y = np.concatenate([ids, np.full((3, 1), 2, "int32")], 1)

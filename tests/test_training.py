@@ -176,6 +176,29 @@ def test_gradient_accumulation_updates_once_per_group_of_batches():
     assert changed == [False, True] * 8  # the weights move after every second batch
 
 
+def count_train_step_traces(model):
+    """Wraps `model.train_step`; the returned list grows by one each time it is traced."""
+    traces, step = [], model.train_step
+    model.train_step = lambda data: traces.append(1) or step(data)
+    return traces
+
+
+def test_fit_traces_the_train_step_once_with_the_optimizer_built_at_compile():
+    x, y = reversal_batch(16, length=5)
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    training.compile_seq2seq(model, accumulate_steps=2)
+    assert model.optimizer.built  # Adam's moments and the accumulators exist before fit
+    traces = count_train_step_traces(model)
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    assert len(traces) == 1  # created in the trace, they would make tf.function trace twice
+    tagger = ks.models.build_tagger(12, 5, 4, 4)
+    tagger.compile(optimizer="adam")
+    traces = count_train_step_traces(tagger)
+    words = np.arange(1, 13, dtype="int32").reshape(3, 4) % 11 + 1
+    tagger.fit({"words": words}, words % 5, epochs=2, verbose=0)
+    assert tagger.optimizer.built and len(traces) == 1
+
+
 def test_clipping_settings():
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
     training.compile_seq2seq(model, clipnorm=0.5)

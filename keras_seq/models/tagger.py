@@ -35,6 +35,13 @@ class TaggingModel(keras.Model):
     vocabularies (text in, entities out), export and presets.
     """
 
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            # Its state now, not in the first trace of `fit` (which would then trace the
+            # step twice); as `keras_seq.training.build_optimizer` does.
+            self.optimizer.build(self.trainable_variables)
+
     @property
     def crf(self):
         """The CRF head, or None for a softmax head."""

@@ -18,6 +18,7 @@ def test_saved_model_and_tflite_forecast_as_keras(tmp_path):
     inputs, targets = make_windows(values, features, range(LOOKBACK, 190), LOOKBACK, HORIZON)
     model = ks.models.build_forecaster(LOOKBACK, HORIZON, 2, 8, 8, attention="bahdanau")
     model.compile(keras.optimizers.Adam(1e-2), ks.losses.QuantileLoss())
+    ks.training.build_optimizer(model)
     model.fit(inputs, targets, epochs=1, verbose=0)
     scales = np.linspace(1.0, 2.0, HORIZON).astype("float32")  # calibrated intervals
     written = ks.export.export_forecaster(

@@ -10,6 +10,7 @@ from keras_seq import decoding
 from keras_seq.layers import AttentionDecoder
 from keras_seq.layers.attention_decoder import ATTENTIONS
 from keras_seq.testing import run_layer_checks
+from keras_seq.training import build_optimizer
 
 RNG = np.random.default_rng(0)
 MEMORY = RNG.normal(size=(2, 4, 6)).astype("float32")
@@ -240,6 +241,7 @@ def test_fit_trains_with_scheduled_sampling(attention, scheduled_sampling, sampl
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=jit_compile,
     )
+    build_optimizer(model)
     history = model.fit([TARGET, MEMORY], TARGET, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
 

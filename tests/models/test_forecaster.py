@@ -109,6 +109,7 @@ def trained():
     test, test_y = make_windows(series, features, range(300, 360 - HORIZON + 1), LOOKBACK, HORIZON)
     model = ks.models.build_forecaster(LOOKBACK, HORIZON, 2, 16, 16, attention="bahdanau")
     model.compile(keras.optimizers.Adam(1e-2), QuantileLoss())
+    ks.training.build_optimizer(model)
     model.fit(train, train_y, epochs=6, batch_size=32, verbose=0)
     return model, series, test, test_y
 

@@ -35,6 +35,7 @@ def compile_model(model, learning_rate=1e-2):
         metrics=[ks.metrics.MaskedAccuracy()],
         jit_compile=False,
     )
+    ks.training.build_optimizer(model)
     return model
 
 
@@ -221,6 +222,7 @@ def test_xla_training_learns_with_scheduled_sampling(attention, scheduled_sampli
         ks.losses.SequenceCrossentropy(),
         jit_compile=True,
     )
+    ks.training.build_optimizer(model)
     inputs, labels = reversal_data(512)
     history = model.fit(inputs, labels, batch_size=64, epochs=4, verbose=0)
     losses = history.history["loss"]

@@ -38,6 +38,7 @@ def forecaster():
     )
     model = ks.models.build_forecaster(LOOKBACK, HORIZON, 2, 8, 8)
     model.compile(keras.optimizers.Adam(1e-2), ks.losses.QuantileLoss())
+    ks.training.build_optimizer(model)
     model.fit(train, train_y, epochs=3, batch_size=32, verbose=0)
     return Forecaster(model, SEASON, interval_scales=SCALES)
 
