@@ -183,7 +183,7 @@ def count_train_step_traces(model):
     return traces
 
 
-def test_fit_traces_the_train_step_once_with_the_optimizer_built_at_compile():
+def test_fit_traces_the_train_step_once_with_the_optimizer_built_at_compile(tmp_path):
     x, y = reversal_batch(16, length=5)
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
     training.compile_seq2seq(model, accumulate_steps=2)
@@ -197,6 +197,8 @@ def test_fit_traces_the_train_step_once_with_the_optimizer_built_at_compile():
     words = np.arange(1, 13, dtype="int32").reshape(3, 4) % 11 + 1
     tagger.fit({"words": words}, words % 5, epochs=2, verbose=0)
     assert tagger.optimizer.built and len(traces) == 1
+    tagger.save(tmp_path / "tagger.keras")  # and it still compiles when it is loaded
+    assert keras.models.load_model(tmp_path / "tagger.keras").optimizer.built
 
 
 def test_clipping_settings():

@@ -35,12 +35,12 @@ class TaggingModel(keras.Model):
     vocabularies (text in, entities out), export and presets.
     """
 
-    def compile(self, *args, **kwargs):
-        super().compile(*args, **kwargs)
-        if self.built and self.optimizer is not None and not self.optimizer.built:
-            # Its state now, not in the first trace of `fit` (which would then trace the
-            # step twice); as `keras_seq.training.build_optimizer` does.
+    def make_train_function(self, force=False):
+        if self.optimizer is not None and not self.optimizer.built:
+            # Its state before `fit` traces the step, not in the trace (which would then
+            # run twice); as `keras_seq.training.build_optimizer` does.
             self.optimizer.build(self.trainable_variables)
+        return super().make_train_function(force)
 
     @property
     def crf(self):
