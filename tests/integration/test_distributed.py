@@ -52,9 +52,12 @@ def free_ports(count):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="Keras 3.15's fit cannot run under MultiWorkerMirroredStrategy: it fails building "
-    "the model from a PerReplica batch (keras-team/keras#20585, tensorflow#72388). Strict: "
-    "this test starts failing, as a reminder, once an upgrade makes it pass.",
+    reason="Keras 3.15's fit cannot run under MultiWorkerMirroredStrategy "
+    "(keras-team/keras#20585, tensorflow#72388): `_maybe_symbolic_build` reduces the first "
+    "batch, a dict of PerReplica, with strategy.reduce (which takes one tensor), even when "
+    "the model, metrics and optimizer are built; past that, `reduce_per_replica` reduces "
+    "every scalar log with axis=0. Strict: this test starts failing, as a reminder, once an "
+    "upgrade makes it pass.",
 )
 def test_two_workers_on_localhost_end_with_the_same_weights(tmp_path):
     workers = [f"localhost:{port}" for port in free_ports(2)]
