@@ -80,17 +80,7 @@ def distribution_strategy(name="auto", devices=None):
     Raises:
         ValueError: for an unknown name.
     """
-    if name not in DISTRIBUTIONS:
-        raise ValueError(f"`name` must be one of {DISTRIBUTIONS}. Received: name={name!r}")
-    if name == "auto":
-        if os.environ.get("TPU_NAME"):
-            name = "tpu"
-        elif tf_config_workers() > 1:
-            name = "multi_worker"
-        elif len(tf.config.list_logical_devices("GPU")) > 1:
-            name = "mirrored"
-        else:
-            name = "default"
+    name = resolve_distribution(name)
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi_worker":
@@ -103,6 +93,45 @@ def distribution_strategy(name="auto", devices=None):
     return tf.distribute.get_strategy()
 
 
+def resolve_distribution(name="auto"):
+    """The strategy name that `name` stands for here (`"auto"` resolved as documented
+    in `distribution_strategy`), without creating the strategy.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if name not in DISTRIBUTIONS:
+        raise ValueError(f"`name` must be one of {DISTRIBUTIONS}. Received: name={name!r}")
+    if name != "auto":
+        return name
+    if os.environ.get("TPU_NAME"):
+        return "tpu"
+    if tf_config_workers() > 1:
+        return "multi_worker"
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return "mirrored"
+    return "default"
+
+
+def check_fit_distribution(name="auto"):
+    """Raises before any work if `fit` cannot train under the strategy `name` resolves to.
+
+    Keras 3.15's `fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585):
+    it reduces the first batch and every scalar log with the strategy's `reduce`, which
+    the multi-worker strategy does not accept. A run is refused at its start rather than
+    after its data is read.
+    """
+    if resolve_distribution(name) == "multi_worker":
+        where = ""
+        if name == "auto":
+            where = f" (TF_CONFIG names {tf_config_workers()} workers)"
+        raise ValueError(
+            f"Training on several workers{where} is not supported: Keras 3.15's fit does "
+            "not run under MultiWorkerMirroredStrategy (keras-team/keras#20585). Train on "
+            "one machine: 'mirrored' uses all of its GPUs."
+        )
+
+
 def setup(precision="float32", distribution="auto"):
     """Sets a run up: the precision policy, then the distribution strategy.
 
@@ -111,7 +140,11 @@ def setup(precision="float32", distribution="auto"):
 
     Returns:
         `(strategy, precision)`: the `tf.distribute` strategy and the policy's name.
+
+    Raises:
+        ValueError: for a strategy `fit` cannot train under (`check_fit_distribution`).
     """
+    check_fit_distribution(distribution)
     precision = set_precision(precision)
     return distribution_strategy(distribution), precision
 
