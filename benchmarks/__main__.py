@@ -45,6 +45,9 @@ def main(argv=None):
         "--plot", help="the scaling PNG (default: next to --output, ending in .png)"
     )
     args = parser.parse_args(argv)
+    for path in (args.output, args.plot):  # made now, not found missing after the runs
+        if path and os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
 
     started = time.perf_counter()
     progress("ceilings: matmul float32, bfloat16; memory bandwidth")

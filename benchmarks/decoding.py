@@ -189,15 +189,17 @@ def run(folder, quick=False, repeats=None, translator=None, config=None, shortli
         )
     results["saved_model"]["size_bytes"] = folder_bytes(saved)
 
-    progress("decoding: converting to TFLite (float32, float16, int8)")
-    paths = export_tflite(translator, os.path.join(folder, "tflite"))
+    # A smoke run converts the two ends, float32 and int8 (and the shortlist in int8).
+    quantizations = ("float32", "int8") if quick else ("float32", "float16", "int8")
+    progress(f"decoding: converting to TFLite ({', '.join(quantizations)})")
+    paths = export_tflite(translator, os.path.join(folder, "tflite"), quantizations)
     results["tflite"] = tflite_entries(paths, one, many, repeats)
     shortlist = shortlist or random_shortlist(translator)
     progress(f"decoding: converting to TFLite with {shortlist!r}")
     shortlisted = export_tflite(
         with_shortlist(translator, shortlist),
         os.path.join(folder, "tflite_shortlist"),
-        ("float32", "int8"),
+        ("int8",) if quick else ("float32", "int8"),
     )
     results["tflite_shortlist"] = tflite_entries(shortlisted, one, many, repeats, "shortlist ")
     results["shortlist_candidates"] = int(ops.shape(shortlist.candidates(one))[0])

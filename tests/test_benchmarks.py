@@ -104,7 +104,7 @@ def test_flops_grow_with_lengths_and_training_is_three_forward_passes():
 def quick_harness(tmp_path_factory):
     """`python -m benchmarks --quick`'s JSON: every part, in one child process (one
     TensorFlow start and one ceiling measurement for the three tests below)."""
-    output = tmp_path_factory.mktemp("benchmarks") / "results.json"
+    output = tmp_path_factory.mktemp("benchmarks") / "new folder" / "results.json"
     subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)],
         cwd=ROOT,
@@ -145,13 +145,16 @@ def test_quick_harness_measures_decoding(quick_harness):
     assert decoding["keras"]["greedy"]["decoded_steps"] == steps
     assert decoding["reference"]["greedy"]["batch64_sentences_per_second"] > 0
     assert set(decoding["saved_model"]) == {"greedy", "beam", "size_bytes"}
-    assert len(decoding["tflite"]) == 6  # greedy and beam, in float32, float16 and int8
-    assert len(decoding["tflite_shortlist"]) == 4  # greedy and beam, in float32 and int8
+    # Greedy and beam in float32 and int8 (the full run adds float16); the shortlist in int8.
+    assert sorted(decoding["tflite"]) == [
+        f"{method}{suffix}.tflite" for method in ("beam", "greedy") for suffix in ("", "_int8")
+    ]
+    assert sorted(decoding["tflite_shortlist"]) == ["beam_int8.tflite", "greedy_int8.tflite"]
     for entry in [*decoding["tflite"].values(), *decoding["tflite_shortlist"].values()]:
         assert entry["threads_1"]["decoded_steps"] == steps
         assert entry["threads_1"]["batch64_sentences_per_second"] > 0
     assert 0 < decoding["shortlist_candidates"] < result["decoding"]["config"]["target_vocab_size"]
-    assert "TFLite + shortlist `greedy.tflite`, 1 thread(s)" in report.decoding_table(result)
+    assert "TFLite + shortlist `greedy_int8.tflite`, 1 thread(s)" in report.decoding_table(result)
 
 
 @pytest.mark.slow
