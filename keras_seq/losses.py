@@ -35,6 +35,22 @@ def _replica_context():
     return context
 
 
+def global_count(count):
+    """`count` (e.g. a replica's real tokens) summed over the replicas of a replicated
+    step: a mean over the global batch divides each replica's sum by it, and the
+    replicas' gradients, summed, are then the one-device gradient. As it is outside one.
+    """
+    replicas = _replica_context()
+    return count if replicas is None else replicas.all_reduce("SUM", count)
+
+
+def replica_share(loss):
+    """A loss every replica adds whole (a weight penalty), divided among the replicas of a
+    replicated step so that their summed gradients count it once. As it is outside one."""
+    replicas = _replica_context()
+    return loss if replicas is None else loss / replicas.num_replicas_in_sync
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
 class SequenceCrossentropy(keras.losses.Loss):
     """Token cross-entropy averaged over the real (non-pad) target tokens.
@@ -93,8 +109,7 @@ class SequenceCrossentropy(keras.losses.Loss):
         # (Keras' own reduction divides by the replica count instead, which equals it
         # only when every replica holds as many tokens).
         total = ops.sum(self.call(y_true, y_pred) * weights)
-        count = replicas.all_reduce("SUM", ops.sum(weights))
-        return total / ops.maximum(count, 1e-9)
+        return total / ops.maximum(global_count(ops.sum(weights)), 1e-9)
 
     def call(self, y_true, y_pred):
         labels = ops.cast(y_true, "int32")

@@ -12,6 +12,7 @@ from keras import ops
 
 from keras_seq.callbacks import EpochCheckpoints
 from keras_seq.checks import check_positive_int
+from keras_seq.cluster import max_over_workers, multi_worker
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 
@@ -113,40 +114,86 @@ def resolve_distribution(name="auto"):
     return "default"
 
 
-def check_fit_distribution(name="auto"):
-    """Raises before any work if `fit` cannot train under the strategy `name` resolves to.
-
-    Keras 3.15's `fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585):
-    it reduces the first batch and every scalar log with the strategy's `reduce`, which
-    the multi-worker strategy does not accept. A run is refused at its start rather than
-    after its data is read.
-    """
-    if resolve_distribution(name) == "multi_worker":
-        where = ""
-        if name == "auto":
-            where = f" (TF_CONFIG names {tf_config_workers()} workers)"
-        raise ValueError(
-            f"Training on several workers{where} is not supported: Keras 3.15's fit does "
-            "not run under MultiWorkerMirroredStrategy (keras-team/keras#20585). Train on "
-            "one machine: 'mirrored' uses all of its GPUs."
-        )
-
-
 def setup(precision="float32", distribution="auto"):
     """Sets a run up: the precision policy, then the distribution strategy.
 
-    Build, compile and fit the model inside `strategy.scope()`. Under
-    `mixed_float16`, Keras' optimizer scales the loss itself.
+    Build and compile the model inside `strategy.scope()`, and train it with `fit`
+    (below), which runs under every strategy. Under `mixed_float16`, Keras' optimizer
+    scales the loss itself.
 
     Returns:
         `(strategy, precision)`: the `tf.distribute` strategy and the policy's name.
-
-    Raises:
-        ValueError: for a strategy `fit` cannot train under (`check_fit_distribution`).
     """
-    check_fit_distribution(distribution)
     precision = set_precision(precision)
     return distribution_strategy(distribution), precision
+
+
+def fit(model, *args, **kwargs):
+    """`model.fit(*args, **kwargs)` under the strategy `model` was built in, several
+    workers' `MultiWorkerMirroredStrategy` included.
+
+    Keras 3.15's `fit` fails under that strategy (keras-team/keras#20585): it reduces
+    the first batch with the strategy's `reduce` to build the model, and every scalar
+    log with `reduce(..., axis=0)`, which the multi-worker strategy refuses. With
+    several workers the model's train and test functions are set here instead (each
+    runs one step of the model's own `train_step` / `test_step` in every replica and
+    averages each log over the replicas), the first-batch build is skipped (the
+    model must be built before; its optimizer is built here, in the strategy's
+    scope), and the workers agree after each epoch to stop when any callback of
+    any worker stops. Epochs, callbacks, validation and the `History` are Keras' own.
+
+    Returns:
+        The Keras `History`.
+
+    Raises:
+        ValueError: with several workers, for a model not yet built or with
+            `steps_per_execution` other than 1.
+    """
+    strategy = model.distribute_strategy
+    if not multi_worker(strategy):
+        return model.fit(*args, **kwargs)
+    if not model.built:
+        raise ValueError(
+            f"Build {model.name!r} before training on several workers (call it on a batch)."
+        )
+    if model.steps_per_execution != 1:
+        raise ValueError(
+            "Training on several workers runs one step per call. Received: "
+            f"steps_per_execution={model.steps_per_execution}"
+        )
+    with strategy.scope():
+        build_optimizer(model)
+    model._distribute_strategy = None  # skips Keras' first-batch build (keras#20585)
+    model.train_function = _replicated_step(strategy, model.train_step)
+    model.test_function = _replicated_step(strategy, model.test_step)
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _AgreeToStop(strategy)]
+    with strategy.scope():  # the strategy `model.distribute_strategy` now reads
+        return model.fit(*args, **kwargs)
+
+
+def _replicated_step(strategy, step):
+    """A train or test function for `fit`: one batch of the distributed iterator through
+    `step` in every replica, each log averaged over the replicas."""
+
+    @tf.function
+    def function(iterator):
+        logs = strategy.run(step, args=(next(iterator),))
+        return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+    return function
+
+
+class _AgreeToStop(keras.callbacks.Callback):
+    """Ends training on every worker when a callback of any worker ended it (a worker
+    that trained on alone would wait for the others' gradients forever)."""
+
+    def __init__(self, strategy):
+        super().__init__()
+        self.strategy = strategy
+
+    def on_epoch_end(self, epoch, logs=None):
+        (stop,) = max_over_workers([float(bool(self.model.stop_training))], self.strategy)
+        self.model.stop_training = stop > 0
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

@@ -216,10 +216,6 @@ def parse_args(argv):
     except ValueError as error:
         parser.error(f"argument --sampling-schedule: {error}")
     cli.check_clipping(parser, config, args.clipnorm, others=("clipvalue", "global_clipnorm"))
-    try:
-        ks.training.check_fit_distribution(config["distribution"])
-    except ValueError as error:
-        parser.error(f"argument --strategy: {error}")
     if config["architecture"] == "transformer":
         for flag in ("sampling_schedule", "tie_embeddings", "word_dropout"):
             if config[flag]:

@@ -4,6 +4,8 @@ import time
 
 import keras
 
+from keras_seq.cluster import max_over_workers
+
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops training after the last epoch that fits in `minutes` of wall time.
@@ -85,14 +87,19 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        self._longest = max(self._longest, (now - self._epoch_started) / 60)
-        used = self.spent_minutes + (now - self._started) / 60
+        # With several workers, the slowest one's times: each decides as the others do.
+        epoch_minutes, minutes = max_over_workers(
+            [(now - self._epoch_started) / 60, (now - self._started) / 60],
+            self.model.distribute_strategy,
+        )
+        self._longest = max(self._longest, epoch_minutes)
+        used = self.spent_minutes + minutes
         self._epochs += 1
         planned = self._planned_epochs()
         if planned:
             # An epoch costs its own time and the callbacks' after it: the mean so far, or
             # the longest epoch if that is more.
-            cost = max(self._longest, (now - self._started) / 60 / self._epochs, 1e-9)
+            cost = max(self._longest, minutes / self._epochs, 1e-9)
             fit = epoch + 1 + int(max(0.0, self.minutes - used) // cost)
             if fit < planned <= (self.schedule_epochs or planned):  # the first time only
                 self._messages.append(

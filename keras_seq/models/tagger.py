@@ -7,6 +7,7 @@ from keras import ops
 from keras_seq.checks import check_choice, check_positive_int, check_rate
 from keras_seq.layers import CRF, Bidirectional, CasingFeatures, CharacterEncoder
 from keras_seq.layers._common import RNN_LAYERS, check_cell
+from keras_seq.losses import global_count, replica_share
 from keras_seq.special_ids import PAD_ID
 
 HEADS = ("crf", "softmax")
@@ -51,9 +52,9 @@ class TaggingModel(keras.Model):
         return ops.not_equal(inputs["words"], PAD_ID)
 
     def head_loss(self, inputs, tags, potentials):
-        """Mean loss per real word, float32."""
+        """Mean loss per real word (of the global batch, in a replicated step), float32."""
         mask = self._word_mask(inputs)
-        words = ops.maximum(ops.sum(ops.cast(mask, "float32")), 1.0)
+        words = ops.maximum(global_count(ops.sum(ops.cast(mask, "float32"))), 1.0)
         if self.crf is not None:
             return ops.sum(self.crf.negative_log_likelihood(potentials, tags, mask)) / words
         token_loss = keras.losses.sparse_categorical_crossentropy(
@@ -64,7 +65,7 @@ class TaggingModel(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = self.head_loss(x, y, y_pred["potentials"])
         if self.losses:
-            loss += ops.sum([ops.cast(extra, "float32") for extra in self.losses])
+            loss += replica_share(ops.sum([ops.cast(extra, "float32") for extra in self.losses]))
         return loss
 
     def tag_scores(self, inputs, outputs=None):

@@ -7,7 +7,7 @@ from keras_seq.evaluation import SentenceTagger, entity_scores, entity_spans
 from keras_seq.export import TaggerModule, export_tagger
 from keras_seq.models.tagger import DEFAULT_MAX_WORDS, TaggingModel
 from keras_seq.tasks.preset import TagRunFolder
-from keras_seq.training import average_kept_epochs
+from keras_seq.training import average_kept_epochs, fit
 
 
 class Tagger:
@@ -61,8 +61,9 @@ class Tagger:
 
     # ------------------------------------------------------------------ training
     def fit(self, x, validation_data=None, **fit_options):
-        """Trains the backbone (`keras.Model.fit`) on `ks.data.tagging_dataset` batches."""
-        return self.backbone.fit(x, validation_data=validation_data, **fit_options)
+        """Trains the backbone (`keras.Model.fit`, under any strategy: `ks.training.fit`)
+        on `ks.data.tagging_dataset` batches."""
+        return fit(self.backbone, x, validation_data=validation_data, **fit_options)
 
     def average_epochs(self, run_dir, sentences):
         """Checkpoint averaging of the epochs `standard_callbacks(keep_epochs=N)` kept in

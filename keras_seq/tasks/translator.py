@@ -31,7 +31,7 @@ from keras_seq.models.seq2seq import (
 )
 from keras_seq.presets import CorpusStats, length_limit, vocab_size_for
 from keras_seq.tasks.preset import NotARunFolder, RunFolder
-from keras_seq.training import average_if_better, average_kept_epochs, compile_seq2seq
+from keras_seq.training import average_if_better, average_kept_epochs, compile_seq2seq, fit
 
 # The beam settings `Translator.tune_decoding` tries by default.
 BEAM_SIZES = (3, 5, 8)
@@ -395,6 +395,10 @@ class Translator:
                 epoch anew (`ks.data.make_dataset`), for text pairs.
             **fit_options: `keras.Model.fit`'s (`callbacks`, `verbose`, ...).
 
+        Under a `tf.distribute` strategy (the backbone built and compiled in its scope)
+        batches are global; with several workers (`ks.training.fit`) each worker reads
+        its share of each batch and the weights stay equal on all of them.
+
         Returns:
             The Keras `History`.
         """
@@ -404,8 +408,8 @@ class Translator:
         if validation_data is not None:
             validation_data = self._dataset(validation_data, batch_size, shuffle=False)
         fit_options.setdefault("shuffle", False)  # the pipeline shuffles (and buckets) itself
-        return self.backbone.fit(
-            train, validation_data=validation_data, epochs=epochs, **fit_options
+        return fit(
+            self.backbone, train, validation_data=validation_data, epochs=epochs, **fit_options
         )
 
     def training_callbacks(

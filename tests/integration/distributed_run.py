@@ -1,7 +1,9 @@
 """Child process of the distribution tests: trains a small model under a strategy.
 
     python distributed_run.py mirrored OUT.json    # 2 logical CPUs vs one device
-    python distributed_run.py worker OUT.npz       # one worker of TF_CONFIG's cluster
+    python distributed_run.py keras_fit OUT.npz    # Keras' fit on one worker of TF_CONFIG's
+    python distributed_run.py tasks OUT.npz        # Translator.fit, then Tagger.fit (on a
+                                                   # worker of TF_CONFIG's, or on its own)
 
 Kept apart from the test process: logical devices and TF_CONFIG must be set
 before TensorFlow starts.
@@ -25,6 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_seq as ks  # noqa: E402
+from keras_seq.cluster import is_chief  # noqa: E402
 from keras_seq.training import compile_seq2seq, distribution_strategy  # noqa: E402
 
 
@@ -55,6 +58,41 @@ def train(strategy, initial_weights=None):
     return model, history.history["loss"]
 
 
+def translator(strategy):
+    """A small translator, trained with `Translator.fit` under `strategy`; its weights
+    and losses."""
+    pairs = ks.data.generate_pairs(96, seed=0)
+    preprocessor = ks.tasks.Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=200)
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        task = ks.Translator.build(preprocessor, embedding_dim=8, units=8, dropout=0.0)
+        task.compile(learning_rate=1e-2)
+    history = task.fit(pairs, validation_data=pairs[:32], batch_size=16, epochs=2, verbose=0)
+    return task.backbone.get_weights(), history.history
+
+
+def tagger(strategy):
+    """A small CRF tagger, trained with `Tagger.fit` under `strategy`."""
+    rng = np.random.default_rng(0)
+    sentences = []
+    for _ in range(64):  # words a..i; a run of words after e is an entity
+        ids = rng.integers(1, 10, rng.integers(2, 9))
+        tags = ["O" if k <= 5 else "B-N" for k in ids]
+        tags = ["I-N" if t != "O" and i and ids[i - 1] > 5 else t for i, t in enumerate(tags)]
+        sentences.append(([chr(ord("a") + k - 1) for k in ids], tags))
+    vocabularies = ks.data.TagVocabularies.build(sentences)
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = ks.models.build_tagger(
+            len(vocabularies.words), len(vocabularies.tags), embedding_dim=8, units=8, dropout=0.0,
+            tags=vocabularies.tags, constraints="iob2",
+        )  # fmt: skip
+        model.compile(optimizer=keras.optimizers.Adam(0.05))
+    data = ks.data.make_tagging_dataset(sentences, vocabularies, 16, with_chars=False)
+    history = ks.Tagger(model, vocabularies).fit(data, validation_data=data, epochs=2, verbose=0)
+    return model.get_weights(), history.history
+
+
 if sys.argv[1] == "mirrored":
     mirrored = distribution_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
     keras.utils.set_random_seed(0)
@@ -70,7 +108,13 @@ if sys.argv[1] == "mirrored":
             },
             f,
         )
-else:
-    strategy = distribution_strategy("auto")
-    model, losses = train(strategy)
+elif sys.argv[1] == "keras_fit":  # Keras' own fit, on each worker of TF_CONFIG's cluster
+    model, losses = train(distribution_strategy("auto"))
     np.savez(sys.argv[2], *model.get_weights(), losses=np.array(losses))
+else:  # tasks: on each worker of TF_CONFIG's cluster, or on one process without TF_CONFIG
+    strategy = distribution_strategy("auto")
+    arrays, histories = {}, {}
+    for name, train_task in (("translator", translator), ("tagger", tagger)):
+        weights, histories[name] = train_task(strategy)
+        arrays.update({f"{name}/{i}": w for i, w in enumerate(weights)})
+    np.savez(sys.argv[2], **arrays, histories=json.dumps(histories), chief=is_chief(strategy))

@@ -238,7 +238,7 @@ def test_stop_after_training_does_not_train_again(quick_run, tmp_path, capsys):
 
 BAD_FLAGS = [
     (["--epochs", "0"], "argument --epochs: must be an integer >= 1, got 0"),
-    (["--strategy", "multi_worker"], "argument --strategy: Training on several workers is not"),
+    (["--strategy", "mirror"], "argument --strategy: invalid choice: 'mirror'"),
     (["--beam-size", "0"], "argument --beam-size: must be an integer >= 1, got 0"),
     (["--units", "-3"], "argument --units: must be an integer >= 1, got -3"),
     (["--batch-size", "many"], "argument --batch-size: expected an integer, got 'many'"),

@@ -1,0 +1,58 @@
+"""Where this process stands in a `tf.distribute` cluster: several workers, the chief,
+and values the workers agree on.
+
+Under `MultiWorkerMirroredStrategy` every worker runs the same program; the weights
+stay equal because each step all-reduces the gradients. Anything a worker decides on
+its own (stopping by wall time, where to write) must be decided the same way on all
+of them, or one waits forever in a collective the others never join.
+"""
+
+import tensorflow as tf
+
+
+def multi_worker(strategy=None):
+    """Whether `strategy` (default: the current one) spans more than one worker."""
+    strategy = strategy or tf.distribute.get_strategy()
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return False
+    spec = resolver.cluster_spec()
+    return sum(spec.num_tasks(job) for job in spec.jobs if job in ("chief", "worker")) > 1
+
+
+def is_chief(strategy=None):
+    """Whether this process writes the run's files: always outside a cluster; in one, the
+    `chief` task, or worker 0 where the cluster names no chief (the `TF_CONFIG` rule)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if not multi_worker(strategy):
+        return True
+    resolver = strategy.cluster_resolver
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().jobs
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def worker_name(strategy=None):
+    """`"worker-1"`-style name of this process's task (`"chief"` outside a cluster)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if not multi_worker(strategy):
+        return "chief"
+    resolver = strategy.cluster_resolver
+    return f"{resolver.task_type}-{resolver.task_id}"
+
+
+def max_over_workers(values, strategy=None):
+    """The element-wise maximum of the numbers `values` over every worker (a collective
+    all of them must call); `values` unchanged outside a multi-worker cluster."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if not multi_worker(strategy):
+        return list(values)
+    local = tf.constant([list(values)], tf.float32)
+
+    @tf.function  # (the strategy runs collectives eagerly only with a warning)
+    def gather():
+        return strategy.run(lambda: tf.distribute.get_replica_context().all_gather(local, 0))
+
+    everyone = strategy.experimental_local_results(gather())[0]  # (replicas, len(values))
+    return tf.reduce_max(everyone, axis=0).numpy().tolist()
