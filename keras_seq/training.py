@@ -141,6 +141,7 @@ def fit(model, *args, **kwargs):
     model must be built before; its optimizer is built here, in the strategy's
     scope), and the workers agree after each epoch to stop when any callback of
     any worker stops. Epochs, callbacks, validation and the `History` are Keras' own.
+    After it, `evaluate` and `predict` run on each worker alone.
 
     Returns:
         The Keras `History`.
@@ -167,8 +168,13 @@ def fit(model, *args, **kwargs):
     model.train_function = _replicated_step(strategy, model.train_step)
     model.test_function = _replicated_step(strategy, model.test_step)
     kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _AgreeToStop(strategy)]
-    with strategy.scope():  # the strategy `model.distribute_strategy` now reads
-        return model.fit(*args, **kwargs)
+    try:
+        with strategy.scope():  # the strategy `model.distribute_strategy` now reads
+            return model.fit(*args, **kwargs)
+    finally:
+        # After `fit`, `evaluate` and `predict` run on this worker alone (Keras makes
+        # their functions anew outside the scope): one worker scores, the others may end.
+        model.train_function = model.test_function = None
 
 
 def _replicated_step(strategy, step):
@@ -331,20 +337,30 @@ def build_optimizer(model):
 def seconds_per_step(model, dataset, steps=6):
     """Mean wall seconds of one training step of the compiled `model` on `dataset`'s batches.
 
-    The first `steps` batches of one pass over `dataset` are each trained on once
-    to trace and warm up, then once more, timed. The weights and the optimizer
-    state change: time a model built for the purpose, not the one to train.
+    The first `steps` batches of `dataset` are trained on once (`fit`) to trace and
+    warm up, then once more, timed; with several workers, the slowest worker's time
+    (every worker decides alike on it). The weights and the optimizer state change:
+    time a model built for the purpose, not the one to train.
     """
     check_positive_int("steps", steps)
-    batches = list(dataset.take(steps))
-    if not batches:
+    batches = dataset.take(steps)
+    count = sum(1 for _ in batches)
+    if not count:
         raise ValueError(f"No batch to time: {dataset!r} is empty.")
-    for inputs, labels in batches:
-        model.train_on_batch(inputs, labels)
-    start = time.perf_counter()
-    for inputs, labels in batches:
-        model.train_on_batch(inputs, labels)
-    return (time.perf_counter() - start) / len(batches)
+    timer = _EpochSeconds()
+    fit(model, batches, epochs=2, verbose=0, callbacks=[timer])
+    (seconds,) = max_over_workers([timer.seconds / count], model.distribute_strategy)
+    return seconds
+
+
+class _EpochSeconds(keras.callbacks.Callback):
+    """The wall seconds of the last epoch's training steps."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = time.perf_counter() - self._started
 
 
 def average_checkpoints(model, paths):

@@ -15,7 +15,9 @@ from its last finished epoch; a finished run says so and stops.
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -304,6 +306,16 @@ def probed(config, by_rule):
     return bool(sized and config["time_budget"])
 
 
+def worker_folder(output_dir, distribution):
+    """Where a worker other than the chief keeps its copy of the run while it trains (its
+    own backup, to resume from): beside the chief's `output_dir`, named after the worker
+    (`RUN.worker-1`), or a new temporary folder; deleted when training ends."""
+    name = ks.cluster.worker_name(distribution)
+    if output_dir is None:
+        return tempfile.mkdtemp(prefix=f"keras-seq-{name}-")
+    return f"{os.path.normpath(output_dir)}.{name}"
+
+
 def prepare(config, output_dir):
     """`(corpus, run, by_rule)`: the data loaded, the settings it chooses (`by_rule`: those
     the rule chose), the run folder written. A size the probe is still to decide is written
@@ -439,14 +451,19 @@ def main(argv=None):
         return evaluate_main([config["evaluate"], config["test_data"]])
     if output_dir is not None and os.path.exists(RunFolder(output_dir)[RunFolder.METRICS]):
         return finish(config, RunFolder(output_dir))
+    import keras
+
+    keras.utils.set_random_seed(config["seed"])
+    # First: a multi-worker strategy starts its collectives before any other TensorFlow op.
+    distribution = ks.training.distribution_strategy(config["distribution"])
+    chief = ks.cluster.is_chief(distribution)
+    if not chief:
+        output_dir = worker_folder(output_dir, distribution)
     try:  # the data and the run folder: one error line, nothing written
         corpus, run, by_rule = prepare(config, output_dir)
     except (ValueError, OSError, ImportError) as error:
         return cli.fail(error)
-    import keras
-
-    keras.utils.set_random_seed(config["seed"])
-    distribution, precision = ks.training.setup(config["precision"], config["distribution"])
+    precision = ks.training.set_precision(config["precision"])  # (the rule's, by now)
     try:
         preprocessor = preprocessor_of(config, corpus, run)
         data = preprocessor.training_data(
@@ -474,6 +491,14 @@ def main(argv=None):
         options = {k: config[k] for k in OPTIMIZATION}
         translator.compile(**options, total_steps=training_steps(config, data))
     summary = train(config, run, translator, data)
+    if not chief:  # the chief evaluates, exports and writes the run folder
+        shutil.rmtree(run.path)
+        print(f"{ks.cluster.worker_name(distribution)}: trained; the chief writes the run folder")
+        return 0
+    if ks.cluster.multi_worker(distribution):
+        # The other workers have ended: the chief goes on alone with the trained model read
+        # back from the run folder (the metrics' variables would be read across workers).
+        translator = Translator.from_preset(run.path)
     ks.plots.plot_history(run[RunFolder.HISTORY], run[RunFolder.CURVES])
     beam_grid = choose_beam(config, run, translator, corpus)  # validation pairs, before the test
     translator.strategy = RunFolder.strategy(config)

@@ -11,6 +11,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "distributed_run.py")
+RECIPE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "recipes", "translate.py")
 
 
 def run(args, env=None, timeout=300):
@@ -104,3 +105,35 @@ def test_keras_fit_itself_runs_on_two_workers(tmp_path):
     for name in first.files:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
     assert first["losses"][-1] < first["losses"][0]
+
+
+@pytest.mark.slow
+def test_the_translate_recipe_on_two_workers_writes_one_run_folder(tmp_path):
+    # As a user launches it: the same command on each worker, TF_CONFIG telling them apart.
+    workers = [f"localhost:{port}" for port in free_ports(2)]
+    run_dir = tmp_path / "run"
+    args = ["--quick", "--num-pairs", "400", "--epochs", "2", "--no-export", "--no-report"]
+    args += ["--strategy", "multi_worker", "--output-dir", str(run_dir)]
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, RECIPE, *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "TF_CONFIG": json.dumps(config)},
+            )
+        )
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err[-3000:]
+    chief, worker = (out for out, _ in outputs)
+    # Each epoch's logs (after the step times), the same on both workers.
+    logs = [[line[line.index("loss: ") :] for line in out.splitlines() if " - loss: " in line]
+            for out in (chief, worker)]  # fmt: skip
+    assert len(logs[0]) == 2 and logs[0] == logs[1]
+    assert "worker-1: trained; the chief writes the run folder" in worker
+    assert {"model.keras", "metrics.json", "history.csv", "vocab"} <= set(os.listdir(run_dir))
+    assert sorted(os.listdir(tmp_path)) == ["run"]  # the worker's own copy deleted
