@@ -12,7 +12,7 @@ from keras import ops
 
 from keras_seq.callbacks import EpochCheckpoints
 from keras_seq.checks import check_positive_int
-from keras_seq.cluster import max_over_workers, multi_worker
+from keras_seq.cluster import max_over_workers, multi_worker, worker_name
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
 
@@ -139,9 +139,11 @@ def fit(model, *args, **kwargs):
     runs one step of the model's own `train_step` / `test_step` in every replica and
     averages each log over the replicas), the first-batch build is skipped (the
     model must be built before; its optimizer is built here, in the strategy's
-    scope), and the workers agree after each epoch to stop when any callback of
-    any worker stops. Epochs, callbacks, validation and the `History` are Keras' own.
-    After it, `evaluate` and `predict` run on each worker alone.
+    scope), the workers check that they start at the same epoch (a resumed run's
+    backups agree; else a `RuntimeError` on every worker, not a hang), and they agree
+    after each epoch to stop when any callback of any worker stops. Epochs,
+    callbacks, validation and the `History` are Keras' own. After it, `evaluate`
+    and `predict` run on each worker alone.
 
     Returns:
         The Keras `History`.
@@ -167,7 +169,7 @@ def fit(model, *args, **kwargs):
     model._distribute_strategy = None  # skips Keras' first-batch build (keras#20585)
     model.train_function = _replicated_step(strategy, model.train_step)
     model.test_function = _replicated_step(strategy, model.test_step)
-    kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _AgreeToStop(strategy)]
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _WorkersInStep(strategy)]
     try:
         with strategy.scope():  # the strategy `model.distribute_strategy` now reads
             return model.fit(*args, **kwargs)
@@ -189,13 +191,26 @@ def _replicated_step(strategy, step):
     return function
 
 
-class _AgreeToStop(keras.callbacks.Callback):
-    """Ends training on every worker when a callback of any worker ended it (a worker
-    that trained on alone would wait for the others' gradients forever)."""
+class _WorkersInStep(keras.callbacks.Callback):
+    """Keeps the workers of one `fit` in step: they start at the same epoch (a resumed
+    run's backups agree) and end training together when a callback of any worker ended
+    it (a worker that trained on alone would wait for the others' gradients forever)."""
 
     def __init__(self, strategy):
         super().__init__()
         self.strategy = strategy
+
+    def on_train_begin(self, logs=None):
+        # After the other callbacks': a backup being restored has set the first epoch.
+        first = self.model._initial_epoch or 0
+        latest, earliest = max_over_workers([first, -first], self.strategy)
+        if latest != -earliest:
+            raise RuntimeError(
+                f"The workers' backups are of different epochs: they would resume at epochs "
+                f"{int(-earliest) + 1} to {int(latest) + 1} ({worker_name(self.strategy)} at "
+                f"{first + 1}; a worker stopped while the others backed up). Give every "
+                "worker the same backup (copy the chief's), or start the run anew."
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         (stop,) = max_over_workers([float(bool(self.model.stop_training))], self.strategy)

@@ -2,6 +2,8 @@
 
     python distributed_run.py mirrored OUT.json    # 2 logical CPUs vs one device
     python distributed_run.py keras_fit OUT.npz    # Keras' fit on one worker of TF_CONFIG's
+    python distributed_run.py resumable OUT.npz BACKUP_DIR  # 3 epochs, resumed from
+                                                   # a backup (KILL=worker-1: killed mid-way)
     python distributed_run.py tasks OUT.npz        # Translator.fit, then Tagger.fit (on a
                                                    # worker of TF_CONFIG's, or on its own)
 
@@ -27,7 +29,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_seq as ks  # noqa: E402
-from keras_seq.cluster import is_chief  # noqa: E402
+from keras_seq.cluster import is_chief, worker_name  # noqa: E402
 from keras_seq.training import compile_seq2seq, distribution_strategy  # noqa: E402
 
 
@@ -71,6 +73,38 @@ def translator(strategy):
     return task.backbone.get_weights(), history.history
 
 
+class Kill(keras.callbacks.Callback):
+    """Ends this process in the second epoch, as a killed worker ends, where the
+    environment's KILL names this worker (`ks.cluster.worker_name`)."""
+
+    def __init__(self, strategy):
+        super().__init__()
+        self.doomed = os.environ.get("KILL") == worker_name(strategy)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.doomed and (self.epoch, batch) == (1, 2):
+            os._exit(3)
+
+
+def resumable(strategy, backup_dir):
+    """`translator`'s model, 3 epochs with a backup in `backup_dir` (resumed from it if
+    there is one) and an epoch-keyed order, as the recipes train."""
+    pairs = ks.data.generate_pairs(96, seed=0)
+    preprocessor = ks.tasks.Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=200)
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        task = ks.Translator.build(preprocessor, embedding_dim=8, units=8, dropout=0.0)
+        task.compile(learning_rate=1e-2)
+    shuffle = ks.data.EpochShuffle(seed=0)
+    data, _ = preprocessor.make_dataset(pairs, 16, shuffle=shuffle)
+    backup = ks.callbacks.BackupAndRestore(backup_dir)
+    history = task.fit(data, epochs=3, verbose=0, callbacks=[shuffle, backup, Kill(strategy)])
+    return task.backbone.get_weights(), history.history
+
+
 def tagger(strategy):
     """A small CRF tagger, trained with `Tagger.fit` under `strategy`."""
     rng = np.random.default_rng(0)
@@ -111,6 +145,10 @@ if sys.argv[1] == "mirrored":
 elif sys.argv[1] == "keras_fit":  # Keras' own fit, on each worker of TF_CONFIG's cluster
     model, losses = train(distribution_strategy("auto"))
     np.savez(sys.argv[2], *model.get_weights(), losses=np.array(losses))
+elif sys.argv[1] == "resumable":  # OUT.npz BACKUP_DIR
+    strategy = distribution_strategy("auto")
+    weights, history = resumable(strategy, sys.argv[3])
+    np.savez(sys.argv[2], *weights, history=json.dumps(history))
 else:  # tasks: on each worker of TF_CONFIG's cluster, or on one process without TF_CONFIG
     strategy = distribution_strategy("auto")
     arrays, histories = {}, {}

@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+# One test worker runs them in turn: each starts two or more TensorFlow processes.
+pytestmark = pytest.mark.xdist_group("distributed")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "distributed_run.py")
 RECIPE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "recipes", "translate.py")
@@ -50,14 +52,16 @@ def free_ports(count):
     return ports
 
 
-def start_workers(tmp_path, mode, count=2):
+def start_workers(tmp_path, mode, count=2, env=None, args=lambda index: []):
     """`count` workers of one TF_CONFIG cluster on localhost, each writing `workerN.npz`."""
     workers = [f"localhost:{port}" for port in free_ports(count)]
     processes = []
     for index in range(count):
         config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         out = str(tmp_path / f"worker{index}.npz")
-        processes.append(run([mode, out], {"TF_CONFIG": json.dumps(config)}))
+        processes.append(
+            run([mode, out, *args(index)], {"TF_CONFIG": json.dumps(config), **(env or {})})
+        )
     return processes
 
 
@@ -83,6 +87,28 @@ def test_two_workers_train_a_translator_and_a_tagger_as_one_process_does(tmp_pat
     np.testing.assert_allclose(translator["perplexity"], alone["perplexity"], rtol=1e-5)
     tagger = json.loads(str(first["histories"]))["tagger"]
     assert tagger["loss"][-1] < tagger["loss"][0]
+
+
+@pytest.mark.slow
+def test_a_job_with_a_worker_killed_and_restarted_ends_as_an_uninterrupted_one(tmp_path):
+    # Each worker keeps its own backup, as the recipe's workers do.
+    backups = lambda index: [str(tmp_path / f"backup{index}")]  # noqa: E731
+    killed = start_workers(tmp_path, "resumable", env={"KILL": "worker-1"}, args=backups)
+    codes = []
+    for process in killed:
+        process.communicate(timeout=300)
+        codes.append(process.returncode)
+    assert codes[1] == 3 and codes[0] != 0  # the chief's collectives fail with its peer
+    assert not (tmp_path / "worker0.npz").exists()
+    for process in start_workers(tmp_path, "resumable", args=backups):  # the job restarted
+        finish(process)
+    uninterrupted = ["resumable", str(tmp_path / "alone.npz"), str(tmp_path / "alone")]
+    finish(run(uninterrupted, {"TF_CONFIG": ""}))
+    first, second, alone = (np.load(tmp_path / f"{n}.npz") for n in ("worker0", "worker1", "alone"))
+    assert len(json.loads(str(first["history"]))["loss"]) == 2  # epochs 2 and 3, after the backup
+    for name in (n for n in first.files if n.startswith("arr")):
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+        np.testing.assert_allclose(first[name], alone[name], atol=2e-5, err_msg=name)
 
 
 @pytest.mark.slow
