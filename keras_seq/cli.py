@@ -10,9 +10,10 @@ import functools
 import os
 import shutil
 import sys
+import tempfile
 import time
 
-from keras_seq import files
+from keras_seq import cluster, files, training
 from keras_seq.data.text_files import check_encoding
 
 
@@ -169,6 +170,35 @@ def check_output_dir(parser, output_dir):
 def run_dir(output_dir, prefix):
     """`output_dir`, or a new `runs/PREFIX-YYYYmmdd-HHMMSS`."""
     return output_dir or os.path.join("runs", time.strftime(f"{prefix}-%Y%m%d-%H%M%S"))
+
+
+def add_strategy_flag(add):
+    """The recipes' `--strategy` (config key `distribution`), with `add` an argument
+    group's `add_argument` (or a recipe's wrapper of it)."""
+    add("--strategy", dest="distribution", choices=training.DISTRIBUTIONS, metavar="NAME",
+        help=f"tf.distribute strategy: {', '.join(training.DISTRIBUTIONS)} (default auto: "
+        "TPU, TF_CONFIG workers, GPUs, else one device; several workers: each runs the same "
+        "command, docs/multi-worker.md)")  # fmt: skip
+
+
+def worker_output_dir(output_dir, distribution):
+    """Where this process writes its run: `output_dir` for the chief (or the only process);
+    for another worker of a multi-worker `distribution`, its own copy while it trains
+    (its backup, to resume from) beside the chief's folder (`RUN.worker-1`), or a new
+    temporary folder without `output_dir`. `end_worker` deletes it."""
+    if cluster.is_chief(distribution):
+        return output_dir
+    name = cluster.worker_name(distribution)
+    if output_dir is None:
+        return tempfile.mkdtemp(prefix=f"keras-seq-{name}-")
+    return f"{os.path.normpath(output_dir)}.{name}"
+
+
+def end_worker(run, distribution):
+    """A worker other than the chief, once trained: its copy of the run deleted. The chief
+    evaluates, exports and writes the run folder."""
+    shutil.rmtree(run.path)
+    print(f"{cluster.worker_name(distribution)}: trained; the chief writes the run folder")
 
 
 class SettingsChanged(ValueError):

@@ -54,6 +54,7 @@ DEFAULTS = {
     "max_chars": 20,
     "embeddings": None,
     "seed": 0,
+    "distribution": "auto",
     "export": True,
     "max_words": 128,
     "encoding": "auto",
@@ -152,6 +153,7 @@ def build_parser():
         "time budget holds fewer; inverse_time: --learning-rate / (1 + --lr-decay * epoch), "
         "constant with --lr-decay 0")
     add("--lr-decay", type=number(0), help="of --lr-schedule inverse_time")
+    cli.add_strategy_flag(add)
     cli.add_training_flags(training, {
         "average_checkpoints": DEFAULTS["average_checkpoints"],
         "time_budget": "none on the built-in data, 50 on real data",
@@ -271,11 +273,13 @@ def build_model(config, vocabularies, vectors):
     )
 
 
-def train(config, run, corpus, vocabularies, vectors):
-    """The trained tagger and the training summary; reuses a training that had finished."""
+def train(config, run, corpus, vocabularies, vectors, distribution):
+    """The trained tagger and the training summary; reuses a training that had finished.
+    The model is built and compiled in `distribution`'s scope."""
     import keras
 
-    model = build_model(config, vocabularies, vectors)
+    with distribution.scope():
+        model = build_model(config, vocabularies, vectors)
     tagger = ks.Tagger(model, vocabularies, config["max_words"])
     shuffle = ks.data.EpochShuffle(config["seed"])
     with_chars = config["char_encoder"] != "none"
@@ -298,7 +302,8 @@ def train(config, run, corpus, vocabularies, vectors):
         )
     clipping = {k: config[k] or None for k in ("clipnorm", "global_clipnorm")}
     optimizer = {"adam": keras.optimizers.Adam, "nadam": keras.optimizers.Nadam}
-    model.compile(optimizer=optimizer[config["optimizer"]](learning_rate, **clipping))
+    with distribution.scope():
+        model.compile(optimizer=optimizer[config["optimizer"]](learning_rate, **clipping))
     # The validation loss needs tag ids: sentences with tags unseen in training are left
     # out of it (and only of it: val_f1 and the test scores count every sentence).
     valid_data = ks.data.make_tagging_dataset(
@@ -355,12 +360,15 @@ def prepare(config, output_dir):
 
 def main(argv=None):
     config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
+    import keras
+
+    # First: a multi-worker strategy starts its collectives before any other TensorFlow op.
+    distribution = ks.training.distribution_strategy(config["distribution"])
+    output_dir = cli.worker_output_dir(output_dir, distribution)
     try:
         corpus, run, vectors = prepare(config, output_dir)
     except (ValueError, OSError, ImportError) as error:  # the data: one line, nothing written
         return cli.fail(error)
-    import keras
-
     keras.utils.set_random_seed(config["seed"])
     print(
         f"{len(corpus.train):,} training, {len(corpus.valid):,} validation, "
@@ -375,7 +383,12 @@ def main(argv=None):
             f"note: tags {unseen} of the validation/test sentences never occur in training; "
             "the model cannot predict them, so their entities count as missed."
         )
-    tagger, summary = train(config, run, corpus, vocabularies, vectors)
+    tagger, summary = train(config, run, corpus, vocabularies, vectors, distribution)
+    if not ks.cluster.is_chief(distribution):
+        cli.end_worker(run, distribution)
+        return 0
+    if ks.cluster.multi_worker(distribution):  # the chief goes on alone (as translate.py)
+        tagger = ks.Tagger.from_preset(run.path)
     scores = evaluate(run, tagger, corpus)
     metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
     run.write_json(run.METRICS, metrics)  # before the export, which may fail

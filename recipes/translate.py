@@ -15,9 +15,7 @@ from its last finished epoch; a finished run says so and stops.
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 
 # TensorFlow's C++ info and warning logs drown the run's own output; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -156,9 +154,7 @@ def build_parser():
     add("--precision", choices=ks.training.PRECISIONS, metavar="POLICY", help="dtype policy: "
         f"{', '.join(ks.training.PRECISIONS)} (default: {RULE}; auto: bfloat16 on a CPU that "
         "computes it, float16 on a GPU)")
-    add("--strategy", dest="distribution", choices=ks.training.DISTRIBUTIONS, metavar="NAME",
-        help=f"tf.distribute strategy: {', '.join(ks.training.DISTRIBUTIONS)} (default auto: "
-        "TPU, TF_CONFIG workers, GPUs, else one device)")
+    cli.add_strategy_flag(add)
     add("--jit-compile", action="store_true", default=None, help="compile the train step "
         "with XLA (off by default)")
     add("--scheduled-sampling", choices=ks.layers.SCHEDULED_SAMPLINGS, help="feed the "
@@ -306,16 +302,6 @@ def probed(config, by_rule):
     return bool(sized and config["time_budget"])
 
 
-def worker_folder(output_dir, distribution):
-    """Where a worker other than the chief keeps its copy of the run while it trains (its
-    own backup, to resume from): beside the chief's `output_dir`, named after the worker
-    (`RUN.worker-1`), or a new temporary folder; deleted when training ends."""
-    name = ks.cluster.worker_name(distribution)
-    if output_dir is None:
-        return tempfile.mkdtemp(prefix=f"keras-seq-{name}-")
-    return f"{os.path.normpath(output_dir)}.{name}"
-
-
 def prepare(config, output_dir):
     """`(corpus, run, by_rule)`: the data loaded, the settings it chooses (`by_rule`: those
     the rule chose), the run folder written. A size the probe is still to decide is written
@@ -453,16 +439,14 @@ def main(argv=None):
         return finish(config, RunFolder(output_dir))
     import keras
 
-    keras.utils.set_random_seed(config["seed"])
     # First: a multi-worker strategy starts its collectives before any other TensorFlow op.
     distribution = ks.training.distribution_strategy(config["distribution"])
-    chief = ks.cluster.is_chief(distribution)
-    if not chief:
-        output_dir = worker_folder(output_dir, distribution)
+    output_dir = cli.worker_output_dir(output_dir, distribution)
     try:  # the data and the run folder: one error line, nothing written
         corpus, run, by_rule = prepare(config, output_dir)
     except (ValueError, OSError, ImportError) as error:
         return cli.fail(error)
+    keras.utils.set_random_seed(config["seed"])
     precision = ks.training.set_precision(config["precision"])  # (the rule's, by now)
     try:
         preprocessor = preprocessor_of(config, corpus, run)
@@ -491,9 +475,8 @@ def main(argv=None):
         options = {k: config[k] for k in OPTIMIZATION}
         translator.compile(**options, total_steps=training_steps(config, data))
     summary = train(config, run, translator, data)
-    if not chief:  # the chief evaluates, exports and writes the run folder
-        shutil.rmtree(run.path)
-        print(f"{ks.cluster.worker_name(distribution)}: trained; the chief writes the run folder")
+    if not ks.cluster.is_chief(distribution):
+        cli.end_worker(run, distribution)
         return 0
     if ks.cluster.multi_worker(distribution):
         # The other workers have ended: the chief goes on alone with the trained model read

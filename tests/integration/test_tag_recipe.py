@@ -145,6 +145,7 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path, capsys):
         (["--dropout", "1.5"], "argument --dropout: must be a number in [0, 1), got 1.5"),
         (["--recurrent-dropout", "1"], "--recurrent-dropout: must be a number in [0, 1), got 1"),
         (["--optimizer", "sgd"], "argument --optimizer: invalid choice: 'sgd'"),
+        (["--strategy", "horovod"], "argument --strategy: invalid choice: 'horovod'"),
         (["--singleton-unk", "1"], "argument --singleton-unk: must be a number in [0, 1), got 1"),
         (["--lr-decay", "-1"], "argument --lr-decay: must be a number in [0, inf), got -1"),
         (["--lr-decay", "1", "--lr-schedule", "cosine"], "--lr-decay: of --lr-schedule inverse"),
