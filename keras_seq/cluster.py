@@ -7,6 +7,8 @@ its own (stopping by wall time, where to write) must be decided the same way on 
 of them, or one waits forever in a collective the others never join.
 """
 
+import functools
+
 import tensorflow as tf
 
 
@@ -48,11 +50,22 @@ def max_over_workers(values, strategy=None):
     strategy = strategy or tf.distribute.get_strategy()
     if not multi_worker(strategy):
         return list(values)
-    local = tf.constant([list(values)], tf.float32)
-
-    @tf.function  # (the strategy runs collectives eagerly only with a warning)
-    def gather():
-        return strategy.run(lambda: tf.distribute.get_replica_context().all_gather(local, 0))
-
-    everyone = strategy.experimental_local_results(gather())[0]  # (replicas, len(values))
+    gathered = _gather(strategy)(tf.constant([list(values)], tf.float32))
+    everyone = strategy.experimental_local_results(gathered)[0]  # (replicas, len(values))
     return tf.reduce_max(everyone, axis=0).numpy().tolist()
+
+
+@functools.cache
+def _gather(strategy):
+    """One traced all-gather per strategy (it runs collectives eagerly only with a warning,
+    and a function traced anew at each call warns of retracing)."""
+
+    @tf.function(reduce_retracing=True)
+    def gather(local):
+        # (`tf.identity` places the argument on the replica's device, which the gather needs)
+        def replica():
+            return tf.distribute.get_replica_context().all_gather(tf.identity(local), 0)
+
+        return strategy.run(replica)
+
+    return gather

@@ -33,7 +33,7 @@ DEFAULTS = {
     "dataset": "co2", "value_column": None, "time_column": None, "season": None,
     "horizon": None, "lookback": None, "test_size": None, "embedding_dim": 16, "units": 32,
     "cell": "lstm", "attention": "luong_general", "dropout": 0.0, "epochs": 80,
-    "batch_size": 32, "learning_rate": 3e-3, "patience": 10, "seed": 0,
+    "batch_size": 32, "learning_rate": 3e-3, "patience": 10, "seed": 0, "distribution": "auto",
     "sampling_schedule": "linear:duration=30,ceiling=0.5,per=epoch",
 }  # fmt: skip
 QUICK = {"epochs": 3, "units": 8, "embedding_dim": 8, "patience": 3}
@@ -91,6 +91,7 @@ def build_parser():
     add("--seed", type=integer(0), help="of the weights and the data order")
     add("--sampling-schedule", metavar="NAME[:KEY=VALUE,...]", help="of the "
         "attention_sampling variant")
+    cli.add_strategy_flag(add)
     export = parser.add_argument_group("export")
     export.add_argument("--no-export", action="store_true", help="skip the SavedModel and "
                         "TFLite export (the run folder is still a preset)")
@@ -150,21 +151,23 @@ def ets(values, at, horizon, season):
     return np.stack(forecasts)
 
 
-def train_variant(name, config, data, folder):
-    """Trains one seq2seq variant in `folder` (resumable); returns `(model, summary)`."""
+def train_variant(name, config, data, folder, distribution):
+    """Trains one seq2seq variant in `folder` (resumable) under `distribution`; returns
+    `(model, summary)`."""
     import keras
 
     attention, sampling = VARIANTS[name]
     keras.utils.set_random_seed(config["seed"])
-    model = ks.models.build_forecaster(
-        config["lookback"], config["horizon"], data["features"].shape[1],
-        config["embedding_dim"], config["units"],
-        attention=config["attention"] if attention else None, cell=config["cell"],
-        dropout=config["dropout"], quantiles=QUANTILES, seed=config["seed"],
-    )  # fmt: skip
-    optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=1.0)
-    model.compile(optimizer, ks.losses.QuantileLoss(QUANTILES))
-    ks.training.build_optimizer(model)
+    with distribution.scope():
+        model = ks.models.build_forecaster(
+            config["lookback"], config["horizon"], data["features"].shape[1],
+            config["embedding_dim"], config["units"],
+            attention=config["attention"] if attention else None, cell=config["cell"],
+            dropout=config["dropout"], quantiles=QUANTILES, seed=config["seed"],
+        )  # fmt: skip
+        optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=1.0)
+        model.compile(optimizer, ks.losses.QuantileLoss(QUANTILES))
+        ks.training.build_optimizer(model)
     (train, train_y), (valid, valid_y) = data["train"], data["valid"]
     schedule = ks.schedules.parse(config["sampling_schedule"], duration=config["epochs"])
     callbacks = ks.callbacks.standard_callbacks(
@@ -175,8 +178,8 @@ def train_variant(name, config, data, folder):
         ),
     )  # fmt: skip
     timer = ks.callbacks.TrainingTimer()
-    history = model.fit(
-        train, train_y, batch_size=config["batch_size"], epochs=config["epochs"],
+    history = ks.training.fit(
+        model, train, train_y, batch_size=config["batch_size"], epochs=config["epochs"],
         validation_data=(valid, valid_y), callbacks=[*callbacks, timer],
         verbose=2 if config["quick"] else 0,
     )  # fmt: skip
@@ -189,10 +192,15 @@ def train_variant(name, config, data, folder):
     }
 
 
-def run_variant(name, config, data, run):
-    """The variant's test forecasts and scores; a finished variant's are read back."""
+def run_variant(name, config, data, run, distribution):
+    """The variant's test forecasts and scores; a finished variant's are read back. A
+    worker other than the chief trains the variant and returns None."""
     folder = os.path.join(run.path, "variants", name)
     done = os.path.join(folder, "result.json")
+    if not ks.cluster.is_chief(distribution):
+        if VARIANTS[name] is not None:
+            train_variant(name, config, data, folder, distribution)
+        return None
     if os.path.exists(done):
         print(f"{name}: done earlier")
         return files.read_json(done)
@@ -205,7 +213,7 @@ def run_variant(name, config, data, run):
         result["fit_seconds"] = time.perf_counter() - start
         intervals = None
     else:
-        model, summary = train_variant(name, config, data, folder)
+        model, summary = train_variant(name, config, data, folder, distribution)
         result.update(summary)
         (valid, valid_y), (test, test_y) = data["valid"], data["test"]
         raw = ks.Forecaster(model, season)
@@ -288,6 +296,9 @@ def write_report(config, run, series, data, results):
 
 def main(argv=None):
     config, output_dir = parse_args(sys.argv[1:] if argv is None else argv)
+    # First: a multi-worker strategy starts its collectives before any other TensorFlow op.
+    distribution = ks.training.distribution_strategy(config["distribution"])
+    output_dir = cli.worker_output_dir(output_dir, distribution)
     try:
         series, split, run = prepare(config, output_dir)
     except (ValueError, OSError, ImportError) as error:
@@ -311,7 +322,10 @@ def main(argv=None):
         "history": series.values[: split.valid_start], "train": windows(0, split.valid_start)[1],
         "valid": windows(split.valid_start, split.test_start)[1],
     }  # fmt: skip
-    results = [run_variant(name, config, data, run) for name in config["variants"]]
+    results = [run_variant(name, config, data, run, distribution) for name in config["variants"]]
+    if not ks.cluster.is_chief(distribution):
+        cli.end_worker(run, distribution)
+        return 0
     print(write_report(config, run, series, data, results))
     if EXPORTED in config["variants"]:  # the run folder is the preset of that variant
         forecaster = ks.Forecaster.from_preset(os.path.join(run.path, "variants", EXPORTED))
