@@ -73,10 +73,10 @@ def distribution_strategy(name="auto", devices=None):
     - `"multi_worker"`: `MultiWorkerMirroredStrategy` from `TF_CONFIG`.
     - `"tpu"`: `TPUStrategy` on the TPU `TPU_NAME` names.
 
-    Keras builds, compiles and fits under the strategy's scope; batches are
-    global (split across replicas) and `SequenceCrossentropy` averages over the
-    real tokens of the global batch, so a run gives the same losses on one
-    device or several.
+    Build and compile the model in the strategy's scope, then train it with `fit`
+    (below: several workers too); batches are global (split across replicas) and
+    `SequenceCrossentropy` averages over the real tokens of the global batch, so a
+    run gives the same losses on one device or several.
 
     Raises:
         ValueError: for an unknown name.
@@ -112,20 +112,6 @@ def resolve_distribution(name="auto"):
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return "mirrored"
     return "default"
-
-
-def setup(precision="float32", distribution="auto"):
-    """Sets a run up: the precision policy, then the distribution strategy.
-
-    Build and compile the model inside `strategy.scope()`, and train it with `fit`
-    (below), which runs under every strategy. Under `mixed_float16`, Keras' optimizer
-    scales the loss itself.
-
-    Returns:
-        `(strategy, precision)`: the `tf.distribute` strategy and the policy's name.
-    """
-    precision = set_precision(precision)
-    return distribution_strategy(distribution), precision
 
 
 def fit(model, *args, **kwargs):

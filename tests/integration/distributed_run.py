@@ -2,10 +2,9 @@
 
     python distributed_run.py mirrored OUT.json    # 2 logical CPUs vs one device
     python distributed_run.py keras_fit OUT.npz    # Keras' fit on one worker of TF_CONFIG's
-    python distributed_run.py resumable OUT.npz BACKUP_DIR  # 3 epochs, resumed from
-                                                   # a backup (KILL=worker-1: killed mid-way)
-    python distributed_run.py tasks OUT.npz        # Translator.fit, then Tagger.fit (on a
-                                                   # worker of TF_CONFIG's, or on its own)
+    python distributed_run.py tasks OUT.npz BACKUP_DIR  # Translator.fit (resumed from
+        # BACKUP_DIR; KILL=worker-1 ends that worker in the second epoch), then Tagger.fit,
+        # on a worker of TF_CONFIG's cluster or on its own
 
 Kept apart from the test process: logical devices and TF_CONFIG must be set
 before TensorFlow starts.
@@ -60,19 +59,6 @@ def train(strategy, initial_weights=None):
     return model, history.history["loss"]
 
 
-def translator(strategy):
-    """A small translator, trained with `Translator.fit` under `strategy`; its weights
-    and losses."""
-    pairs = ks.data.generate_pairs(96, seed=0)
-    preprocessor = ks.tasks.Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=200)
-    with strategy.scope():
-        keras.utils.set_random_seed(0)
-        task = ks.Translator.build(preprocessor, embedding_dim=8, units=8, dropout=0.0)
-        task.compile(learning_rate=1e-2)
-    history = task.fit(pairs, validation_data=pairs[:32], batch_size=16, epochs=2, verbose=0)
-    return task.backbone.get_weights(), history.history
-
-
 class Kill(keras.callbacks.Callback):
     """Ends this process in the second epoch, as a killed worker ends, where the
     environment's KILL names this worker (`ks.cluster.worker_name`)."""
@@ -89,9 +75,10 @@ class Kill(keras.callbacks.Callback):
             os._exit(3)
 
 
-def resumable(strategy, backup_dir):
-    """`translator`'s model, 3 epochs with a backup in `backup_dir` (resumed from it if
-    there is one) and an epoch-keyed order, as the recipes train."""
+def translator(strategy, backup_dir):
+    """A small translator trained with `Translator.fit` under `strategy`, as the recipes
+    train: 3 epochs in an epoch-keyed order, validated, with a backup in `backup_dir`
+    (resumed from it if there is one). Its weights and history."""
     pairs = ks.data.generate_pairs(96, seed=0)
     preprocessor = ks.tasks.Seq2SeqPreprocessor.from_pairs(pairs, vocab_size=200)
     with strategy.scope():
@@ -101,11 +88,14 @@ def resumable(strategy, backup_dir):
     shuffle = ks.data.EpochShuffle(seed=0)
     data, _ = preprocessor.make_dataset(pairs, 16, shuffle=shuffle)
     backup = ks.callbacks.BackupAndRestore(backup_dir)
-    history = task.fit(data, epochs=3, verbose=0, callbacks=[shuffle, backup, Kill(strategy)])
+    history = task.fit(
+        data, validation_data=pairs[:32], epochs=3, verbose=0,
+        callbacks=[shuffle, backup, Kill(strategy)],
+    )  # fmt: skip
     return task.backbone.get_weights(), history.history
 
 
-def tagger(strategy):
+def tagger(strategy, backup_dir=None):
     """A small CRF tagger, trained with `Tagger.fit` under `strategy`."""
     rng = np.random.default_rng(0)
     sentences = []
@@ -145,14 +135,10 @@ if sys.argv[1] == "mirrored":
 elif sys.argv[1] == "keras_fit":  # Keras' own fit, on each worker of TF_CONFIG's cluster
     model, losses = train(distribution_strategy("auto"))
     np.savez(sys.argv[2], *model.get_weights(), losses=np.array(losses))
-elif sys.argv[1] == "resumable":  # OUT.npz BACKUP_DIR
-    strategy = distribution_strategy("auto")
-    weights, history = resumable(strategy, sys.argv[3])
-    np.savez(sys.argv[2], *weights, history=json.dumps(history))
-else:  # tasks: on each worker of TF_CONFIG's cluster, or on one process without TF_CONFIG
+else:  # tasks OUT.npz BACKUP_DIR: on each worker of TF_CONFIG's cluster, or on its own
     strategy = distribution_strategy("auto")
     arrays, histories = {}, {}
     for name, train_task in (("translator", translator), ("tagger", tagger)):
-        weights, histories[name] = train_task(strategy)
+        weights, histories[name] = train_task(strategy, *sys.argv[3:])
         arrays.update({f"{name}/{i}": w for i, w in enumerate(weights)})
     np.savez(sys.argv[2], **arrays, histories=json.dumps(histories), chief=is_chief(strategy))
