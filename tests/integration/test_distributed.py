@@ -75,7 +75,11 @@ def test_two_workers_killed_and_restarted_train_as_one_process_does(tmp_path):
     killed = start_workers(tmp_path, "tasks", env={"KILL": "worker-1"}, args=backups)
     codes = []
     for process in killed:
-        process.communicate(timeout=300)
+        try:
+            process.communicate(timeout=300)
+        except subprocess.TimeoutExpired:  # a chief that never noticed its peer had gone
+            process.kill()
+            raise
         codes.append(process.returncode)
     assert codes[1] == 3 and codes[0] != 0  # the chief's collectives fail with its peer
     assert not (tmp_path / "worker0.npz").exists()
