@@ -29,10 +29,15 @@ def is_chief(strategy=None):
     if not multi_worker(strategy):
         return True
     resolver = strategy.cluster_resolver
-    if resolver.task_type == "chief":
+    return chief_task(resolver.task_type, resolver.task_id, resolver.cluster_spec().jobs)
+
+
+def chief_task(task_type, task_id, jobs):
+    """The `TF_CONFIG` rule: the task of job `chief`, or worker 0 where `jobs` (the
+    cluster's job names) has no `chief`."""
+    if task_type == "chief":
         return True
-    has_chief = "chief" in resolver.cluster_spec().jobs
-    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+    return task_type == "worker" and task_id == 0 and "chief" not in jobs
 
 
 def worker_name(strategy=None):

@@ -230,3 +230,15 @@ def test_distribution_strategy_by_name(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
         training.tf_config_workers()
+
+
+def test_one_process_is_its_own_chief_and_the_tf_config_rule_names_the_chief():
+    strategy = tf.distribute.get_strategy()
+    assert ks.cluster.is_chief(strategy) and not ks.cluster.multi_worker(strategy)
+    assert ks.cluster.worker_name(strategy) == "chief"
+    assert ks.cluster.max_over_workers([1.5, -2.0], strategy) == [1.5, -2.0]
+    assert ks.cluster.chief_task("worker", 0, ["worker"])
+    assert not ks.cluster.chief_task("worker", 1, ["worker"])
+    assert not ks.cluster.chief_task("worker", 0, ["chief", "worker"])
+    assert ks.cluster.chief_task("chief", 0, ["chief", "worker"])
+    assert not ks.cluster.chief_task("evaluator", 0, ["chief", "worker", "evaluator"])
