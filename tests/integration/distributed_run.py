@@ -95,7 +95,7 @@ def translator(strategy, backup_dir):
     return task.backbone.get_weights(), history.history
 
 
-def tagger(strategy, backup_dir=None):
+def tagger(strategy):
     """A small CRF tagger, trained with `Tagger.fit` under `strategy`."""
     rng = np.random.default_rng(0)
     sentences = []
@@ -137,8 +137,7 @@ elif sys.argv[1] == "keras_fit":  # Keras' own fit, on each worker of TF_CONFIG'
     np.savez(sys.argv[2], *model.get_weights(), losses=np.array(losses))
 else:  # tasks OUT.npz BACKUP_DIR: on each worker of TF_CONFIG's cluster, or on its own
     strategy = distribution_strategy("auto")
-    arrays, histories = {}, {}
-    for name, train_task in (("translator", translator), ("tagger", tagger)):
-        weights, histories[name] = train_task(strategy, *sys.argv[3:])
-        arrays.update({f"{name}/{i}": w for i, w in enumerate(weights)})
+    trained = {"translator": translator(strategy, sys.argv[3]), "tagger": tagger(strategy)}
+    arrays = {f"{name}/{i}": w for name, (ws, _) in trained.items() for i, w in enumerate(ws)}
+    histories = {name: history for name, (_, history) in trained.items()}
     np.savez(sys.argv[2], **arrays, histories=json.dumps(histories), chief=is_chief(strategy))
