@@ -145,6 +145,33 @@ def test_average_if_better_keeps_the_average_only_when_it_scores_higher(tmp_path
     assert tie == (1.0, 1.0, "best") and all((w == 5.0).all() for w in model.get_weights())
 
 
+def test_average_best_tail_keeps_the_best_scoring_tail_or_the_weights_before(tmp_path):
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    paths = []
+    for value in (1.0, 3.0, 5.0):  # three epochs' files, oldest first
+        model.set_weights([np.full(w.shape, value, "float32") for w in model.get_weights()])
+        paths.append(str(tmp_path / f"{value}.weights.h5"))
+        model.save_weights(paths[-1])
+
+    def first():
+        return float(model.get_weights()[0].flat[0])
+
+    def near(target):  # higher the nearer the weights are to `target`
+        return lambda: -abs(first() - target)
+
+    # The tails' means: the last two files 4, all three 3; the weights before 10.
+    for target, kept, value in ((4.0, 2, 4.0), (3.0, 3, 3.0), (9.0, 0, 10.0)):
+        model.set_weights([np.full(w.shape, 10.0, "float32") for w in model.get_weights()])
+        tails, before, chosen = training.average_best_tail(model, paths, near(target))
+        assert tails == {2: -abs(4.0 - target), 3: -abs(3.0 - target)}
+        assert before == -abs(10.0 - target) and chosen == kept
+        assert all((w == value).all() for w in model.get_weights())
+    tie = training.average_best_tail(model, paths, lambda: 1.0)
+    assert tie == ({2: 1.0, 3: 1.0}, 1.0, 0) and first() == 10.0  # a tie keeps the weights
+    with pytest.raises(ValueError, match="at least two files"):
+        training.average_best_tail(model, paths[:1], first)
+
+
 def test_seconds_per_step_times_warmed_up_steps_on_the_datasets_batches():
     x, y = reversal_batch(32, length=5, seed=1)
     model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)

@@ -67,13 +67,14 @@ class Tagger:
 
     def average_epochs(self, run_dir, sentences):
         """Checkpoint averaging of the epochs `standard_callbacks(keep_epochs=N)` kept in
-        `run_dir`, kept only when it raises the entity F1 (`score`) of `sentences`
-        (validation `(words, tags)` pairs); the kept epochs' files are deleted after.
+        `run_dir`: the best tail's mean (`ks.training.average_best_tail`), kept only
+        when it raises the entity F1 (`score`) of `sentences` (validation
+        `(words, tags)` pairs); the kept epochs' files are deleted after.
 
         Returns:
-            None with fewer than two epochs kept, else a dict: `epochs` (their numbers),
-            `val_f1_average`, `val_f1_best_epoch` (the weights before), `kept`
-            (`"average"` or `"best"`).
+            None with fewer than two epochs kept, else a dict: `epochs` (the best
+            tail's numbers), `val_f1_average`, `val_f1_best_epoch` (the weights before),
+            `kept` (`"average"` or `"best"`), `tails` (each tail's F1 by its first epoch).
         """
         result = average_kept_epochs(self.backbone, run_dir, lambda: self.score(sentences)["f1"])
         if result is None:
@@ -83,6 +84,7 @@ class Tagger:
             "val_f1_average": result["average"],
             "val_f1_best_epoch": result["best"],
             "kept": result["kept"],
+            "tails": result["tails"],
         }
 
     # ------------------------------------------------------------------ text out

@@ -459,12 +459,17 @@ class Translator:
     def average_epochs(self, run_dir, pairs):
         """Averages the epochs `training_callbacks(keep_epochs=N)` kept in `run_dir`.
 
-        Kept only when it helps on `pairs` (see `average_checkpoints`); the kept
-        epochs' files are deleted after. Returns None with fewer than two epochs
-        kept, else `average_checkpoints`'s dict with `epochs` (their numbers).
+        The mean of each tail of them (the last 2, 3, ... epochs) is scored by greedy
+        BLEU on `pairs` (validation), and the best is kept only when it beats the
+        current weights (`ks.training.average_best_tail`); the kept epochs' files are
+        deleted after. Returns None with fewer than two epochs kept, else
+        `average_checkpoints`' dict with `epochs` (the best tail's numbers) and `tails`
+        (each tail's BLEU, by its first epoch).
         """
         result = average_kept_epochs(self.backbone, run_dir, self._greedy_bleu(pairs))
-        return None if result is None else {"epochs": result["epochs"], **self._named(result)}
+        if result is None:
+            return None
+        return {"epochs": result["epochs"], **self._named(result), "tails": result["tails"]}
 
     # ------------------------------------------------------------------ text out
     def _decoder(self, strategy, return_attention):

@@ -233,7 +233,7 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
     assert (run / "checkpoints" / "best.weights.h5").is_file()
     assert any((run / "logs" / "attention").iterdir())
     average = translator.average_epochs(run, corpus.valid[:30])
-    assert average["epochs"] == [1, 2]
+    assert average["epochs"] == [1, 2] and list(average["tails"]) == [1]  # the one tail: 1-2
     assert average["kept"] == (
         "average" if average["val_bleu_average"] > average["val_bleu_best_epoch"] else "best"
     )
