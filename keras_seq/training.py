@@ -401,6 +401,8 @@ def _tail_means(model, paths):
             total = [t + w if _floating(w) else t for t, w in zip(total, weights, strict=True)]
         mean = zip(total, weights, strict=True)
         yield k, [(t / k).astype(w.dtype) if _floating(w) else t for t, w in mean]
+    # A weights file holds the optimizer's state too: it ends as the newest file's.
+    model.load_weights(paths[-1])
 
 
 def _floating(weight):
