@@ -399,8 +399,8 @@ def _tail_means(model, paths):
             total = [w.astype("float64") if _floating(w) else w for w in weights]
         else:
             total = [t + w if _floating(w) else t for t, w in zip(total, weights, strict=True)]
-        mean = zip(total, weights, strict=True)
-        yield k, [(t / k).astype(w.dtype) if _floating(w) else t for t, w in mean]
+        pairs = zip(total, weights, strict=True)
+        yield k, [(t / k).astype(w.dtype) if _floating(w) else t for t, w in pairs]
     # A weights file holds the optimizer's state too: it ends as the newest file's.
     model.load_weights(paths[-1])
 
@@ -447,25 +447,27 @@ def average_best_tail(model, paths, score):
             is better.
 
     Returns:
-        `(tails, before, kept)`: `tails` maps each k to its mean's score, `before` is
-        the score of the weights before, and `kept` is the k kept, or 0 for those.
+        `(tails, before, top, kept)`: `tails` maps each k to its mean's score, `before`
+        is the score of the weights before, `top` the best tail's k (the smaller on a
+        tie) and `kept` whether its mean replaced the weights.
 
     Raises:
         ValueError: for fewer than two `paths`.
     """
     if len(paths) < 2:
         raise ValueError(f"`paths` must hold at least two files. Received: {list(paths)}")
-    best = model.get_weights()
-    before = top = score()
-    tails, kept = {}, 0
+    current = model.get_weights()
+    before = score()
+    tails, top, top_mean = {}, None, None
     for k, mean in _tail_means(model, paths):
         if k >= 2:
             model.set_weights(mean)
             tails[k] = score()
-            if tails[k] > top:
-                best, top, kept = mean, tails[k], k
-    model.set_weights(best)
-    return tails, before, kept
+            if top is None or tails[k] > tails[top]:
+                top, top_mean = k, mean
+    kept = tails[top] > before
+    model.set_weights(top_mean if kept else current)
+    return tails, before, top, kept
 
 
 def average_kept_epochs(model, run_dir, score):
@@ -481,10 +483,9 @@ def average_kept_epochs(model, run_dir, score):
     paths = EpochCheckpoints.paths(os.path.join(run_dir, "checkpoints", "epochs"))
     if len(paths) < 2:
         return None
-    tails, best, kept = average_best_tail(model, paths, score)
+    tails, best, top, kept = average_best_tail(model, paths, score)
     shutil.rmtree(os.path.dirname(paths[0]))  # the space given back
     epochs = [EpochCheckpoints.epoch_of(path) for path in paths]
-    top = kept or max(tails, key=lambda k: (tails[k], -k))
     return {
         "epochs": epochs[-top:],
         "average": tails[top],

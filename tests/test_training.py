@@ -160,14 +160,15 @@ def test_average_best_tail_keeps_the_best_scoring_tail_or_the_weights_before(tmp
         return lambda: -abs(first() - target)
 
     # The tails' means: the last two files 4, all three 3; the weights before 10.
-    for target, kept, value in ((4.0, 2, 4.0), (3.0, 3, 3.0), (9.0, 0, 10.0)):
+    cases = ((4.0, 2, True, 4.0), (3.0, 3, True, 3.0), (9.0, 2, False, 10.0))
+    for target, top, kept, value in cases:
         model.set_weights([np.full(w.shape, 10.0, "float32") for w in model.get_weights()])
-        tails, before, chosen = training.average_best_tail(model, paths, near(target))
+        tails, before, best, chosen = training.average_best_tail(model, paths, near(target))
         assert tails == {2: -abs(4.0 - target), 3: -abs(3.0 - target)}
-        assert before == -abs(10.0 - target) and chosen == kept
+        assert before == -abs(10.0 - target) and (best, chosen) == (top, kept)
         assert all((w == value).all() for w in model.get_weights())
-    tie = training.average_best_tail(model, paths, lambda: 1.0)
-    assert tie == ({2: 1.0, 3: 1.0}, 1.0, 0) and first() == 10.0  # a tie keeps the weights
+    tie = training.average_best_tail(model, paths, lambda: 1.0)  # keeps the weights, the
+    assert tie == ({2: 1.0, 3: 1.0}, 1.0, 2, False) and first() == 10.0  # shorter tail best
     with pytest.raises(ValueError, match="at least two files"):
         training.average_best_tail(model, paths[:1], first)
 
