@@ -145,7 +145,7 @@ def build_parser():
     add("--accumulate-steps", type=integer(1), help="batches summed per optimizer update")
     cli.add_training_flags(training, {
         "average_checkpoints": f"{RULE}: 5, or 0 for tiny",
-        "time_budget": f"{RULE}: 45 for small, else none",
+        "time_budget": f"{RULE}: 50 for small, else none",
     })
     add("--monitor", choices=["val_bleu", "val_loss"], help="what early stopping and the "
         "best checkpoint follow")
