@@ -270,3 +270,30 @@ def test_one_process_is_its_own_chief_and_the_tf_config_rule_names_the_chief():
     assert not ks.cluster.chief_task("worker", 0, ["chief", "worker"])
     assert ks.cluster.chief_task("chief", 0, ["chief", "worker"])
     assert not ks.cluster.chief_task("evaluator", 0, ["chief", "worker", "evaluator"])
+
+
+def test_workers_resuming_from_backups_of_different_epochs_are_refused(monkeypatch):
+    # What the workers would gather: this one resumes at epoch 3 (index 2), another at
+    # epoch 5, the earliest at epoch 2 (`max_over_workers` of [first, -first]).
+    gathered = {"latest": 4.0, "-earliest": -1.0}
+    monkeypatch.setattr(
+        training,
+        "max_over_workers",
+        lambda values, strategy: [gathered["latest"], gathered["-earliest"]][: len(values)],
+    )
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model._initial_epoch = 2
+    in_step = training._WorkersInStep(tf.distribute.get_strategy())
+    in_step.set_model(model)
+    with pytest.raises(RuntimeError, match="different epochs.*epochs 2 to 5.*chief at 3"):
+        in_step.on_train_begin()
+    gathered.update({"latest": 2.0, "-earliest": -2.0})  # all at epoch 3: no complaint
+    in_step.on_train_begin()
+    # One worker's callback ended training: every worker ends with it.
+    model.stop_training = False  # as `fit` starts it
+    gathered["latest"] = 1.0
+    in_step.on_epoch_end(0)
+    assert model.stop_training
+    gathered["latest"] = 0.0
+    in_step.on_epoch_end(1)
+    assert not model.stop_training
