@@ -3,8 +3,8 @@
     python distributed_run.py mirrored OUT.json    # 2 logical CPUs vs one device
     python distributed_run.py keras_fit OUT.npz    # Keras' fit on one worker of TF_CONFIG's
     python distributed_run.py tasks OUT.npz BACKUP_DIR  # Translator.fit (resumed from
-        # BACKUP_DIR; KILL=worker-1 ends that worker in the second epoch), then Tagger.fit,
-        # on a worker of TF_CONFIG's cluster or on its own
+        # BACKUP_DIR; KILL=worker-1 ends that worker in the second epoch), then Tagger.fit
+        # and a forecaster's ks.training.fit, on a worker of TF_CONFIG's cluster or on its own
 
 Kept apart from the test process: logical devices and TF_CONFIG must be set
 before TensorFlow starts.
@@ -117,6 +117,24 @@ def tagger(strategy):
     return model.get_weights(), history.history
 
 
+def forecaster(strategy):
+    """A small forecaster, trained with `ks.training.fit` on arrays under `strategy` as
+    recipes/forecast.py trains it (Keras shuffles the windows every epoch)."""
+    t = np.arange(160, dtype="float32")
+    values = np.sin(t / 3) + 0.02 * t
+    inputs, targets = ks.data.make_windows(values, np.zeros((160, 0)), range(12, 156), 12, 4)
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = ks.models.build_forecaster(12, 4, embedding_dim=8, units=8, seed=0)
+        model.compile(keras.optimizers.Adam(1e-2), ks.losses.QuantileLoss((0.1, 0.5, 0.9)))
+        ks.training.build_optimizer(model)
+    history = ks.training.fit(
+        model, inputs, targets, batch_size=16, epochs=2, verbose=0,
+        validation_data=(inputs, targets),
+    )  # fmt: skip
+    return model.get_weights(), history.history
+
+
 if sys.argv[1] == "mirrored":
     mirrored = distribution_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
     keras.utils.set_random_seed(0)
@@ -137,7 +155,11 @@ elif sys.argv[1] == "keras_fit":  # Keras' own fit, on each worker of TF_CONFIG'
     np.savez(sys.argv[2], *model.get_weights(), losses=np.array(losses))
 else:  # tasks OUT.npz BACKUP_DIR: on each worker of TF_CONFIG's cluster, or on its own
     strategy = distribution_strategy("auto")
-    trained = {"translator": translator(strategy, sys.argv[3]), "tagger": tagger(strategy)}
+    trained = {
+        "translator": translator(strategy, sys.argv[3]),
+        "tagger": tagger(strategy),
+        "forecaster": forecaster(strategy),
+    }
     arrays = {f"{name}/{i}": w for name, (ws, _) in trained.items() for i, w in enumerate(ws)}
     histories = {name: history for name, (_, history) in trained.items()}
     np.savez(sys.argv[2], **arrays, histories=json.dumps(histories), chief=is_chief(strategy))

@@ -67,8 +67,8 @@ def start_workers(tmp_path, mode, count=2, env=None, args=lambda index: []):
 
 @pytest.mark.slow
 def test_two_workers_killed_and_restarted_train_as_one_process_does(tmp_path):
-    # Translator.fit and Tagger.fit under MultiWorkerMirroredStrategy (ks.training.fit):
-    # each worker reads half of every global batch; the gradients are all-reduced. Worker 1
+    # Translator.fit, Tagger.fit and a forecaster's arrays under MultiWorkerMirroredStrategy
+    # (ks.training.fit): each worker reads half of every global batch; the gradients are all-reduced. Worker 1
     # is killed in the translator's second epoch; restarted, the job resumes from each
     # worker's own backup (as the recipes' workers keep them).
     backups = lambda index: [str(tmp_path / f"backup{index}")]  # noqa: E731
@@ -90,7 +90,7 @@ def test_two_workers_killed_and_restarted_train_as_one_process_does(tmp_path):
     first, second, one = (np.load(tmp_path / f"{n}.npz") for n in ("worker0", "worker1", "alone"))
     assert (bool(first["chief"]), bool(second["chief"]), bool(one["chief"])) == (True, False, True)
     weights = [name for name in first.files if "/" in name]
-    assert {name.split("/")[0] for name in weights} == {"translator", "tagger"}
+    assert {name.split("/")[0] for name in weights} == {"translator", "tagger", "forecaster"}
     for name in weights:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
         # The losses average over the global batch's real tokens (words), whichever
@@ -104,6 +104,8 @@ def test_two_workers_killed_and_restarted_train_as_one_process_does(tmp_path):
     assert translator["val_perplexity"][-1] < uninterrupted["val_perplexity"][0]
     tagger = json.loads(str(first["histories"]))["tagger"]
     assert tagger["loss"][-1] < tagger["loss"][0]
+    forecaster = json.loads(str(first["histories"]))["forecaster"]
+    assert forecaster["val_loss"][-1] < forecaster["val_loss"][0]
 
 
 @pytest.mark.slow
