@@ -68,9 +68,9 @@ def start_workers(tmp_path, mode, count=2, env=None, args=lambda index: []):
 @pytest.mark.slow
 def test_two_workers_killed_and_restarted_train_as_one_process_does(tmp_path):
     # Translator.fit, Tagger.fit and a forecaster's arrays under MultiWorkerMirroredStrategy
-    # (ks.training.fit): each worker reads half of every global batch; the gradients are all-reduced. Worker 1
-    # is killed in the translator's second epoch; restarted, the job resumes from each
-    # worker's own backup (as the recipes' workers keep them).
+    # (ks.training.fit): each worker reads half of every global batch; the gradients are
+    # all-reduced. Worker 1 is killed in the translator's second epoch; restarted, the job
+    # resumes from each worker's own backup (as the recipes' workers keep them).
     backups = lambda index: [str(tmp_path / f"backup{index}")]  # noqa: E731
     killed = start_workers(tmp_path, "tasks", env={"KILL": "worker-1"}, args=backups)
     codes = []
