@@ -46,9 +46,13 @@ def beam_search(
     win a place). With `beam_size=1` this is exactly greedy search.
 
     The state is tiled to `batch_size * beam_size` rows and reordered after each
-    step by a gather along axis 0, so any batch-major nest works (encoder memory
-    included). Only exportable ops are used: `top_k`, gathers, a preallocated id
-    buffer written with `slice_update`, and a `while_loop`.
+    step by a gather along axis 0, so any batch-major nest works; what `step_fn`
+    returns unchanged (the same tensor it was given: encoder memory) is not
+    reordered, since every hypothesis of a row holds the same. A step's
+    vocabulary-wide work is one `top_k` of each hypothesis' logits and their
+    log-sum-exp; the ranking runs on the `beam_size ** 2` candidates of a row.
+    Only exportable ops are used: `top_k`, gathers, a preallocated id buffer
+    written with `slice_update`, and a `while_loop`.
 
     Args:
         step_fn: `step_fn(token_ids (N,), state) -> (logits (N, V), state)`.
@@ -87,25 +91,35 @@ def beam_search(
     row_offsets = ops.arange(batch_size, dtype="int32")[:, None] * k
 
     def body(t, tokens, ids, log_probs, finished, lengths, state):
-        logits, state = step_fn(tokens, state)
+        logits, new_state = step_fn(tokens, state)
+        logits = ops.cast(logits, "float32")
         vocab_size = logits.shape[-1]
-        step_log_probs = ops.reshape(
-            ops.log_softmax(ops.cast(logits, "float32"), axis=-1), (batch_size, k, vocab_size)
+        # The next beam is among each hypothesis' own `k` best tokens (the ranking within
+        # a hypothesis is its logits' order), so the vocabulary-wide work is one top-k
+        # and one log-sum-exp per row; the rest runs on `k * k` candidates per row.
+        width = min(k, vocab_size)
+        top_logits, top_tokens = ops.top_k(logits, width)
+        peak = ops.max(logits, axis=-1, keepdims=True)
+        normaliser = ops.log(ops.sum(ops.exp(logits - peak), axis=-1, keepdims=True))
+        step_log_probs = ops.reshape((top_logits - peak) - normaliser, (batch_size, k, width))
+        step_tokens = ops.reshape(ops.cast(top_tokens, "int32"), (batch_size, k, width))
+        # A finished hypothesis' only continuation: `pad_id` at log-prob 0.
+        first = ops.equal(ops.arange(width), 0)
+        step_log_probs = ops.where(
+            finished[:, :, None], ops.where(first, 0.0, NEG_INF), step_log_probs
         )
-        frozen = ops.where(ops.equal(ops.arange(vocab_size), pad_id), 0.0, NEG_INF)
-        step_log_probs = ops.where(finished[:, :, None], frozen, step_log_probs)
+        step_tokens = ops.where(finished[:, :, None], pad_id, step_tokens)
         candidate_log_probs = ops.reshape(
-            log_probs[:, :, None] + step_log_probs, (batch_size, k * vocab_size)
+            log_probs[:, :, None] + step_log_probs, (batch_size, k * width)
         )
         new_lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
-        candidate_lengths = ops.repeat(new_lengths, vocab_size, axis=1)
-        candidate_scores = candidate_log_probs / length_penalty_factor(
-            candidate_lengths, length_penalty
-        )
-        _, chosen = ops.top_k(candidate_scores, k)
+        penalty = ops.repeat(length_penalty_factor(new_lengths, length_penalty), width, axis=1)
+        _, chosen = ops.top_k(candidate_log_probs / penalty, k)
         chosen = ops.cast(chosen, "int32")
-        parents = ops.floor_divide(chosen, vocab_size)
-        new_tokens = ops.mod(chosen, vocab_size)
+        parents = ops.floor_divide(chosen, width)
+        new_tokens = ops.take_along_axis(
+            ops.reshape(step_tokens, (batch_size, k * width)), chosen, axis=1
+        )
         log_probs = ops.take_along_axis(candidate_log_probs, chosen, axis=1)
         lengths = ops.take_along_axis(new_lengths, parents, axis=1)
         finished = ops.logical_or(
@@ -113,7 +127,11 @@ def beam_search(
         )
         ids = write_at(_gather_beams(ids, parents), new_tokens[:, :, None], t, axis=2)
         rows = ops.reshape(row_offsets + parents, (-1,))
-        state = keras.tree.map_structure(lambda x: ops.take(x, rows, axis=0), state)
+        # What the step passed through unchanged (the encoder's memory) is still the same
+        # in every hypothesis of a row, as `tile_state` made it: no reorder needed.
+        state = keras.tree.map_structure(
+            lambda old, x: x if x is old else ops.take(x, rows, axis=0), state, new_state
+        )
         return t + 1, ops.reshape(new_tokens, (-1,)), ids, log_probs, finished, lengths, state
 
     def cond(t, tokens, ids, log_probs, finished, lengths, state):

@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -133,6 +135,62 @@ def test_state_nest_is_tiled_and_reordered():
     state = {"inner": zero_time(3), "memory": tf.tile(rows[:, None, None], [1, 4, 2])}
     result = beam_search(with_memory, start(3), state, 4, end_id=2, beam_size=beam_size)
     assert result.ids.shape == (3, beam_size, 4)
+
+
+def test_a_state_the_step_changes_is_reordered_with_its_hypothesis():
+    # A second-order model: the logits depend on the previous two tokens, one of them
+    # carried in the state, so a state left with another hypothesis scores wrongly. The
+    # beam is exhaustive: it must find every hypothesis' exact score.
+    vocab_size, max_length, beam_size = 4, 3, 40
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(max_length, vocab_size, vocab_size, vocab_size))
+    table = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+
+    def step(tokens, state):
+        index = tf.stack([state["t"], state["before"], tf.cast(tokens, tf.int32)], axis=1)
+        logits = tf.gather_nd(tf.constant(table, tf.float32), index)
+        return logits, {"t": state["t"] + 1, "before": tf.cast(tokens, tf.int32)}
+
+    state = {"t": tf.zeros([1], tf.int32), "before": tf.zeros([1], tf.int32)}
+    result = beam_search(step, start(1), state, max_length, end_id=2, beam_size=beam_size)
+    expected = {}
+    for length in range(1, max_length + 1):
+        for ids in itertools.product(range(vocab_size), repeat=length):
+            if 2 in ids[:-1] or (length < max_length and ids[-1] != 2):
+                continue
+            history = (0, 1, *ids)
+            expected[ids] = sum(table[t, history[t], history[t + 1], ids[t]] for t in range(length))
+    found = {
+        tuple(np.asarray(result.ids[0, k, : result.lengths[0, k]]).tolist()): float(score)
+        for k, score in enumerate(np.asarray(result.scores[0]))
+        if np.isfinite(score)
+    }
+    assert found.keys() == expected.keys()
+    np.testing.assert_allclose([found[ids] for ids in expected], list(expected.values()), rtol=1e-5)
+
+
+def test_a_memory_passed_through_decodes_as_a_reordered_copy_of_it_does():
+    # The step returns the memory as it came: beam search leaves it as tiled (the same in
+    # every hypothesis of a row) instead of reordering it, with the same result.
+    table = random_table(6, 7, 8, temperature=0.5)
+    markov = markov_step_fn(table)
+    bias = tf.constant(3 * np.random.default_rng(8).normal(size=(3, 1, 7)), tf.float32)
+
+    def step(copy):
+        def step_fn(tokens, state):
+            logits, inner = markov(tokens, state["inner"])
+            memory = state["memory"] * 1.0 if copy else state["memory"]
+            return logits + memory[:, 0], {"inner": inner, "memory": memory}
+
+        return step_fn
+
+    results = [
+        beam_search(step(copy), start(3), {"inner": zero_time(3), "memory": bias}, 6, 2, 3, 0.6)
+        for copy in (False, True)
+    ]
+    np.testing.assert_array_equal(results[0].ids, results[1].ids)
+    np.testing.assert_array_equal(results[0].scores, results[1].scores)
+    assert len({tuple(np.asarray(results[0].ids[b, 0]).tolist()) for b in range(3)}) > 1
 
 
 def test_traceable_in_tf_function():
