@@ -7,6 +7,7 @@ from keras_seq.decoding.result import (
     DecodeResult,
     check_decode_args,
     check_float,
+    check_vocabulary,
     length_penalty_factor,
 )
 from keras_seq.utils import write_at
@@ -32,7 +33,15 @@ def _gather_beams(values, indices):
 
 
 def beam_search(
-    step_fn, start_ids, state, max_length, end_id, beam_size, length_penalty=0.0, pad_id=0
+    step_fn,
+    start_ids,
+    state,
+    max_length,
+    end_id,
+    beam_size,
+    length_penalty=0.0,
+    pad_id=0,
+    vocabulary=None,
 ):
     """Beam search inside the graph, with the GNMT length penalty.
 
@@ -63,6 +72,9 @@ def beam_search(
         beam_size: int, hypotheses kept (and returned) per row.
         length_penalty: float alpha of `((5 + length) / 6) ** alpha`; 0 = none.
         pad_id: int written after a hypothesis' end.
+        vocabulary: optional int `(V,)`, sorted: the token id of each column of the
+            logits (a step restricted to some ids); by default column `j` is id `j`.
+            A step's top-k needs at least `beam_size` columns.
 
     Returns:
         `DecodeResult` with `beam_size` hypotheses per row, best first. Rows with
@@ -74,6 +86,7 @@ def beam_search(
     """
     check_decode_args(max_length, end_id, pad_id, beam_size)
     check_float("length_penalty", length_penalty)
+    vocabulary = check_vocabulary(vocabulary)
     k = beam_size
     start_ids = ops.cast(start_ids, "int32")
     batch_size = ops.shape(start_ids)[0]
@@ -93,16 +106,19 @@ def beam_search(
     def body(t, tokens, ids, log_probs, finished, lengths, state):
         logits, new_state = step_fn(tokens, state)
         logits = ops.cast(logits, "float32")
-        vocab_size = logits.shape[-1]
+        columns = logits.shape[-1]  # unknown for a restricted vocabulary
         # The next beam is among each hypothesis' own `k` best tokens (the ranking within
         # a hypothesis is its logits' order), so the vocabulary-wide work is one top-k
         # and one log-sum-exp per row; the rest runs on `k * k` candidates per row.
-        width = min(k, vocab_size)
+        width = k if columns is None else min(k, columns)
         top_logits, top_tokens = ops.top_k(logits, width)
+        top_tokens = ops.cast(top_tokens, "int32")
+        if vocabulary is not None:
+            top_tokens = ops.take(vocabulary, top_tokens, axis=0)
         peak = ops.max(logits, axis=-1, keepdims=True)
         normaliser = ops.log(ops.sum(ops.exp(logits - peak), axis=-1, keepdims=True))
         step_log_probs = ops.reshape((top_logits - peak) - normaliser, (batch_size, k, width))
-        step_tokens = ops.reshape(ops.cast(top_tokens, "int32"), (batch_size, k, width))
+        step_tokens = ops.reshape(top_tokens, (batch_size, k, width))
         # A finished hypothesis' only continuation: `pad_id` at log-prob 0.
         first = ops.equal(ops.arange(width), 0)
         step_log_probs = ops.where(

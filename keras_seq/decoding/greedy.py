@@ -3,14 +3,21 @@
 import tensorflow as tf
 from keras import ops
 
-from keras_seq.decoding.result import DecodeResult, check_decode_args, check_float, check_int
+from keras_seq.decoding.result import (
+    DecodeResult,
+    check_decode_args,
+    check_float,
+    check_int,
+    check_vocabulary,
+)
 from keras_seq.utils import best_token, draw_token, write_at
 
 
-def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
+def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose, vocabulary=None):
     """The one-hypothesis loop shared by greedy search and sampling.
 
-    `choose(log_probs (B, V) float32, t) -> ids int32 (B,)` picks the token of step `t`.
+    `choose(log_probs (B, V) float32, t) -> ids int32 (B,)` picks the column of step `t`;
+    `vocabulary` (int `(V,)`, optional) maps columns to token ids.
     """
     check_decode_args(max_length, end_id, pad_id)
     start_ids = ops.cast(start_ids, "int32")
@@ -25,6 +32,8 @@ def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
         chosen = choose(log_probs, t)
         chosen_log_prob = ops.squeeze(ops.take_along_axis(log_probs, chosen[:, None], axis=-1), -1)
+        if vocabulary is not None:
+            chosen = ops.take(vocabulary, chosen, axis=0)
         tokens = ops.where(finished, pad_id, chosen)
         scores = scores + ops.where(finished, 0.0, chosen_log_prob)
         lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
@@ -44,7 +53,7 @@ def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose):
     return DecodeResult(ids[:, None, :], lengths[:, None], scores[:, None])
 
 
-def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0):
+def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0, vocabulary=None):
     """Decodes by taking the most probable token at every step, inside the graph.
 
     Args:
@@ -54,6 +63,9 @@ def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0):
         max_length: int, the most tokens to emit.
         end_id: int; a hypothesis is complete once it emits it.
         pad_id: int written after a hypothesis' end.
+        vocabulary: optional int `(V,)`, sorted: the token id of each column of the
+            logits, for a step restricted to some ids (`ks.decoding.LexicalShortlist`);
+            by default column `j` is id `j`.
 
     Returns:
         `DecodeResult` with one hypothesis per row (`K = 1`); ties go to the
@@ -68,11 +80,21 @@ def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0):
         end_id,
         pad_id,
         lambda log_probs, t: best_token(log_probs),
+        check_vocabulary(vocabulary),
     )
 
 
 def sample(
-    step_fn, start_ids, state, max_length, end_id, pad_id=0, temperature=1.0, top_k=0, seed=None
+    step_fn,
+    start_ids,
+    state,
+    max_length,
+    end_id,
+    pad_id=0,
+    temperature=1.0,
+    top_k=0,
+    seed=None,
+    vocabulary=None,
 ):
     """Decodes by drawing each token from the (top-k, tempered) distribution.
 
@@ -84,7 +106,8 @@ def sample(
     drawn tokens under the model's untempered distribution.
 
     Args:
-        step_fn, start_ids, state, max_length, end_id, pad_id: as `greedy_search`.
+        step_fn, start_ids, state, max_length, end_id, pad_id, vocabulary: as
+            `greedy_search`.
         temperature: positive float; below 1 sharpens, above 1 flattens.
         top_k: int; if positive, draw only among the `top_k` most probable tokens.
         seed: optional int >= 0; the same seed gives the same draws.
@@ -105,8 +128,11 @@ def sample(
     def choose(log_probs, t):
         scaled = log_probs / temperature
         if top_k:
-            kth = ops.top_k(scaled, min(top_k, scaled.shape[-1]))[0][:, -1:]
+            columns = scaled.shape[-1]  # unknown for a restricted vocabulary
+            kth = ops.top_k(scaled, top_k if columns is None else min(top_k, columns))[0][:, -1:]
             scaled = ops.where(scaled < kth, float("-inf"), scaled)
         return draw_token(scaled, key + tf.stack([0, t]))
 
-    return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose)
+    return _decode(
+        step_fn, start_ids, state, max_length, end_id, pad_id, choose, check_vocabulary(vocabulary)
+    )

@@ -37,6 +37,19 @@ def length_penalty_factor(lengths, alpha):
     return ops.power((5.0 + lengths) / 6.0, alpha)
 
 
+def check_vocabulary(vocabulary):
+    """`vocabulary` as an int32 tensor `(V,)`, or None; a ValueError for another rank."""
+    if vocabulary is None:
+        return None
+    vocabulary = ops.cast(vocabulary, "int32")
+    if len(vocabulary.shape) != 1:
+        raise ValueError(
+            "`vocabulary` must be a 1-D tensor of token ids, one per column of the logits. "
+            f"Received shape {tuple(vocabulary.shape)}"
+        )
+    return vocabulary
+
+
 def check_int(name, value, low):
     """Raises a ValueError naming `name` unless `value` is an int `>= low`."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low:

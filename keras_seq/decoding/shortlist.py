@@ -192,19 +192,20 @@ class LexicalShortlist:
         found = tf.where(hits[: self.target_vocab_size] > 0)
         return tf.cast(tf.reshape(found, [-1]), tf.int32)
 
-    def restrict(self, decoder, source_ids):
-        """`decoder.step` restricted to the candidates of `source_ids`.
+    def candidate_step(self, decoder, source_ids):
+        """`decoder.step` over the candidates of `source_ids` only.
 
         The columns of the output projection are gathered once, here; each step
-        multiplies by them only and scatters the logits back to the full
-        vocabulary, `-inf` elsewhere.
+        multiplies by them only. Pass `ids` as the strategies' `vocabulary`, so
+        that they map the logits' columns to token ids.
 
         Args:
             decoder: the model's `AttentionDecoder`.
             source_ids: int `(batch_size, source_length)`.
 
         Returns:
-            `step_fn(token_ids, state) -> (logits (N, target_vocab_size), state)`.
+            `(step_fn, ids)`: `step_fn(token_ids, state) -> (logits (N, C), state)`
+            over the `C` candidates `ids` (int32 `(C,)`, sorted).
 
         Raises:
             ValueError: if the decoder's vocabulary is not the shortlist's.
@@ -220,19 +221,12 @@ class LexicalShortlist:
         # loop body holds no per-step transpose.
         rows = ops.cast(ops.take(ops.transpose(dense.kernel), ids, axis=0), decoder.compute_dtype)
         bias = ops.cast(ops.take(dense.bias, ids, axis=0), decoder.compute_dtype)
-        count = ops.shape(ids)[0]
-        # Column of each vocabulary id in [candidate logits, -inf]: its rank, or the last.
-        ranks = ops.arange(1, count + 1, dtype="int32")
-        slot = ops.scatter(ids[:, None], ranks, (self.target_vocab_size,))
-        slot = ops.where(slot > 0, slot - 1, count)
 
         def step(token_ids, state):
             feature, state = decoder.step_feature(token_ids, state)
-            logits = tf.matmul(feature, rows, transpose_b=True) + bias
-            blocked = ops.full((ops.shape(logits)[0], 1), float("-inf"), logits.dtype)
-            return ops.take(ops.concatenate([logits, blocked], axis=1), slot, axis=1), state
+            return tf.matmul(feature, rows, transpose_b=True) + bias, state
 
-        return step
+        return step, ids
 
     # ------------------------------------------------------------------ files
     def save(self, path):

@@ -28,6 +28,8 @@ class DecodingStrategy(ConfigObject):
         max_length: int, the most tokens in a hypothesis.
         end_id: int; a hypothesis is complete once it emits it.
         pad_id: int written after a hypothesis' end. Defaults to 0.
+        vocabulary: optional int `(V,)`, sorted: the token id of each column of the
+            logits, for a step restricted to some ids (`LexicalShortlist.candidate_step`).
 
     Returns:
         A `DecodeResult` with `num_hypotheses` hypotheses per row, best first.
@@ -41,10 +43,13 @@ class DecodingStrategy(ConfigObject):
         """Hypotheses returned per row (`K` of the `DecodeResult`)."""
         return 1
 
-    def __call__(self, step_fn, start_ids, state, max_length, end_id, pad_id=0):
-        return type(self).engine(
-            step_fn, start_ids, state, max_length, end_id, pad_id=pad_id, **self.get_config()
-        )
+    def __call__(self, step_fn, start_ids, state, max_length, end_id, pad_id=0, vocabulary=None):
+        engine = type(self).engine
+        options = {"vocabulary": vocabulary} if vocabulary is not None else {}
+        return engine(
+            step_fn, start_ids, state, max_length, end_id, pad_id=pad_id,
+            **options, **self.get_config(),
+        )  # fmt: skip
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

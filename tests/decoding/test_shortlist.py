@@ -4,7 +4,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from keras import ops
 
-from keras_seq.decoding import BeamSearch, GreedySearch, LexicalShortlist
+from keras_seq.decoding import BeamSearch, GreedySearch, LexicalShortlist, Sampling
 from keras_seq.export import TranslatorModule, check_builtins_only
 from keras_seq.export.tflite import convert
 from keras_seq.models import build_seq2seq, generate, seq2seq_parts
@@ -133,7 +133,19 @@ def test_a_shortlist_of_every_id_changes_nothing():
         np.testing.assert_allclose(plain.scores, listed.scores, rtol=1e-5, atol=1e-6)
 
 
-def test_restrict_rejects_another_vocabulary():
+@pytest.mark.parametrize("top_k", [0, 2])
+def test_sampling_with_a_shortlist_draws_only_candidates(top_k):
+    # The search runs over the candidates' columns; their ids come from `vocabulary`.
+    model, shortlist = small_model(), random_shortlist()
+    strategy = Sampling(temperature=2.0, top_k=top_k, seed=3)
+    got = generate(model, source_batch(), 12, strategy=strategy, shortlist=shortlist)
+    allowed = ops.convert_to_numpy(shortlist.candidates(source_batch()))
+    emitted = ops.convert_to_numpy(got.ids)
+    assert np.isin(emitted[emitted > 0], allowed).all() and (emitted > 0).sum() > 4
+    assert np.all(np.isfinite(ops.convert_to_numpy(got.scores)))
+
+
+def test_a_shortlist_of_another_vocabulary_is_refused():
     shortlist = LexicalShortlist(np.full((SOURCE_VOCAB, 1), 4), [5], 50)
     with pytest.raises(ValueError, match="target_vocab_size=50; the decoder's vocabulary has 40"):
         generate(small_model(), source_batch(), 5, shortlist=shortlist)
