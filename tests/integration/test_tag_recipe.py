@@ -130,7 +130,7 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path, capsys):
     vectors.write_text("the 0.1 0.2\nmarathon -0.3 0.4\n", encoding="utf-8")
     run = tmp_path / "run"
     args = ["--dataset", f"conll:{data}", "--quick", "--epochs", "1", "--no-export"]
-    args += ["--embedding-dim", "2", "--embeddings", str(vectors)]
+    args += ["--embedding-dim", "2", "--embeddings", str(vectors), "--no-lowercase"]
     assert load_recipe("tag").main([*args, "--output-dir", str(run)]) == 0  # in-process
     out = capsys.readouterr().out
     # "the", "The" (looked up lower-cased) and "Marathon" start from the file's vectors.
