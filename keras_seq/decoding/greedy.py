@@ -20,6 +20,7 @@ def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose, vocab
     `vocabulary` (int `(V,)`, optional) maps columns to token ids.
     """
     check_decode_args(max_length, end_id, pad_id)
+    vocabulary = check_vocabulary(vocabulary)
     start_ids = ops.cast(start_ids, "int32")
     batch_size = ops.shape(start_ids)[0]
     ids = ops.full((batch_size, max_length), pad_id, dtype="int32")
@@ -80,7 +81,7 @@ def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0, vocab
         end_id,
         pad_id,
         lambda log_probs, t: best_token(log_probs),
-        check_vocabulary(vocabulary),
+        vocabulary,
     )
 
 
@@ -133,6 +134,4 @@ def sample(
             scaled = ops.where(scaled < kth, float("-inf"), scaled)
         return draw_token(scaled, key + tf.stack([0, t]))
 
-    return _decode(
-        step_fn, start_ids, state, max_length, end_id, pad_id, choose, check_vocabulary(vocabulary)
-    )
+    return _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose, vocabulary)

@@ -44,11 +44,9 @@ class DecodingStrategy(ConfigObject):
         return 1
 
     def __call__(self, step_fn, start_ids, state, max_length, end_id, pad_id=0, vocabulary=None):
-        engine = type(self).engine
-        options = {"vocabulary": vocabulary} if vocabulary is not None else {}
-        return engine(
+        return type(self).engine(
             step_fn, start_ids, state, max_length, end_id, pad_id=pad_id,
-            **options, **self.get_config(),
+            vocabulary=vocabulary, **self.get_config(),
         )  # fmt: skip
 
 

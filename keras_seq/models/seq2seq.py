@@ -348,11 +348,11 @@ def generate(
         )
     state = encode(model, source_ids)
     start_ids = ops.full((ops.shape(state["memory"])[0],), start_id, dtype="int32")
-    if shortlist is None:
-        result = strategy(decoder.step, start_ids, state, max_length, end_id, pad_id=pad_id)
-    else:  # the search runs over the candidates' columns only
-        step, ids = shortlist.candidate_step(decoder, source_ids)
-        result = strategy(step, start_ids, state, max_length, end_id, pad_id, vocabulary=ids)
+    # With a shortlist the search runs over its candidates' columns only.
+    step, vocabulary = (
+        (decoder.step, None) if shortlist is None else shortlist.candidate_step(decoder, source_ids)
+    )
+    result = strategy(step, start_ids, state, max_length, end_id, pad_id, vocabulary=vocabulary)
     if return_attention:
         heads = return_attention == "heads"
         attention = attention_of(decoder, state, result, start_id, head_weights=heads)
