@@ -10,6 +10,15 @@ measured):
   batch of 64;
 - `reference`: the built-in reference's greedy loop (`benchmarks/reference.py`),
   one batch of 64;
+- `reference_architecture`: keras_seq's greedy search, in Keras and through the
+  SavedModel, on a model of the reference's own architecture (the attention after
+  the cell, an attentional layer, Bahdanau scores: `attend_before_cell=False`),
+  with `step_flops` of both architectures. The standard Bahdanau-style decoder
+  feeds the context into the cell and projects `[h; context]` (1,024 wide) onto
+  the vocabulary: about 1.7x the reference's multiply-adds per step, so its
+  sentences/s against the reference's compare two models, not two loops;
+  `keras_greedy_over_reference` and `saved_model_greedy_over_reference` compare
+  the loops on the same model;
 - `saved_model`: the exported ids signatures, reloaded, one batch of 64;
 - `tflite`: greedy and beam-5 in float32, float16 and int8, with one thread and
   with all cores; its input is one sentence, so the 64 sentences are 64 calls;
@@ -43,6 +52,7 @@ from benchmarks.common import (
     standard_model,
     write_json,
 )
+from benchmarks.flops import forward_flops
 from benchmarks.reference import reference_greedy, reference_model
 from keras_seq.tasks import RunFolder, Translator
 
@@ -50,14 +60,17 @@ SOURCE_TOKENS, STEPS, BEAM, BATCH = 16, 30, 5, 64
 PER_TOKEN, FREQUENT = 50, 100
 
 
-def standard_translator(config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURCE_TOKENS):
-    """An untrained Bahdanau translator of `config`, beam-5, `steps` output tokens at most."""
+def standard_translator(
+    config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURCE_TOKENS, **options
+):
+    """An untrained Bahdanau translator of `config`, beam-5, `steps` output tokens at most
+    (`options`: more `build_seq2seq` arguments)."""
     from keras_seq.decoding import BeamSearch
     from keras_seq.export import TranslatorModule
     from keras_seq.models import seq2seq_parts
     from keras_seq.special_ids import END_ID
 
-    model = standard_model("bahdanau", config=config)
+    model = standard_model("bahdanau", config=config, **options)
     model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
     # An untrained model may end a sentence early, and more so in one precision than in
     # another: forbidding the end token makes every variant decode all `steps` steps.
@@ -148,7 +161,6 @@ def tflite_timings(path, one, many, repeats, threads):
 def run(folder, quick=False, repeats=None, translator=None, config=None, shortlist=None):
     """The decoding part of the harness, exporting into `folder`. Returns `(part, tflite
     paths)`; `shortlist` defaults to `random_shortlist`."""
-    import tensorflow as tf
     from keras import ops
 
     from keras_seq.export import export_tflite
@@ -173,21 +185,26 @@ def run(folder, quick=False, repeats=None, translator=None, config=None, shortli
     results["reference"]["greedy"] = timings(lambda: greedy(one), lambda: greedy(many), repeats)
 
     saved = os.path.join(folder, "saved_model")
-    signatures = {
-        name: ids_function(translator, strategy, "source_ids")
-        for name, strategy in strategies.items()
-    }
-    tf.saved_model.save(translator, saved, signatures=signatures)
-    loaded = tf.saved_model.load(saved)
+    loaded = save_and_load(translator, strategies, saved)
     for method in strategies:
         progress(f"decoding: SavedModel {method}")
-        signature = loaded.signatures[method]
-        results["saved_model"][method] = timings(
-            lambda s=signature: s(source_ids=tf.constant(one)),
-            lambda s=signature: s(source_ids=tf.constant(many)),
-            repeats,
-        )
+        results["saved_model"][method] = signature_timings(loaded, method, one, many, repeats)
     results["saved_model"]["size_bytes"] = folder_bytes(saved)
+
+    progress("decoding: Keras and SavedModel greedy on a model of the reference's architecture")
+    same = standard_translator(config, steps, tokens, attend_before_cell=False)
+    greedy_only = {"greedy": same.ids_strategies()["greedy"]}
+    fn = ids_function(same, greedy_only["greedy"])
+    loaded = save_and_load(same, greedy_only, os.path.join(folder, "saved_model_reference"))
+    lengths = {"source_lengths": [tokens], "target_lengths": [steps]}
+    results["reference_architecture"] = {
+        "keras_greedy": timings(lambda: fn(one), lambda: fn(many), repeats),
+        "saved_model_greedy": signature_timings(loaded, "greedy", one, many, repeats),
+        "step_flops": {
+            style: forward_flops(style, config, **lengths) / steps
+            for style in ("bahdanau", "reference")
+        },
+    }
 
     # A smoke run converts the two ends, float32 and int8 (and the shortlist in int8).
     quantizations = ("float32", "int8") if quick else ("float32", "float16", "int8")
@@ -206,9 +223,16 @@ def run(folder, quick=False, repeats=None, translator=None, config=None, shortli
     paths.update({f"shortlist_{name}": path for name, path in shortlisted.items()})
     one_thread = {n: e["threads_1"]["latency_ms"] for n, e in results["tflite"].items()}
     results["beam_over_greedy_tflite"] = one_thread["beam.tflite"] / one_thread["greedy.tflite"]
+    reference_rate = results["reference"]["greedy"]["batch64_sentences_per_second"]
+    same_model = results["reference_architecture"]
     results["keras_greedy_over_reference"] = (
-        results["keras"]["greedy"]["batch64_sentences_per_second"]
-        / results["reference"]["greedy"]["batch64_sentences_per_second"]
+        same_model["keras_greedy"]["batch64_sentences_per_second"] / reference_rate
+    )
+    results["saved_model_greedy_over_reference"] = (
+        same_model["saved_model_greedy"]["batch64_sentences_per_second"] / reference_rate
+    )
+    results["standard_greedy_over_reference"] = (
+        results["keras"]["greedy"]["batch64_sentences_per_second"] / reference_rate
     )
     part = {
         "config": {**config, "attention": "bahdanau", "beam_size": BEAM},
@@ -217,6 +241,29 @@ def run(folder, quick=False, repeats=None, translator=None, config=None, shortli
         "results": results,
     }
     return part, paths
+
+
+def save_and_load(translator, strategies, path):
+    """`translator` saved with an ids signature per strategy, loaded back."""
+    import tensorflow as tf
+
+    signatures = {
+        name: ids_function(translator, strategy, "source_ids")
+        for name, strategy in strategies.items()
+    }
+    tf.saved_model.save(translator, path, signatures=signatures)
+    return tf.saved_model.load(path)
+
+
+def signature_timings(loaded, method, one, many, repeats):
+    import tensorflow as tf
+
+    signature = loaded.signatures[method]
+    return timings(
+        lambda: signature(source_ids=tf.constant(one)),
+        lambda: signature(source_ids=tf.constant(many)),
+        repeats,
+    )
 
 
 def tflite_entries(paths, one, many, repeats, label=""):

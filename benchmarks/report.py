@@ -65,6 +65,10 @@ def decoding_table(result):
     add("built-in reference greedy loop", part["reference"]["greedy"])
     for method in ("greedy", "beam"):
         add(f"SavedModel, {method}", part["saved_model"][method])
+    same = part.get("reference_architecture")
+    if same:  # results written before it was measured have none
+        add("Keras `generate`, greedy, the reference's architecture", same["keras_greedy"])
+        add("SavedModel, greedy, the reference's architecture", same["saved_model_greedy"])
     for group, label in (("tflite", "TFLite"), ("tflite_shortlist", "TFLite + shortlist")):
         for name, entry in part.get(group, {}).items():
             for threads in sorted(k for k in entry if k.startswith("threads_")):

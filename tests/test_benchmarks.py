@@ -145,6 +145,14 @@ def test_quick_harness_measures_decoding(quick_harness):
     assert decoding["keras"]["greedy"]["decoded_steps"] == steps
     assert decoding["reference"]["greedy"]["batch64_sentences_per_second"] > 0
     assert set(decoding["saved_model"]) == {"greedy", "beam", "size_bytes"}
+    # The loops compared on one architecture; the standard decoder's steps cost more.
+    same = decoding["reference_architecture"]
+    assert same["step_flops"]["bahdanau"] > same["step_flops"]["reference"] > 0
+    rate = decoding["reference"]["greedy"]["batch64_sentences_per_second"]
+    assert decoding["saved_model_greedy_over_reference"] == pytest.approx(
+        same["saved_model_greedy"]["batch64_sentences_per_second"] / rate
+    )
+    assert "SavedModel, greedy, the reference's architecture" in report.decoding_table(result)
     # Greedy and beam in float32 and int8 (the full run adds float16); the shortlist in int8.
     assert sorted(decoding["tflite"]) == [
         f"{method}{suffix}.tflite" for method in ("beam", "greedy") for suffix in ("", "_int8")

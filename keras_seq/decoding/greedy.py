@@ -16,7 +16,9 @@ from keras_seq.utils import best_token, draw_token, write_at
 def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose, vocabulary=None):
     """The one-hypothesis loop shared by greedy search and sampling.
 
-    `choose(log_probs (B, V) float32, t) -> ids int32 (B,)` picks the column of step `t`;
+    `choose(logits (B, V) float32, t) -> ids int32 (B,)` picks the column of step `t`
+    (the same as from the log-probabilities, which differ by a constant per row: only
+    the chosen token's log-probability is computed, not a `(B, V)` log-softmax);
     `vocabulary` (int `(V,)`, optional) maps columns to token ids.
     """
     check_decode_args(max_length, end_id, pad_id)
@@ -30,9 +32,10 @@ def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose, vocab
 
     def body(t, tokens, ids, lengths, scores, finished, state):
         logits, state = step_fn(tokens, state)
-        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-        chosen = choose(log_probs, t)
-        chosen_log_prob = ops.squeeze(ops.take_along_axis(log_probs, chosen[:, None], axis=-1), -1)
+        logits = ops.cast(logits, "float32")
+        chosen = choose(logits, t)
+        chosen_logit = ops.squeeze(ops.take_along_axis(logits, chosen[:, None], axis=-1), -1)
+        chosen_log_prob = chosen_logit - ops.logsumexp(logits, axis=-1)
         if vocabulary is not None:
             chosen = ops.take(vocabulary, chosen, axis=0)
         tokens = ops.where(finished, pad_id, chosen)
@@ -80,7 +83,7 @@ def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0, vocab
         max_length,
         end_id,
         pad_id,
-        lambda log_probs, t: best_token(log_probs),
+        lambda logits, t: best_token(logits),
         vocabulary,
     )
 
@@ -126,8 +129,8 @@ def sample(
         else tf.constant([seed, 0], tf.int32)
     )
 
-    def choose(log_probs, t):
-        scaled = log_probs / temperature
+    def choose(logits, t):
+        scaled = logits / temperature
         if top_k:
             columns = scaled.shape[-1]  # unknown for a restricted vocabulary
             kth = ops.top_k(scaled, top_k if columns is None else min(top_k, columns))[0][:, -1:]

@@ -51,7 +51,7 @@ def test_layer_names_and_io():
 def test_learns_to_reverse_and_decodes(attention):
     inputs, labels = reversal_data(2000)
     model = compile_model(small_model(attention=attention))
-    history = model.fit(inputs, labels, batch_size=64, epochs=12, verbose=0)
+    history = model.fit(inputs, labels, batch_size=64, epochs=5, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
     test_inputs, test_labels = reversal_data(50, seed=1)
     for strategy in (ks.decoding.GreedySearch(), ks.decoding.BeamSearch(3)):
