@@ -21,6 +21,16 @@ STANDARD_CONFIG = {
     "cell": "lstm",
 }
 STANDARD_BATCH = {"batch_size": 64, "lengths": (8, 24)}
+# What the `small` preset trains on a caption corpus (Multi30k: a joint vocabulary of
+# 10,000): one bidirectional LSTM layer of 256, decoder 512, Luong general attention, the
+# output tied to the 256-wide target embedding.
+TIED_CONFIG = {
+    **STANDARD_CONFIG,
+    "source_vocab_size": 10_000,
+    "target_vocab_size": 10_000,
+    "encoder_layers": 1,
+}
+TIED_OPTIONS = {"attention": "luong_general", "tie_embeddings": True}
 
 # `--quick`: the same shapes of work, small enough for a test to run every part in minutes.
 QUICK_CONFIG = {
@@ -33,6 +43,7 @@ QUICK_CONFIG = {
     "attention_units": 32,
 }
 QUICK_BATCH = {"batch_size": 8, "lengths": (4, 8)}
+QUICK_TIED_CONFIG = {**QUICK_CONFIG, "encoder_layers": 1}
 
 
 def standard_model(attention, config=None, **options):

@@ -25,7 +25,10 @@ measured):
 - `tflite_shortlist`: greedy and beam-5 in float32 and int8 decoding with a
   lexical shortlist (`ks.decoding.LexicalShortlist`): for the standard
   configuration a random one of `PER_TOKEN` ids per source id and `FREQUENT`
-  frequent ids (the one sentence's candidate count is reported).
+  frequent ids (the one sentence's candidate count is reported);
+- `tflite_tied`: greedy and beam-5 in int8 and float32, one thread, of a translator
+  of the `small` preset's shape (`TIED_CONFIG`: a joint vocabulary of 10,000, Luong
+  attention, the output tied to the target embedding), with `beam_over_greedy_tied`.
 
 With `--run RUN_DIR` (a trained run folder) the model is the run's (and the
 shortlist its `vocab/shortlist.npz`, when it has one), and each TFLite
@@ -44,7 +47,10 @@ import numpy as np
 
 from benchmarks.common import (
     QUICK_CONFIG,
+    QUICK_TIED_CONFIG,
     STANDARD_CONFIG,
+    TIED_CONFIG,
+    TIED_OPTIONS,
     ceilings,
     machine,
     median_ms,
@@ -61,16 +67,20 @@ PER_TOKEN, FREQUENT = 50, 100
 
 
 def standard_translator(
-    config=STANDARD_CONFIG, steps=STEPS, source_tokens=SOURCE_TOKENS, **options
+    config=STANDARD_CONFIG,
+    steps=STEPS,
+    source_tokens=SOURCE_TOKENS,
+    attention="bahdanau",
+    **options,
 ):
-    """An untrained Bahdanau translator of `config`, beam-5, `steps` output tokens at most
+    """An untrained translator of `config`, beam-5, `steps` output tokens at most
     (`options`: more `build_seq2seq` arguments)."""
     from keras_seq.decoding import BeamSearch
     from keras_seq.export import TranslatorModule
     from keras_seq.models import seq2seq_parts
     from keras_seq.special_ids import END_ID
 
-    model = standard_model("bahdanau", config=config, **options)
+    model = standard_model(attention, config=config, **options)
     model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
     # An untrained model may end a sentence early, and more so in one precision than in
     # another: forbidding the end token makes every variant decode all `steps` steps.
@@ -221,8 +231,17 @@ def run(folder, quick=False, repeats=None, translator=None, config=None, shortli
     results["tflite_shortlist"] = tflite_entries(shortlisted, one, many, repeats, "shortlist ")
     results["shortlist_candidates"] = int(ops.shape(shortlist.candidates(one))[0])
     paths.update({f"shortlist_{name}": path for name, path in shortlisted.items()})
+    progress("decoding: TFLite of a tied-output translator (the small preset's shape)")
+    tied = standard_translator(
+        QUICK_TIED_CONFIG if quick else TIED_CONFIG, steps, tokens, **TIED_OPTIONS
+    )
+    tied_paths = export_tflite(tied, os.path.join(folder, "tflite_tied"), ("float32", "int8"))
+    results["tflite_tied"] = tflite_entries(tied_paths, one, many, repeats, "tied ", (1,))
+    paths.update({f"tied_{name}": path for name, path in tied_paths.items()})
     one_thread = {n: e["threads_1"]["latency_ms"] for n, e in results["tflite"].items()}
     results["beam_over_greedy_tflite"] = one_thread["beam.tflite"] / one_thread["greedy.tflite"]
+    tied_ms = {n: e["threads_1"]["latency_ms"] for n, e in results["tflite_tied"].items()}
+    results["beam_over_greedy_tied"] = tied_ms["beam_int8.tflite"] / tied_ms["greedy_int8.tflite"]
     reference_rate = results["reference"]["greedy"]["batch64_sentences_per_second"]
     same_model = results["reference_architecture"]
     results["keras_greedy_over_reference"] = (
@@ -266,12 +285,12 @@ def signature_timings(loaded, method, one, many, repeats):
     )
 
 
-def tflite_entries(paths, one, many, repeats, label=""):
-    """`{file name: size and timings with one thread and with all cores}`."""
+def tflite_entries(paths, one, many, repeats, label="", thread_counts=None):
+    """`{file name: size and timings}`, with one thread and with all cores by default."""
     entries = {}
     for name, path in paths.items():
         entry = {"size_bytes": os.path.getsize(path)}
-        for threads in sorted({1, os.cpu_count() or 1}):
+        for threads in thread_counts or sorted({1, os.cpu_count() or 1}):
             progress(f"decoding: TFLite {label}{name}, {threads} thread(s)")
             entry[f"threads_{threads}"] = tflite_timings(path, one, many, repeats, threads)
         entries[name] = entry

@@ -69,7 +69,12 @@ def decoding_table(result):
     if same:  # results written before it was measured have none
         add("Keras `generate`, greedy, the reference's architecture", same["keras_greedy"])
         add("SavedModel, greedy, the reference's architecture", same["saved_model_greedy"])
-    for group, label in (("tflite", "TFLite"), ("tflite_shortlist", "TFLite + shortlist")):
+    groups = (
+        ("tflite", "TFLite"),
+        ("tflite_shortlist", "TFLite + shortlist"),
+        ("tflite_tied", "TFLite, tied output (the small preset's shape)"),
+    )
+    for group, label in groups:
         for name, entry in part.get(group, {}).items():
             for threads in sorted(k for k in entry if k.startswith("threads_")):
                 count = threads.removeprefix("threads_")

@@ -162,6 +162,15 @@ def test_quick_harness_measures_decoding(quick_harness):
         assert entry["threads_1"]["decoded_steps"] == steps
         assert entry["threads_1"]["batch64_sentences_per_second"] > 0
     assert 0 < decoding["shortlist_candidates"] < result["decoding"]["config"]["target_vocab_size"]
+    tied = decoding["tflite_tied"]
+    assert sorted(tied) == [
+        f"{method}{suffix}.tflite" for method in ("beam", "greedy") for suffix in ("", "_int8")
+    ]
+    assert all(entry["threads_1"]["decoded_steps"] == steps for entry in tied.values())
+    assert decoding["beam_over_greedy_tied"] == pytest.approx(
+        tied["beam_int8.tflite"]["threads_1"]["latency_ms"]
+        / tied["greedy_int8.tflite"]["threads_1"]["latency_ms"]
+    )
     assert "TFLite + shortlist `greedy_int8.tflite`, 1 thread(s)" in report.decoding_table(result)
 
 
