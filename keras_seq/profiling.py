@@ -62,7 +62,12 @@ def median_ms(fn, repeats):
     return statistics.median(times)
 
 
+# The instruction sets that change the CPU timings most (oneDNN's and XNNPACK's kernels).
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
 def machine():
+    """What a timing was measured on: versions, the CPU's model and its vector extensions."""
     return {
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -70,4 +75,20 @@ def machine():
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
+        **cpu_model(),
+    }
+
+
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """`{"cpu_model", "cpu_flags"}` read from Linux's `cpuinfo`; empty elsewhere."""
+    try:
+        with open(cpuinfo) as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+    except OSError:
+        return {}
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return {
+        "cpu_model": fields.get("model name", "unknown"),
+        "cpu_flags": [flag for flag in CPU_FLAGS if flag in flags],
     }

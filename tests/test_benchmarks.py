@@ -17,6 +17,7 @@ import pytest
 from benchmarks import report
 from benchmarks.flops import forward_flops, training_flops
 from benchmarks.reference import reference_model
+from keras_seq.profiling import cpu_model
 
 # The harness's tests share one run of it: one worker runs them all.
 pytestmark = pytest.mark.xdist_group("benchmarks")
@@ -100,6 +101,17 @@ def test_flops_grow_with_lengths_and_training_is_three_forward_passes():
         forward_flops("transformer", CONFIG, [1], [1])
 
 
+def test_the_machine_names_the_cpu_and_the_vector_extensions_that_move_timings(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    processor = "model name\t: AMD EPYC 9B14\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n\n"
+    cpuinfo.write_text("processor\t: 0\n" + processor + "processor\t: 1\n" + processor)
+    assert cpu_model(cpuinfo) == {
+        "cpu_model": "AMD EPYC 9B14",
+        "cpu_flags": ["avx2", "avx512f", "avx512_bf16"],
+    }
+    assert cpu_model(tmp_path / "missing") == {}  # not Linux: the fields are left out
+
+
 @pytest.fixture(scope="module")
 def quick_harness(tmp_path_factory):
     """`python -m benchmarks --quick`'s JSON: every part, in one child process (one
@@ -114,6 +126,7 @@ def quick_harness(tmp_path_factory):
     result = json.loads(output.read_text())
     assert result["quick"] is True
     assert set(result) >= {"machine", "ceilings", "training", "decoding", "scaling"}
+    assert {"cpu_count", "cpu_model", "cpu_flags"} <= set(result["machine"])
     ceilings = result["ceilings"]
     assert ceilings["matmul_gflops_float32"] > 0 and ceilings["memory_bandwidth_gbs"] > 0
     return result, output
