@@ -15,8 +15,9 @@ measured):
   the cell, an attentional layer, Bahdanau scores: `attend_before_cell=False`),
   with `step_flops` of both architectures. The standard Bahdanau-style decoder
   feeds the context into the cell and projects `[h; context]` (1,024 wide) onto
-  the vocabulary: about 1.7x the reference's multiply-adds per step, so its
-  sentences/s against the reference's compare two models, not two loops;
+  the vocabulary: about 1.6x the reference's FLOPs a step (the encoder's share
+  included), so its sentences/s against the reference's compare two models, not
+  two loops;
   `keras_greedy_over_reference` and `saved_model_greedy_over_reference` compare
   the loops on the same model;
 - `saved_model`: the exported ids signatures, reloaded, one batch of 64;
@@ -237,7 +238,7 @@ def run(folder, quick=False, repeats=None, translator=None, config=None, shortli
     )
     tied_paths = export_tflite(tied, os.path.join(folder, "tflite_tied"), ("float32", "int8"))
     results["tflite_tied"] = tflite_entries(tied_paths, one, many, repeats, "tied ", (1,))
-    paths.update({f"tied_{name}": path for name, path in tied_paths.items()})
+    # Not in `paths`: an untrained model of its own vocabulary, not the run's (no BLEU).
     one_thread = {n: e["threads_1"]["latency_ms"] for n, e in results["tflite"].items()}
     results["beam_over_greedy_tflite"] = one_thread["beam.tflite"] / one_thread["greedy.tflite"]
     tied_ms = {n: e["threads_1"]["latency_ms"] for n, e in results["tflite_tied"].items()}
