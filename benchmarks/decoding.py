@@ -17,9 +17,8 @@ measured):
   feeds the context into the cell and projects `[h; context]` (1,024 wide) onto
   the vocabulary: about 1.6x the reference's FLOPs a step (the encoder's share
   included), so its sentences/s against the reference's compare two models, not
-  two loops;
-  `keras_greedy_over_reference` and `saved_model_greedy_over_reference` compare
-  the loops on the same model;
+  two loops; `keras_greedy_over_reference` and `saved_model_greedy_over_reference`
+  compare the loops on the same model;
 - `saved_model`: the exported ids signatures, reloaded, one batch of 64;
 - `tflite`: greedy and beam-5 in float32, float16 and int8, with one thread and
   with all cores; its input is one sentence, so the 64 sentences are 64 calls;
