@@ -15,7 +15,9 @@ from tests.export.conftest import padded_ids
 PAIRS = generate_pairs(400, seed=2)
 
 
-@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+# One policy: `as_float32` rebuilds either alike (both train and decode in
+# tests/models/test_seq2seq.py); bfloat16 is the one the recipes pick on a CPU.
+@pytest.mark.parametrize("policy", ["mixed_bfloat16"])
 def test_a_mixed_precision_model_exports_to_saved_model_and_tflite(tmp_path, policy):
     source = SubwordTokenizer.train([s for s, _ in PAIRS], 100)
     target = SubwordTokenizer.train([t for _, t in PAIRS], 100)

@@ -58,24 +58,25 @@ def test_small_study_writes_its_table_and_resumes(tmp_path, capsys):
     study = load_study()
     run = tmp_path / "study"
     args = ["--quick", "--num-pairs", "1500", "--output-dir", str(run)]
-    args += ["--variants", "teacher_forcing", "inverse_sigmoid_parallel"]
+    # One variant, the one that feeds the model its own predictions (each variant is
+    # the same code with another sampling schedule; a second would double the test's time).
+    args += ["--variants", "inverse_sigmoid_parallel"]
     assert study.main(args) == 0
     results = json.loads((run / "results.json").read_text())
-    assert [r["variant"] for r in results] == ["teacher_forcing", "inverse_sigmoid_parallel"]
-    for result in results:
-        assert len(result["train_loss_curve"]) == 2
-        assert result["exposure_gap"] == pytest.approx(
-            result["token_accuracy_teacher_forced"] - result["token_accuracy_free_running"]
-        )
-    assert results[0]["final_sampling_probability"] == 0.0
-    assert 0 < results[1]["final_sampling_probability"] < 1
+    assert [r["variant"] for r in results] == ["inverse_sigmoid_parallel"]
+    (result,) = results
+    assert len(result["train_loss_curve"]) == 2
+    assert result["exposure_gap"] == pytest.approx(
+        result["token_accuracy_teacher_forced"] - result["token_accuracy_free_running"]
+    )
+    assert 0 < result["final_sampling_probability"] < 1
     table = (run / "study.md").read_text()
-    assert table.count("\n| ") == 3 and "| inverse_sigmoid_parallel |" in table
+    assert table.count("\n| ") == 2 and "| inverse_sigmoid_parallel |" in table
     for name in ("curves.png", "exposure_bias.png"):
         assert (run / name).read_bytes()[:4] == b"\x89PNG"
     capsys.readouterr()
     assert study.main(args) == 0
-    assert capsys.readouterr().out.count("done earlier") == 2
+    assert capsys.readouterr().out.count("done earlier") == 1
 
 
 def test_unknown_variant_is_an_argparse_error(capsys):
