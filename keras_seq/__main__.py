@@ -16,7 +16,6 @@ import sys
 
 from keras_seq import cli
 from keras_seq.data.series import read_csv_series
-from keras_seq.export.tflite import QUANTIZATIONS
 from keras_seq.tasks import (
     Forecaster,
     NotARunFolder,
@@ -101,13 +100,7 @@ def export_main(argv, prog="keras-seq export"):
     parser.prog = prog
     parser.add_argument("run_dir", help="a finished translation, tagging or forecasting run folder")
     parser.add_argument("--no-tflite", action="store_true", help="write the SavedModel only")
-    parser.add_argument(
-        "--quantizations",
-        nargs="+",
-        default=list(QUANTIZATIONS),
-        choices=QUANTIZATIONS,
-        help="TFLite variants",
-    )
+    cli.add_quantizations_flag(parser.add_argument)
     parser.add_argument(
         "--shortlist",
         action="store_true",

@@ -15,6 +15,7 @@ import time
 
 from keras_seq import cluster, files, training
 from keras_seq.data.text_files import check_encoding
+from keras_seq.export.tflite import QUANTIZATIONS
 
 
 def integer(low):
@@ -113,6 +114,14 @@ def add_run_flags(group, quick):
         "resumed (same settings) or, when finished, left as it is",
     )
     group.add_argument("--quick", action="store_true", help=quick)
+
+
+def add_quantizations_flag(add):
+    """`--quantizations NAME ...` (config key `quantizations`; None: all of them), with `add`
+    an argument group's `add_argument`."""
+    add("--quantizations", nargs="+", choices=QUANTIZATIONS, metavar="NAME",
+        help=f"the TFLite models to write: any of {', '.join(QUANTIZATIONS)} (default: all; "
+        "int8 alone is the phone's model, and the quickest export)")  # fmt: skip
 
 
 def add_training_flags(group, defaults):

@@ -56,6 +56,7 @@ DEFAULTS = {
     "seed": 0,
     "distribution": "auto",
     "export": True,
+    "quantizations": None,  # all of them
     "max_words": 128,
     "encoding": "auto",
     "tag_scheme": "iob2",
@@ -164,6 +165,7 @@ def build_parser():
     add("--max-words", type=integer(1), help="words per sentence of the TFLite tagger")
     add("--no-export", dest="export", action="store_false", default=None, help="skip the "
         "SavedModel and TFLite export")
+    cli.add_quantizations_flag(add)
 
     run = parser.add_argument_group("run")
     cli.add_run_flags(run, quick="a smoke run of about a minute")
@@ -392,7 +394,9 @@ def main(argv=None):
     scores = evaluate(run, tagger, corpus)
     metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
     run.write_json(run.METRICS, metrics)  # before the export, which may fail
-    exported = tagger.export(run.path) if config["export"] else {}
+    exported = (
+        tagger.export(run.path, quantizations=config["quantizations"]) if config["export"] else {}
+    )
     print(
         f"\nTest entity F1 {scores['f1']:.2f} (precision {scores['precision']:.2f}, recall "
         f"{scores['recall']:.2f}); per type: "

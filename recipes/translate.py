@@ -175,6 +175,7 @@ def build_parser():
     export = parser.add_argument_group("export")
     add = export.add_argument
     add("--no-export", action="store_true", help="skip the SavedModel and TFLite export")
+    cli.add_quantizations_flag(add)
     add("--no-report", action="store_true", help="skip report/index.html (the attention "
         "gallery)")
 
@@ -198,6 +199,7 @@ def parse_args(argv):
         valid_data=args.valid_data,
         test_data=args.test_data,
         export=not args.no_export,
+        quantizations=args.quantizations,
         report=not args.no_report,
         evaluate=args.evaluate,
     )
@@ -393,7 +395,8 @@ def finish(config, run):
     missing_report = config["report"] and not os.path.exists(run[RunFolder.REPORT])
     if missing_export:
         print(f"{run.path} is trained and evaluated; exporting it.")
-        exported = Translator.from_preset(run.path).export(run.path)
+        translator = Translator.from_preset(run.path)
+        exported = translator.export(run.path, quantizations=config["quantizations"])
         print(f"  {exported['saved_model']}\n  {run[RunFolder.TFLITE]}")
     if missing_report:
         write_report(run)
@@ -489,7 +492,11 @@ def main(argv=None):
     metrics, scores = run.evaluate(translator, data)
     metrics.update(summary, precision=precision, **({"beam_grid": beam_grid} if beam_grid else {}))
     run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
-    exported = translator.export(run.path) if config["export"] else {}
+    exported = (
+        translator.export(run.path, quantizations=config["quantizations"])
+        if config["export"]
+        else {}
+    )
     print_summary(config, run, metrics, scores, exported)
     if config["report"]:
         write_report(run)

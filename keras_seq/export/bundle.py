@@ -18,7 +18,7 @@ def _export(directory, write_saved_model, write_tflite, tflite, quantizations):
     os.makedirs(directory, exist_ok=True)
     written = {"saved_model": write_saved_model(os.path.join(directory, SAVED_MODEL))}
     if tflite:
-        quantizations = tuple(quantizations or QUANTIZATIONS)
+        quantizations = tuple(dict.fromkeys(quantizations or QUANTIZATIONS))  # each once
         folder = os.path.join(directory, TFLITE)
         with files.replacing(folder, folder=True) as staging:
             names = write_tflite(staging, quantizations)

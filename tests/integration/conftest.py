@@ -7,7 +7,10 @@ from tests.integration.recipe_runner import run_recipe
 from tests.shared import built_once
 
 # The quick run's flags: a resumed or finished copy must be called with the same ones.
+# Its TFLite models in float32 (exact: scored against the SavedModel) and int8; float16
+# converts by the same path (tests/export/test_tflite.py converts all three).
 QUICK_RUN = ["--quick", "--num-pairs", "1500", "--epochs", "2"]
+QUICK_RUN += ["--quantizations", "float32", "int8"]
 
 
 def _quick_run(folder):
