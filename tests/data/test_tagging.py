@@ -235,10 +235,19 @@ def test_generated_corpus_is_deterministic_and_its_splits_share_no_entity():
     assert generate_ner_corpus(2000, seed=3) == corpus
     # The same in every process (a resumed run regenerates it): string hashing differs
     # between this process (randomised) and one started with PYTHONHASHSEED=0.
+    from keras_seq.data import generated_ner
     from keras_seq.data.generated_ner import entity_pools
 
-    digest = "import hashlib, json; from keras_seq.data.generated_ner import entity_pools; "
-    digest += "print(hashlib.sha256(json.dumps(entity_pools(3)).encode()).hexdigest())"
+    # The generator is pure Python: the child imports it without the packages' __init__
+    # files (which start TensorFlow, most of the test's time).
+    package = os.path.dirname(os.path.dirname(os.path.abspath(generated_ner.__file__)))
+    digest = "import hashlib, json, sys, types\n"
+    for name, path in (("keras_seq", package), ("keras_seq.data", f"{package}/data")):
+        digest += f"sys.modules[{name!r}] = types.ModuleType({name!r})\n"
+        digest += f"sys.modules[{name!r}].__path__ = [{path!r}]\n"
+    digest += "from keras_seq.data.generated_ner import entity_pools\n"
+    digest += "print(hashlib.sha256(json.dumps(entity_pools(3)).encode()).hexdigest())\n"
+    digest += "assert 'tensorflow' not in sys.modules\n"
     other = subprocess.run(
         [sys.executable, "-c", digest],
         env={**os.environ, "PYTHONHASHSEED": "0"},
