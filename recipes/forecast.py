@@ -95,6 +95,7 @@ def build_parser():
     export = parser.add_argument_group("export")
     export.add_argument("--no-export", action="store_true", help="skip the SavedModel and "
                         "TFLite export (the run folder is still a preset)")
+    cli.add_quantizations_flag(export.add_argument)
     cli.add_run_flags(parser.add_argument_group("run"), quick="a smoke run of about a minute")
     return parser
 # fmt: on
@@ -107,6 +108,7 @@ def parse_args(argv):
     config.update({k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None})
     config.update(quick=args.quick, variants=args.variants or list(VARIANTS))
     config["export"] = not args.no_export and EXPORTED in config["variants"]
+    config["quantizations"] = args.quantizations
     try:
         ks.schedules.parse(config["sampling_schedule"], duration=config["epochs"])
     except ValueError as error:
@@ -332,7 +334,7 @@ def main(argv=None):
         forecaster.save_to_preset(run.path)
         print(f"Preset ({EXPORTED}): {run.path} (ks.Forecaster.from_preset, keras-seq forecast)")
         if config["export"]:
-            written = forecaster.export(run.path)
+            written = forecaster.export(run.path, quantizations=config["quantizations"])
             print(f"Exported {EXPORTED}: {written['saved_model']}, {run[RunFolder.TFLITE]}")
     print(f"Run folder: {run.path} (comparison.md, metrics.json, forecasts.png, report/)")
     return 0
