@@ -7,6 +7,7 @@ its own (stopping by wall time, where to write) must be decided the same way on 
 of them, or one waits forever in a collective the others never join.
 """
 
+import contextlib
 import functools
 
 import tensorflow as tf
@@ -47,6 +48,20 @@ def worker_name(strategy=None):
         return "chief"
     resolver = strategy.cluster_resolver
     return f"{resolver.task_type}-{resolver.task_id}"
+
+
+@contextlib.contextmanager
+def leaving_together(strategy=None):
+    """Around the end of a run (the chief's evaluation and export, the other workers'
+    clean-up): on leaving it, every worker waits for all the others in one collective, so
+    that no worker exits while the chief still works alone. A task that exits first is
+    reported by the chief's coordination service as crashed ("The following tasks are
+    unhealthy", tensorflow#58434), in the middle of the chief's output. Nothing to wait
+    for outside a multi-worker cluster."""
+    try:
+        yield
+    finally:
+        max_over_workers([0.0], strategy)
 
 
 def max_over_workers(values, strategy=None):

@@ -325,19 +325,22 @@ def main(argv=None):
         "valid": windows(split.valid_start, split.test_start)[1],
     }  # fmt: skip
     results = [run_variant(name, config, data, run, distribution) for name in config["variants"]]
-    if not ks.cluster.is_chief(distribution):
-        cli.end_worker(run, distribution)
+    with ks.cluster.leaving_together(distribution):  # no worker exits before the chief
+        if not ks.cluster.is_chief(distribution):
+            cli.end_worker(run, distribution)
+            return 0
+        print(write_report(config, run, series, data, results))
+        if EXPORTED in config["variants"]:  # the run folder is the preset of that variant
+            forecaster = ks.Forecaster.from_preset(os.path.join(run.path, "variants", EXPORTED))
+            forecaster.save_to_preset(run.path)
+            print(
+                f"Preset ({EXPORTED}): {run.path} (ks.Forecaster.from_preset, keras-seq forecast)"
+            )
+            if config["export"]:
+                written = forecaster.export(run.path, quantizations=config["quantizations"])
+                print(f"Exported {EXPORTED}: {written['saved_model']}, {run[RunFolder.TFLITE]}")
+        print(f"Run folder: {run.path} (comparison.md, metrics.json, forecasts.png, report/)")
         return 0
-    print(write_report(config, run, series, data, results))
-    if EXPORTED in config["variants"]:  # the run folder is the preset of that variant
-        forecaster = ks.Forecaster.from_preset(os.path.join(run.path, "variants", EXPORTED))
-        forecaster.save_to_preset(run.path)
-        print(f"Preset ({EXPORTED}): {run.path} (ks.Forecaster.from_preset, keras-seq forecast)")
-        if config["export"]:
-            written = forecaster.export(run.path, quantizations=config["quantizations"])
-            print(f"Exported {EXPORTED}: {written['saved_model']}, {run[RunFolder.TFLITE]}")
-    print(f"Run folder: {run.path} (comparison.md, metrics.json, forecasts.png, report/)")
-    return 0
 
 
 if __name__ == "__main__":

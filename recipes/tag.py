@@ -386,30 +386,29 @@ def main(argv=None):
             "the model cannot predict them, so their entities count as missed."
         )
     tagger, summary = train(config, run, corpus, vocabularies, vectors, distribution)
-    if not ks.cluster.is_chief(distribution):
-        cli.end_worker(run, distribution)
-        return 0
-    if ks.cluster.multi_worker(distribution):  # the chief goes on alone (as translate.py)
-        tagger = ks.Tagger.from_preset(run.path)
-    scores = evaluate(run, tagger, corpus)
-    metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
-    run.write_json(run.METRICS, metrics)  # before the export, which may fail
-    exported = (
-        tagger.export(run.path, quantizations=config["quantizations"]) if config["export"] else {}
-    )
-    print(
-        f"\nTest entity F1 {scores['f1']:.2f} (precision {scores['precision']:.2f}, recall "
-        f"{scores['recall']:.2f}); per type: "
-        + ", ".join(f"{k} {v['f1']:.1f}" for k, v in scores["per_type"].items())
-    )
-    print(f"Run folder: {run.path}")
-    for name in ("metrics.json", "predictions.conll", "confusion.png", "model.keras"):
-        print(f"  {name}")
-    if exported:
+    with ks.cluster.leaving_together(distribution):  # no worker exits before the chief
+        if not ks.cluster.is_chief(distribution):
+            cli.end_worker(run, distribution)
+            return 0
+        if ks.cluster.multi_worker(distribution):  # the chief goes on alone (as translate.py)
+            tagger = ks.Tagger.from_preset(run.path)
+        scores = evaluate(run, tagger, corpus)
+        metrics = {**scores, **summary, "test_sentences": len(corpus.test)}
+        run.write_json(run.METRICS, metrics)  # before the export, which may fail
+        quantizations = config["quantizations"]
+        exported = tagger.export(run.path, quantizations=quantizations) if config["export"] else {}
         print(
-            f"  saved_model/  (serving_default: text -> tags); tflite/ {sorted(exported['tflite'])}"
+            f"\nTest entity F1 {scores['f1']:.2f} (precision {scores['precision']:.2f}, recall "
+            f"{scores['recall']:.2f}); per type: "
+            + ", ".join(f"{k} {v['f1']:.1f}" for k, v in scores["per_type"].items())
         )
-    return 0
+        print(f"Run folder: {run.path}")
+        for name in ("metrics.json", "predictions.conll", "confusion.png", "model.keras"):
+            print(f"  {name}")
+        if exported:
+            tflite = sorted(exported["tflite"])
+            print(f"  saved_model/  (serving_default: text -> tags); tflite/ {tflite}")
+        return 0
 
 
 if __name__ == "__main__":

@@ -478,29 +478,32 @@ def main(argv=None):
         options = {k: config[k] for k in OPTIMIZATION}
         translator.compile(**options, total_steps=training_steps(config, data))
     summary = train(config, run, translator, data)
-    if not ks.cluster.is_chief(distribution):
-        cli.end_worker(run, distribution)
+    with ks.cluster.leaving_together(distribution):  # no worker exits before the chief
+        if not ks.cluster.is_chief(distribution):
+            cli.end_worker(run, distribution)
+            return 0
+        if ks.cluster.multi_worker(distribution):
+            # The other workers wait for it: the chief goes on alone with the trained model
+            # read back from the run folder (the metrics' variables would be read across
+            # workers).
+            translator = Translator.from_preset(run.path)
+        ks.plots.plot_history(run[RunFolder.HISTORY], run[RunFolder.CURVES])
+        beam_grid = choose_beam(config, run, translator, corpus)  # validation pairs, first
+        translator.strategy = RunFolder.strategy(config)
+        translator.save_to_preset(run.path)
+        metrics, scores = run.evaluate(translator, data)
+        grid = {"beam_grid": beam_grid} if beam_grid else {}
+        metrics.update(summary, precision=precision, **grid)
+        run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
+        exported = (
+            translator.export(run.path, quantizations=config["quantizations"])
+            if config["export"]
+            else {}
+        )
+        print_summary(config, run, metrics, scores, exported)
+        if config["report"]:
+            write_report(run)
         return 0
-    if ks.cluster.multi_worker(distribution):
-        # The other workers have ended: the chief goes on alone with the trained model read
-        # back from the run folder (the metrics' variables would be read across workers).
-        translator = Translator.from_preset(run.path)
-    ks.plots.plot_history(run[RunFolder.HISTORY], run[RunFolder.CURVES])
-    beam_grid = choose_beam(config, run, translator, corpus)  # validation pairs, before the test
-    translator.strategy = RunFolder.strategy(config)
-    translator.save_to_preset(run.path)
-    metrics, scores = run.evaluate(translator, data)
-    metrics.update(summary, precision=precision, **({"beam_grid": beam_grid} if beam_grid else {}))
-    run.write_json(RunFolder.METRICS, metrics)  # before the export, which may fail
-    exported = (
-        translator.export(run.path, quantizations=config["quantizations"])
-        if config["export"]
-        else {}
-    )
-    print_summary(config, run, metrics, scores, exported)
-    if config["report"]:
-        write_report(run)
-    return 0
 
 
 if __name__ == "__main__":

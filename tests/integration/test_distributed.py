@@ -135,7 +135,9 @@ def test_the_translate_recipe_on_two_workers_writes_one_run_folder(tmp_path):
     # As a user launches it: the same command on each worker, TF_CONFIG telling them apart.
     workers = [f"localhost:{port}" for port in free_ports(2)]
     run_dir = tmp_path / "run"
-    args = ["--quick", "--num-pairs", "400", "--epochs", "2", "--no-export", "--no-report"]
+    # The chief's export (seconds alone after training) while the worker waits for it.
+    args = ["--quick", "--num-pairs", "400", "--epochs", "2", "--quantizations", "int8"]
+    args += ["--no-report"]
     args += ["--strategy", "multi_worker", "--output-dir", str(run_dir)]
     processes = []
     for index in range(2):
@@ -158,5 +160,9 @@ def test_the_translate_recipe_on_two_workers_writes_one_run_folder(tmp_path):
             for out in (chief, worker)]  # fmt: skip
     assert len(logs[0]) == 2 and logs[0] == logs[1]
     assert "worker-1: trained; the chief writes the run folder" in worker
-    assert {"model.keras", "metrics.json", "history.csv", "vocab"} <= set(os.listdir(run_dir))
+    # The worker waited for the chief's evaluation: no task reported as crashed on the way.
+    assert "unhealthy" not in outputs[0][1] and "crashed" not in outputs[0][1]
+    assert {"model.keras", "metrics.json", "history.csv", "vocab", "saved_model", "tflite"} <= set(
+        os.listdir(run_dir)
+    )
     assert sorted(os.listdir(tmp_path)) == ["run"]  # the worker's own copy deleted
