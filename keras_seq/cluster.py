@@ -64,6 +64,31 @@ def leaving_together(strategy=None):
         max_over_workers([0.0], strategy)
 
 
+def clip_after_all_reduce(optimizer):
+    """Makes `optimizer` clip the gradient summed over the replicas, as one device clips
+    the whole batch's, instead of each replica's share of it; returns it.
+
+    Keras 3.15 clips (`clipnorm`, `clipvalue`, `global_clipnorm`) in `apply` and sums
+    the replicas' gradients after it, in the TensorFlow backend's update step. Under a
+    strategy of several replicas (GPUs, workers) each share was clipped alone: a looser
+    and differently pointed clip than one device's, whenever clipping takes effect. With
+    one replica the sum is the gradient itself and nothing changes. The optimizer's
+    config is left as it is (a reloaded model is patched again where it is trained)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's
+    if not hasattr(inner, "_all_reduce_sum_gradients") or getattr(inner, "_clip_reduced", False):
+        return optimizer
+    clip, all_reduce = inner._clip_gradients, inner._all_reduce_sum_gradients
+
+    def all_reduce_then_clip(grads_and_vars):
+        grads, variables = zip(*all_reduce(grads_and_vars), strict=True)
+        return list(zip(clip(list(grads)), variables, strict=True))
+
+    inner._clip_gradients = lambda grads: grads  # (`apply` calls it before the sum)
+    inner._all_reduce_sum_gradients = all_reduce_then_clip
+    inner._clip_reduced = True
+    return optimizer
+
+
 def max_over_workers(values, strategy=None):
     """The element-wise maximum of the numbers `values` over every worker (a collective
     all of them must call); `values` unchanged outside a multi-worker cluster."""

@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_seq.checks import check_choice, check_positive_int, check_rate
+from keras_seq.cluster import clip_after_all_reduce
 from keras_seq.layers import CRF, Bidirectional, CasingFeatures, CharacterEncoder
 from keras_seq.layers._common import RNN_LAYERS, check_cell
 from keras_seq.losses import global_count, replica_share
@@ -37,10 +38,13 @@ class TaggingModel(keras.Model):
     """
 
     def make_train_function(self, force=False):
-        if self.optimizer is not None and not self.optimizer.built:
-            # Its state before `fit` traces the step, not in the trace (which would then
-            # run twice); as `keras_seq.training.build_optimizer` does.
-            self.optimizer.build(self.trainable_variables)
+        if self.optimizer is not None:
+            # As `keras_seq.training.build_optimizer` does: clipping after the replicas'
+            # sum, and the state built before `fit` traces the step, not in the trace
+            # (which would then run twice).
+            clip_after_all_reduce(self.optimizer)
+            if not self.optimizer.built:
+                self.optimizer.build(self.trainable_variables)
         return super().make_train_function(force)
 
     @property
