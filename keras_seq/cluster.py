@@ -80,8 +80,9 @@ def clip_after_all_reduce(optimizer):
     clip, all_reduce = inner._clip_gradients, inner._all_reduce_sum_gradients
 
     def all_reduce_then_clip(grads_and_vars):
-        grads, variables = zip(*all_reduce(grads_and_vars), strict=True)
-        return list(zip(clip(list(grads)), variables, strict=True))
+        reduced = list(all_reduce(grads_and_vars))
+        clipped = clip([grad for grad, _ in reduced])
+        return [(grad, var) for grad, (_, var) in zip(clipped, reduced, strict=True)]
 
     inner._clip_gradients = lambda grads: grads  # (`apply` calls it before the sum)
     inner._all_reduce_sum_gradients = all_reduce_then_clip
