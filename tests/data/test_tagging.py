@@ -236,7 +236,6 @@ def test_generated_corpus_is_deterministic_and_its_splits_share_no_entity():
     # The same in every process (a resumed run regenerates it): string hashing differs
     # between this process (randomised) and one started with PYTHONHASHSEED=0.
     from keras_seq.data import generated_ner
-    from keras_seq.data.generated_ner import entity_pools
 
     # The generator is pure Python: the child imports it without the packages' __init__
     # files (which start TensorFlow, most of the test's time).
@@ -253,7 +252,7 @@ def test_generated_corpus_is_deterministic_and_its_splits_share_no_entity():
         env={**os.environ, "PYTHONHASHSEED": "0"},
         capture_output=True, text=True, check=True,
     ).stdout.split()[-1]  # fmt: skip
-    assert other == hashlib.sha256(json.dumps(entity_pools(3)).encode()).hexdigest()
+    assert other == hashlib.sha256(json.dumps(generated_ner.entity_pools(3)).encode()).hexdigest()
     assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (1600, 200, 200)
 
     def entities(sentences):
