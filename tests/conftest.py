@@ -30,8 +30,35 @@ SHARED_RUN_FIXTURES = {"exported_run", "quick_run"}
 MAX_SOURCE, MAX_TARGET = 24, 24
 
 
+# The suite's two tiers. `quick` (the default for the whole suite) is what a change is checked
+# with; `slow` holds the tests marked so: the recipes' end-to-end runs, the multi-worker jobs,
+# the exact-resume and export-parity runs of models trained for them. CI runs both.
+TIERS = ("quick", "slow", "all")
+# The shared runs each tier's tests use, built in the background at the session's start.
+TIER_BUILDS = {"quick": ["exported_run"], "slow": list(BUILDS), "all": list(BUILDS)}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--tier",
+        choices=TIERS,
+        default=None,
+        help="quick: the tests not marked slow (the default when no test path is named); "
+        "slow: only those marked slow (end-to-end runs, minutes each); all: both, as CI runs "
+        "them (the default when test paths are named)",
+    )
+
+
+def tier(config):
+    """The tier the session runs: `--tier`, else `quick` for the whole suite, else `all`."""
+    chosen = config.getoption("tier")
+    if chosen:
+        return chosen
+    return "quick" if config.args_source == pytest.Config.ArgsSource.TESTPATHS else "all"
+
+
 def pytest_sessionstart(session):
-    """The whole suite on xdist workers: build the shared runs in the background now."""
+    """The whole suite on xdist workers: build its tier's shared runs in the background now."""
     config = session.config
     whole_suite = (
         getattr(config.option, "numprocesses", None)
@@ -44,7 +71,7 @@ def pytest_sessionstart(session):
         return
     root = config._tmp_path_factory.getbasetemp()
     builders = []
-    for name in BUILDS:
+    for name in TIER_BUILDS[tier(config)]:
         with open(root / f"prebuild-{name}.log", "wb") as log:
             builders.append(
                 subprocess.Popen(
@@ -65,8 +92,16 @@ def pytest_unconfigure(config):
         builder.wait()
 
 
-def pytest_collection_modifyitems(items):
-    """The tests of the shared runs last, so that their builds finish while others run."""
+def pytest_collection_modifyitems(config, items):
+    """The session's tier alone; the tests of the shared runs last, so that their builds
+    finish while others run."""
+    chosen = tier(config)
+    if chosen != "all":
+        tiers = {"quick": [], "slow": []}
+        for item in items:
+            tiers["slow" if item.get_closest_marker("slow") else "quick"].append(item)
+        config.hook.pytest_deselected(items=tiers["quick" if chosen == "slow" else "slow"])
+        items[:] = tiers[chosen]
     items.sort(key=lambda item: bool(SHARED_RUN_FIXTURES & set(item.fixturenames)))
 
 

@@ -85,7 +85,7 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated interruption")
 
 
-@pytest.mark.parametrize("per", ["step", "epoch"])
+@pytest.mark.parametrize("per", [pytest.param("step", marks=pytest.mark.slow), "epoch"])
 def test_resumed_run_continues_at_the_right_value(tmp_path, per):
     schedule = Linear(12 if per == "step" else 4, per=per)
     x, y = data()
@@ -229,6 +229,7 @@ class MinuteClock:
         return 60.0 * self.calls
 
 
+@pytest.mark.slow
 def test_time_budget_ends_training_at_the_last_epoch_that_fits_and_resumes_it(
     tmp_path, monkeypatch
 ):

@@ -66,6 +66,7 @@ def test_a_process_importing_keras_seq_filters_its_native_stderr():
     assert stderr.rstrip().endswith(b"error: the last words")  # nothing lost at exit
 
 
+@pytest.mark.slow
 def test_the_keras_seq_command_hides_tensorflow_startup_logs_unless_asked():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     command = [sys.executable, "-m", "keras_seq", "export", "--help"]

@@ -58,6 +58,7 @@ def assert_same_weights(a, b):
         np.testing.assert_allclose(x, y, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, tokenizers):
     def callbacks(run):
         def make(model):
@@ -85,6 +86,7 @@ def test_killed_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, to
     )
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_early_stopping_progress(tmp_path, tokenizers):
     """The best epoch came before the kill: the resumed run still restores it."""
 

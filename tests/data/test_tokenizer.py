@@ -115,6 +115,7 @@ def test_bpe_dropout_samples_are_seeded_and_round_trip(tokenizer):
     assert tokenizer.sample(texts, 0.0, seed=7) == usual
 
 
+@pytest.mark.slow
 def test_bpe_dropout_samples_are_the_same_in_another_process(tokenizer, tmp_path):
     # A resumed run is a new process: it must draw what the first one drew.
     # (SentencePiece 0.2.1+ salts its seeded generator per process; the pin is 0.2.0.)

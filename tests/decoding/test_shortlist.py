@@ -160,7 +160,11 @@ def test_save_and_load_round_trip(tmp_path):
     assert loaded.target_vocab_size == TARGET_VOCAB
 
 
-@pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)], ids=["greedy", "beam"])
+@pytest.mark.parametrize(
+    "strategy",
+    [GreedySearch(), pytest.param(BeamSearch(3), marks=pytest.mark.slow)],
+    ids=["greedy", "beam"],
+)
 def test_tflite_with_a_shortlist_is_builtins_only_and_equals_keras(strategy):
     model, shortlist = small_model(), random_shortlist()
     translator = TranslatorModule(

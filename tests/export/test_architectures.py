@@ -25,6 +25,7 @@ def transformer(source_vocab_size, target_vocab_size):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "build",
     [

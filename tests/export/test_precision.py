@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedModel uses)
 from ai_edge_litert.interpreter import Interpreter
@@ -14,6 +15,7 @@ from tests.export.conftest import padded_ids
 PAIRS = generate_pairs(400, seed=2)
 
 
+@pytest.mark.slow
 def test_a_mixed_precision_model_exports_to_saved_model_and_tflite(tmp_path):
     # One policy: `as_float32` rebuilds either alike (both train and decode in
     # tests/models/test_seq2seq.py); bfloat16 is the one the recipes pick on a CPU.

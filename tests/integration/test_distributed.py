@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 # One test worker runs them in turn: each starts two or more TensorFlow processes.
-pytestmark = pytest.mark.xdist_group("distributed")
+pytestmark = [pytest.mark.xdist_group("distributed"), pytest.mark.slow]
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "distributed_run.py")
 RECIPE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "recipes", "translate.py")
@@ -66,7 +66,6 @@ def start_workers(tmp_path, mode, count=2, env=None, args=lambda index: []):
     return processes
 
 
-@pytest.mark.slow
 def test_two_workers_killed_and_restarted_train_as_one_process_does(tmp_path):
     # Translator.fit, Tagger.fit and a forecaster's arrays under MultiWorkerMirroredStrategy
     # (ks.training.fit): each worker reads half of every global batch; the gradients are
@@ -109,7 +108,6 @@ def test_two_workers_killed_and_restarted_train_as_one_process_does(tmp_path):
     assert forecaster["val_loss"][-1] < forecaster["val_loss"][0]
 
 
-@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="Keras 3.15's fit cannot run under MultiWorkerMirroredStrategy "
@@ -131,7 +129,6 @@ def test_keras_fit_itself_runs_on_two_workers(tmp_path):
     assert first["losses"][-1] < first["losses"][0]
 
 
-@pytest.mark.slow
 def test_the_translate_recipe_on_two_workers_writes_one_run_folder(tmp_path):
     # As a user launches it: the same command on each worker, TF_CONFIG telling them apart.
     workers = [f"localhost:{port}" for port in free_ports(2)]

@@ -115,6 +115,7 @@ def write_conll(path, sentences):
             f.write("\n")
 
 
+@pytest.mark.slow
 def test_conll_files_with_a_tag_unseen_in_training(tmp_path, capsys):
     from keras_seq.data.generated_ner import generate_ner_corpus
 
@@ -174,6 +175,7 @@ def test_bad_input_ends_in_one_error_line(tmp_path, monkeypatch, capsys, args, m
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its_own(tmp_path):
     from keras_seq.cli import SettingsChanged
 

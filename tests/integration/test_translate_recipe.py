@@ -288,6 +288,7 @@ def test_bad_flags_fail_before_any_work(tmp_path, capsys, args, message):
     assert not run.exists()
 
 
+@pytest.mark.slow
 def test_bad_flag_from_the_shell_is_one_line_without_traceback(tmp_path):
     completed = run_recipe(["--quick", "--beam-size", "0"], tmp_path, timeout=120)
     assert completed.returncode == 2
@@ -313,6 +314,7 @@ def test_a_data_problem_found_later_is_one_line_and_loses_nothing(tmp_path, caps
     assert [p.name for p in run.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_export_command_line_refuses_a_folder_that_is_not_a_run(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "export", str(tmp_path)],
@@ -443,6 +445,7 @@ def test_a_run_folder_from_before_a_setting_existed_resumes_with_its_value_then(
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_time_budget_too_short_for_the_rules_model_gets_the_narrow_one(tmp_path, capsys):
     recipe = load_recipe()
     pairs = small_corpus(tmp_path)

@@ -221,9 +221,14 @@ def test_mixing_is_per_token(sampling):
     [
         ("luong_general", "loop", "argmax", False),
         ("luong_general", "parallel", "argmax", False),
-        ("bahdanau", "loop", "sample", True),
-        ("luong_general", "loop", "sample", True),
-        ("luong_general", "parallel", "sample", True),
+        *(
+            pytest.param(*case, True, marks=pytest.mark.slow)  # XLA
+            for case in [
+                ("bahdanau", "loop", "sample"),
+                ("luong_general", "loop", "sample"),
+                ("luong_general", "parallel", "sample"),
+            ]
+        ),
     ],
 )
 def test_fit_trains_with_scheduled_sampling(attention, scheduled_sampling, sampling, jit_compile):

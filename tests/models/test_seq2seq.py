@@ -47,7 +47,9 @@ def test_layer_names_and_io():
     assert set(model.input) == {"source_ids", "target_ids"}
 
 
-@pytest.mark.parametrize("attention", ["bahdanau", "luong_general"])
+@pytest.mark.parametrize(
+    "attention", [pytest.param("bahdanau", marks=pytest.mark.slow), "luong_general"]
+)
 def test_learns_to_reverse_and_decodes(attention):
     inputs, labels = reversal_data(2000)
     model = compile_model(small_model(attention=attention))
@@ -195,6 +197,7 @@ def test_seq2seq_parts():
 
 # Each policy with each attention once (pairwise: the four pairs cost twice the time and
 # cover no code path these two do not).
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "policy,attention", [("mixed_bfloat16", "bahdanau"), ("mixed_float16", "luong_general")]
 )
@@ -213,6 +216,7 @@ def test_mixed_precision_training_and_decoding(policy, attention):
     assert result.scores.dtype == "float32" and np.all(np.isfinite(result.scores))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "attention,scheduled_sampling", [("bahdanau", "loop"), ("luong_general", "parallel")]
 )

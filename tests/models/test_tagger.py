@@ -35,15 +35,21 @@ def small_tagger(**kwargs):
     )
 
 
+# The CRF with IOB2 constraints in the quick tier; the other heads, cells and encoders slow.
+OTHER_TAGGERS = [
+    {"head": "softmax"},
+    {"head": "crf", "char_vocab_size": 13, "char_encoder": "lstm", "num_layers": 2},
+    {"head": "crf", "char_vocab_size": 13, "cell": "gru"},
+    {"head": "crf", "recurrent_dropout": 0.2, "num_layers": 2},
+    {"head": "crf", "char_vocab_size": 13, "char_classes": [0, 4, 4, 4, *[1, 2, 3] * 3]},
+]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
         {"head": "crf", "constraints": "iob2"},
-        {"head": "softmax"},
-        {"head": "crf", "char_vocab_size": 13, "char_encoder": "lstm", "num_layers": 2},
-        {"head": "crf", "char_vocab_size": 13, "cell": "gru"},
-        {"head": "crf", "recurrent_dropout": 0.2, "num_layers": 2},
-        {"head": "crf", "char_vocab_size": 13, "char_classes": [0, 4, 4, 4, *[1, 2, 3] * 3]},
+        *(pytest.param(kwargs, marks=pytest.mark.slow) for kwargs in OTHER_TAGGERS),
     ],
 )
 def test_fit_learns_the_task_and_the_keras_file_round_trips(kwargs, tmp_path):

@@ -62,6 +62,7 @@ def test_beam_search_over_the_cache_equals_brute_force():
         assert float(beam.scores[row, 0]) == pytest.approx(best, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_learns_to_reverse_and_round_trips(tmp_path):
     inputs, labels = reversal_data(2000)
     model = compile_model(small_transformer(hidden_dim=32, num_layers=1), learning_rate=3e-3)

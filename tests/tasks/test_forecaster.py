@@ -116,6 +116,7 @@ def test_export_serves_the_tasks_forecasts(forecaster, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_preset_forecasts_from_a_moved_folder_in_a_process_outside_the_repo(forecaster, tmp_path):
     preset = tmp_path / "trained"
     forecaster.save_to_preset(preset)

@@ -193,6 +193,7 @@ def test_a_mismatched_preprocessor_is_refused(translator):
         Seq2SeqPreprocessor(preprocessor.source_tokenizer, preprocessor.target_tokenizer, 0, 8)
 
 
+@pytest.mark.slow
 def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epochs(tmp_path):
     corpus = ks.data.load_corpus("generated", num_pairs=1500, seed=3)
     run = tmp_path / "run"
@@ -274,6 +275,7 @@ def test_a_run_folder_trains_resumes_its_vocabularies_and_averages_its_last_epoc
     )
 
 
+@pytest.mark.slow
 def test_a_preset_loads_from_any_directory_in_a_fresh_process(exported_run, tmp_path):
     run = copy_of(exported_run[0], tmp_path, "elsewhere")
     code = (
