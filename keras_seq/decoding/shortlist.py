@@ -20,6 +20,8 @@ from keras_seq.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
 FIRST_WORD_ID = max(PAD_ID, START_ID, END_ID, UNK_ID) + 1
 # Always allowed: the end id (or no hypothesis could finish) and the unknown id.
 ALWAYS = (END_ID, UNK_ID)
+# How a step computes its candidates' logits (`LexicalShortlist(projection=...)`).
+PROJECTIONS = ("columns", "logits")
 
 
 class LexicalShortlist:
@@ -42,13 +44,23 @@ class LexicalShortlist:
             each source id; `-1` fills unused slots.
         frequent_ids: int `(num_frequent,)`, target ids allowed for every sentence.
         target_vocab_size: int, the model's target vocabulary size.
+        projection: how each step computes the candidates' logits (the same
+            values either way, up to rounding). `"columns"` gathers the output
+            projection's candidate columns once and multiplies by them at every
+            step: the fewest weights read. `"logits"` runs the whole projection
+            and takes the candidates' logits: the projection keeps its own kernel,
+            which in an int8 TFLite file is the int8 one, where the gathered
+            columns are float32. The TFLite export uses `"logits"` for int8 beam
+            search (measured faster there) and the shortlist's own elsewhere. Not
+            saved by `save`: an export's choice, not the shortlist's content.
 
     Raises:
-        ValueError: for a table that is not 2-D, or ids outside
-            `[-1, target_vocab_size)` (table) / `[0, target_vocab_size)` (frequent).
+        ValueError: for a table that is not 2-D, ids outside
+            `[-1, target_vocab_size)` (table) / `[0, target_vocab_size)` (frequent),
+            or an unknown `projection`.
     """
 
-    def __init__(self, table, frequent_ids, target_vocab_size):
+    def __init__(self, table, frequent_ids, target_vocab_size, projection="columns"):
         table = np.asarray(table)
         frequent_ids = np.asarray(frequent_ids).reshape(-1)
         if table.ndim != 2 or not np.issubdtype(table.dtype, np.integer):
@@ -68,9 +80,18 @@ class LexicalShortlist:
                 f"`frequent_ids` must be in [0, {target_vocab_size}). Received ids from "
                 f"{frequent_ids.min()} to {frequent_ids.max()}"
             )
+        if projection not in PROJECTIONS:
+            raise ValueError(
+                f"`projection` must be one of {PROJECTIONS}. Received: projection={projection!r}"
+            )
         self.table = table.astype("int32")
         self.frequent_ids = frequent_ids.astype("int32")
         self.target_vocab_size = int(target_vocab_size)
+        self.projection = projection
+
+    def with_projection(self, projection):
+        """This shortlist (the same candidates) with another `projection`."""
+        return LexicalShortlist(self.table, self.frequent_ids, self.target_vocab_size, projection)
 
     @property
     def source_vocab_size(self):
@@ -195,9 +216,11 @@ class LexicalShortlist:
     def candidate_step(self, decoder, source_ids):
         """`decoder.step` over the candidates of `source_ids` only.
 
-        The columns of the output projection are gathered once, here; each step
-        multiplies by them only. Pass `ids` as the strategies' `vocabulary`, so
-        that they map the logits' columns to token ids.
+        With `projection="columns"` the columns of the output projection are
+        gathered once, here, and each step multiplies by them only; with
+        `"logits"` each step takes the candidates' columns of the whole
+        projection's logits. Pass `ids` as the strategies' `vocabulary`, so that
+        they map the logits' columns to token ids.
 
         Args:
             decoder: the model's `AttentionDecoder`.
@@ -216,6 +239,13 @@ class LexicalShortlist:
                 f"decoder's vocabulary has {decoder.vocab_size} ids."
             )
         ids = self.candidates(source_ids)
+        if self.projection == "logits":
+
+            def logits_step(token_ids, state):
+                logits, state = decoder.step(token_ids, state)
+                return ops.take(logits, ids, axis=1), state
+
+            return logits_step, ids
         dense = decoder.output_dense
         # Rows of the transposed kernel: the layout a TFLite FULLY_CONNECTED reads, so the
         # loop body holds no per-step transpose.
@@ -248,7 +278,7 @@ class LexicalShortlist:
         return (
             f"LexicalShortlist(source_vocab_size={self.source_vocab_size}, "
             f"per_token={self.per_token}, frequent={len(self.frequent_ids)}, "
-            f"target_vocab_size={self.target_vocab_size})"
+            f"target_vocab_size={self.target_vocab_size}, projection={self.projection!r})"
         )
 
 

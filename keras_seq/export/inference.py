@@ -68,13 +68,15 @@ class TranslatorModule(tf.Module):
         source_ids = tf.cast(source_ids, tf.int32)[:, : self.max_source_length]
         return tf.clip_by_value(source_ids, 0, self.source_vocab_size - 1)
 
-    def decode_ids(self, source_ids, strategy=None, return_attention=False):
+    def decode_ids(self, source_ids, strategy=None, return_attention=False, shortlist=None):
         """Decodes right-padded `source_ids (B, S)`.
 
         Args:
             source_ids: int `(batch_size, source_length)`.
             strategy: a strategy (object, name or config); None = the translator's.
             return_attention: fill `DecodeResult.attention`.
+            shortlist: a `LexicalShortlist` in place of the translator's (None = the
+                translator's: its own or none).
 
         Returns:
             A `DecodeResult`.
@@ -85,7 +87,7 @@ class TranslatorModule(tf.Module):
             self.max_target_length,
             strategy=self.strategy if strategy is None else strategy,
             return_attention=return_attention,
-            shortlist=self.shortlist,
+            shortlist=self.shortlist if shortlist is None else shortlist,
         )
 
     # ---------------------------------------------------------------- text

@@ -18,17 +18,29 @@ CONVERTIBLE = (decoding.GreedySearch, decoding.BeamSearch)
 STRATEGY_METADATA = "keras_seq.decoding"
 
 
-def tflite_function(translator, strategy, with_attention=False):
+def tflite_function(translator, strategy, with_attention=False, quantization="float32"):
     """The function converted for `strategy`, with its variables frozen into constants.
 
     Input: `source_ids` int32 `(1, max_source_length)`, right-padded. Outputs:
     `ids`, `lengths`, `scores`, and with `with_attention` the attention weights
     `attention` float32 `(1, K, max_target_length, max_source_length)`.
+
+    With a shortlist, an int8 beam-search file computes the candidates' logits
+    from the whole int8 projection (`LexicalShortlist(projection="logits")`):
+    its gathered columns would be float32, multiplied by several hypotheses at
+    every step, which measured slower than the int8 projection itself
+    (docs/performance.md). Greedy search and the float files gather the columns.
     """
     spec = tf.TensorSpec([1, translator.max_source_length], tf.int32, name="source_ids")
+    shortlist = translator.shortlist
+    several_rows = isinstance(strategy, decoding.BeamSearch) and strategy.beam_size > 1
+    if shortlist is not None and quantization == "int8" and several_rows:
+        shortlist = shortlist.with_projection("logits")
     return frozen_function(
         lambda source_ids: result_outputs(
-            translator.decode_ids(source_ids, strategy, return_attention=with_attention)
+            translator.decode_ids(
+                source_ids, strategy, return_attention=with_attention, shortlist=shortlist
+            )
         ),
         [spec],
     )
@@ -117,7 +129,8 @@ def convert(translator, strategy, quantization="float32", with_attention=False):
             f"TFLite export supports GreedySearch and BeamSearch. Received: strategy={strategy!r}"
         )
     check_quantization(quantization)
-    content = convert_concrete(tflite_function(translator, strategy, with_attention), quantization)
+    concrete = tflite_function(translator, strategy, with_attention, quantization)
+    content = convert_concrete(concrete, quantization)
     return add_metadata(content, STRATEGY_METADATA, json.dumps(decoding.serialize(strategy)))
 
 

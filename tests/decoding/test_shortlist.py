@@ -70,13 +70,15 @@ def test_from_pairs_names_the_pair_with_an_out_of_range_id():
         LexicalShortlist.from_pairs([([4], [5]), ([4], [9])], 8, 8)
 
 
-def test_constructor_rejects_ids_outside_the_vocabulary():
+def test_constructor_rejects_ids_outside_the_vocabulary_and_unknown_projections():
     with pytest.raises(ValueError, match=r"`table` ids must be in \[-1, 10\)"):
         LexicalShortlist([[3, 10]], [4], 10)
     with pytest.raises(ValueError, match=r"`frequent_ids` must be in \[0, 10\)"):
         LexicalShortlist([[3, 4]], [-2], 10)
     with pytest.raises(ValueError, match=r"shape \(source_vocab_size, per_token\)"):
         LexicalShortlist([3, 4], [4], 10)
+    with pytest.raises(ValueError, match=r"one of \('columns', 'logits'\).*'rows'"):
+        LexicalShortlist([[3, 4]], [4], 10, projection="rows")
 
 
 def test_candidates_are_the_sorted_union_over_the_batch():
@@ -100,13 +102,16 @@ def masked_step(decoder, allowed):
     return step
 
 
+@pytest.mark.parametrize("projection", ["columns", "logits"])
 @pytest.mark.parametrize(
     "strategy,tied",
     [(GreedySearch(), False), (BeamSearch(3), False), (BeamSearch(3), True)],
     ids=["greedy", "beam", "beam-tied-embeddings"],
 )
-def test_generate_with_a_shortlist_equals_masking_the_full_logits(strategy, tied):
-    model, shortlist = small_model(tie_embeddings=tied), random_shortlist()
+def test_generate_with_a_shortlist_equals_masking_the_full_logits(strategy, tied, projection):
+    model = small_model(tie_embeddings=tied)
+    shortlist = random_shortlist().with_projection(projection)
+    assert shortlist.projection == projection
     source = source_batch()
     got = generate(model, source, 12, strategy=strategy, shortlist=shortlist)
     allowed = ops.convert_to_numpy(shortlist.candidates(source))
@@ -178,3 +183,43 @@ def test_tflite_with_a_shortlist_is_builtins_only_and_equals_keras(strategy):
         expected = translator.decode_ids(tf.constant(row[None, :]), strategy)
         np.testing.assert_array_equal(out["ids"], expected.ids)
         np.testing.assert_allclose(out["scores"], expected.scores, rtol=1e-4)
+
+
+def loop_projections(content, vocab_size):
+    """`{subgraph: [weight type]}` of the `FULLY_CONNECTED`s in a TFLite model's loop
+    bodies whose weights project onto all `vocab_size` ids."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(content, 0)
+    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    found = {}
+    for index, graph in enumerate(model.subgraphs[1:], start=1):
+        for op in graph.operators or []:
+            code = model.operatorCodes[op.opcodeIndex]
+            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            weights = graph.tensors[op.inputs[1]] if len(op.inputs) > 1 else None
+            if builtin == schema.BuiltinOperator.FULLY_CONNECTED and weights is not None:
+                if list(weights.shape)[:1] == [vocab_size]:
+                    found.setdefault(index, []).append(types[weights.type])
+    return found
+
+
+def test_an_int8_beam_file_with_a_shortlist_projects_in_int8_inside_its_loop():
+    # Beam search multiplies several hypotheses a step: by the whole int8 projection, then
+    # the candidates' logits, rather than by float32 columns gathered from it (slower).
+    model = build_seq2seq(SOURCE_VOCAB, 100, embedding_dim=8, units=16)
+    model({"source_ids": np.ones((1, 3), "int32"), "target_ids": np.ones((1, 3), "int32")})
+    table = np.random.default_rng(0).integers(4, 100, (SOURCE_VOCAB, 3))
+    shortlist = LexicalShortlist(table, [20, 21], 100)
+    translator = TranslatorModule(
+        model, max_source_length=4, max_target_length=8, shortlist=shortlist
+    )
+    beam = convert(translator, BeamSearch(3), "int8")
+    assert set(sum(loop_projections(beam, 100).values(), [])) == {"INT8"}
+    # Greedy search (one row a step) multiplies by the gathered columns alone.
+    assert loop_projections(convert(translator, GreedySearch(), "int8"), 100) == {}
+    runner = Interpreter(model_content=beam).get_signature_runner()
+    for row in source_batch():
+        emitted = runner(source_ids=row[None, :])["ids"]
+        allowed = ops.convert_to_numpy(shortlist.candidates(row[None, :]))
+        assert np.isin(emitted[emitted > 0], allowed).all()
