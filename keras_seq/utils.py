@@ -14,6 +14,51 @@ def best_token(logits):
     return ops.cast(indices[..., 0], "int32")
 
 
+# `row_top_k`'s blocks: about this many columns each, and how many a row needs before they pay.
+TOP_K_BLOCK, TOP_K_MIN_BLOCKS = 128, 8
+
+
+def top_k_block(columns):
+    """The block width of `row_top_k`: a divisor of `columns` in [64, 256], the nearest
+    to `TOP_K_BLOCK` (no padding then), else `TOP_K_BLOCK` itself."""
+    divisors = [width for width in range(64, 257) if columns % width == 0]
+    return min(divisors, key=lambda width: abs(width - TOP_K_BLOCK), default=TOP_K_BLOCK)
+
+
+def row_top_k(values, k):
+    """`ops.top_k(values, k)` of a float `(rows, columns)` tensor: the same values and
+    indices (ties to the lower index), computed in two rounds when `columns` is known
+    and large.
+
+    TFLite's `TOPK_V2` compares element by element: over a vocabulary of 10,000 it took
+    longer than the rest of a beam-search step (docs/performance.md). The first round
+    takes each block of columns' maximum (a vectorised reduction); the `k` blocks with
+    the highest maxima hold the `k` best values (a block left out has `k` values at least
+    as high, each at a lower index when tied), so the second round is a `top_k` over
+    their columns, gathered in column order so that ties still go to the lower index.
+    When no block width divides `columns`, the last block is padded with the row's
+    minimum, which its padded columns, past every real one, never win a tie against
+    (not `-inf`: TFLite pads with the lowest finite float instead).
+    """
+    columns = values.shape[-1]
+    if columns is None or columns < TOP_K_MIN_BLOCKS * max(k, 1) * TOP_K_BLOCK:
+        return ops.top_k(values, k)
+    width = top_k_block(columns)
+    blocks = -(-columns // width)
+    if blocks * width != columns:
+        lowest = ops.min(values, axis=-1, keepdims=True)
+        filler = ops.repeat(lowest, blocks * width - columns, axis=-1)
+        values = ops.concatenate([values, filler], axis=-1)
+    grouped = ops.reshape(values, (-1, blocks, width))
+    _, chosen = ops.top_k(ops.max(grouped, axis=-1), k)
+    chosen = ops.sort(ops.cast(chosen, "int32"), axis=-1)  # column order: ties as top_k's
+    candidates = ops.reshape(tf.gather(grouped, chosen, batch_dims=1), (-1, k * width))
+    top_values, position = ops.top_k(candidates, k)
+    position = ops.cast(position, "int32")
+    block = ops.take_along_axis(chosen, ops.floor_divide(position, width), axis=1)
+    return top_values, block * width + ops.mod(position, width)
+
+
 def draw_token(logits, seed):
     """An id drawn from `softmax(logits)` along the last axis, as int32.
 

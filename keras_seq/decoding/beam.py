@@ -10,7 +10,7 @@ from keras_seq.decoding.result import (
     check_vocabulary,
     length_penalty_factor,
 )
-from keras_seq.utils import write_at
+from keras_seq.utils import row_top_k, write_at
 
 NEG_INF = float("-inf")
 
@@ -111,7 +111,7 @@ def beam_search(
         # a hypothesis is its logits' order), so the vocabulary-wide work is one top-k
         # and one log-sum-exp per row; the rest runs on `k * k` candidates per row.
         width = k if columns is None else min(k, columns)
-        top_logits, top_tokens = ops.top_k(logits, width)
+        top_logits, top_tokens = row_top_k(logits, width)
         top_tokens = ops.cast(top_tokens, "int32")
         if vocabulary is not None:
             top_tokens = ops.take(vocabulary, top_tokens, axis=0)

@@ -10,7 +10,7 @@ from keras_seq.decoding.result import (
     check_int,
     check_vocabulary,
 )
-from keras_seq.utils import best_token, draw_token, write_at
+from keras_seq.utils import draw_token, row_top_k, write_at
 
 
 def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose, vocabulary=None):
@@ -57,6 +57,12 @@ def _decode(step_fn, start_ids, state, max_length, end_id, pad_id, choose, vocab
     return DecodeResult(ids[:, None, :], lengths[:, None], scores[:, None])
 
 
+def best_column(logits):
+    """Each row's highest-scoring column of `logits (B, V)`, int32; ties to the lowest."""
+    _, columns = row_top_k(ops.cast(logits, "float32"), 1)
+    return ops.cast(columns[:, 0], "int32")
+
+
 def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0, vocabulary=None):
     """Decodes by taking the most probable token at every step, inside the graph.
 
@@ -83,7 +89,7 @@ def greedy_search(step_fn, start_ids, state, max_length, end_id, pad_id=0, vocab
         max_length,
         end_id,
         pad_id,
-        lambda logits, t: best_token(logits),
+        lambda logits, t: best_column(logits),
         vocabulary,
     )
 

@@ -219,3 +219,31 @@ def test_traceable_in_tf_function():
 def test_bad_beam_size_names_the_value():
     with pytest.raises(ValueError, match="beam_size=0"):
         beam_search(markov_step_fn(random_table(3, 4, 0)), start(1), zero_time(1), 3, 2, 0)
+
+
+@pytest.mark.parametrize("decode", ["beam", "greedy"])
+def test_a_vocabulary_searched_in_blocks_decodes_as_one_top_k_does(decode, monkeypatch):
+    # 10,000 columns: each step's top-k runs in blocks (`ks.utils.row_top_k`).
+    from keras import ops
+
+    from keras_seq.decoding import beam as beam_module
+    from keras_seq.decoding import greedy as greedy_module
+
+    vocab, steps = 10_000, 6
+    table = tf.constant(np.random.default_rng(3).normal(size=(steps, vocab)), tf.float32)
+
+    def step_fn(token_ids, state):  # the logits depend on the time and the last token
+        shift = tf.one_hot((tf.cast(token_ids, tf.int32) * 7919) % vocab, vocab) * 3.0
+        return tf.gather(table, state["t"]) + shift, {"t": state["t"] + 1}
+
+    def search():
+        if decode == "greedy":
+            return greedy_search(step_fn, start(3), zero_time(3), steps, end_id=2)
+        return beam_search(step_fn, start(3), zero_time(3), steps, 2, 5, length_penalty=0.6)
+
+    blocked = search()
+    monkeypatch.setattr(beam_module, "row_top_k", ops.top_k)
+    monkeypatch.setattr(greedy_module, "row_top_k", ops.top_k)
+    plain = search()
+    np.testing.assert_array_equal(blocked.ids, plain.ids)
+    np.testing.assert_allclose(blocked.scores, plain.scores, rtol=1e-6)
