@@ -43,18 +43,21 @@ def pytest_addoption(parser):
         "--tier",
         choices=TIERS,
         default=None,
-        help="quick: the tests not marked slow (the default when no test path is named); "
-        "slow: only those marked slow (end-to-end runs, minutes each); all: both, as CI runs "
-        "them (the default when test paths are named)",
+        help="quick: the tests not marked slow (the default for the whole suite); slow: only "
+        "those marked slow (end-to-end runs, minutes each); all: both, as CI runs them (the "
+        "default where tests are chosen by path, -k or -m)",
     )
 
 
 def tier(config):
-    """The tier the session runs: `--tier`, else `quick` for the whole suite, else `all`."""
+    """The tier the session runs: `--tier`; else `quick` for the whole suite, and `all`
+    where tests are chosen otherwise (paths, `-k`, `-m`)."""
     chosen = config.getoption("tier")
     if chosen:
         return chosen
-    return "quick" if config.args_source == pytest.Config.ArgsSource.TESTPATHS else "all"
+    chosen_otherwise = config.option.keyword or config.option.markexpr
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    return "quick" if whole_suite and not chosen_otherwise else "all"
 
 
 def pytest_sessionstart(session):
