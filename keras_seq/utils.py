@@ -41,7 +41,7 @@ def row_top_k(values, k):
     against (not `-inf`: TFLite pads with the lowest finite float instead).
     """
     columns = values.shape[-1]
-    if columns is None or columns < TOP_K_MIN_BLOCKS * max(k, 1) * TOP_K_BLOCK:
+    if columns is None or columns < TOP_K_MIN_BLOCKS * k * TOP_K_BLOCK:
         return ops.top_k(values, k)
     width = top_k_block(columns)
     blocks = -(-columns // width)
