@@ -14,6 +14,52 @@ def token_log_probs(logits_or_probs, from_logits=True):
     return ops.log(ops.clip(values, 1e-7, 1.0))
 
 
+def smoothed_crossentropy(labels, logits, label_smoothing):
+    """Per-token cross-entropy against `(1 - e) * one_hot(labels) + e / vocab_size`.
+
+    The same value as mixing the log-softmax's label term with its mean, with the
+    gradient written out: `softmax - smoothed_target`, from the exponentials the
+    forward pass keeps. Autodiff through the composed form keeps the float32
+    `(..., vocab_size)` log-softmax and spends several more passes over it in the
+    backward pass; on the `small` translator's logits (64 x 20 x 10,000) this takes
+    about half the time.
+
+    Args:
+        labels: int `(...)`.
+        logits: float32 `(..., vocab_size)`.
+        label_smoothing: float in [0, 1).
+
+    Returns:
+        float32 `(...)`.
+    """
+    vocab_size = ops.shape(logits)[-1]
+    smoothing = float(label_smoothing)
+
+    @ops.custom_gradient
+    def crossentropy(values):
+        top = ops.stop_gradient(ops.max(values, axis=-1, keepdims=True))
+        exps = ops.exp(values - top)
+        total = ops.sum(exps, axis=-1, keepdims=True)
+        label_values = ops.take_along_axis(values, labels[..., None], axis=-1)
+        target = (1.0 - smoothing) * label_values + smoothing * ops.mean(
+            values, axis=-1, keepdims=True
+        )
+        loss = ops.squeeze(top + ops.log(total) - target, -1)
+
+        def grad(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            upstream = upstream[..., None]
+            one_hot = ops.one_hot(labels, vocab_size, dtype=values.dtype)
+            scale = upstream / total
+            return exps * scale - upstream * (
+                (1.0 - smoothing) * one_hot + smoothing / ops.cast(vocab_size, values.dtype)
+            )
+
+        return loss, grad
+
+    return crossentropy(logits)
+
+
 def real_token_weights(labels, pad_id, sample_weight=None):
     """float32 `(batch_size, length)`: 1 on real labels, 0 on padding, times `sample_weight`."""
     weights = ops.cast(ops.not_equal(labels, pad_id), "float32")
@@ -120,6 +166,8 @@ class SequenceCrossentropy(keras.losses.Loss):
             return ops.sparse_categorical_crossentropy(
                 labels, ops.cast(y_pred, "float32"), from_logits=True
             )
+        if self.from_logits:
+            return smoothed_crossentropy(labels, ops.cast(y_pred, "float32"), self.label_smoothing)
         log_probs = token_log_probs(y_pred, self.from_logits)
         nll = -ops.squeeze(ops.take_along_axis(log_probs, labels[..., None], axis=-1), -1)
         if not self.label_smoothing:

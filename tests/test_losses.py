@@ -35,23 +35,54 @@ def test_label_smoothing_by_hand():
     np.testing.assert_allclose(loss(LABELS, LOGITS), expected, rtol=1e-6)
 
 
-def test_fused_logits_path_equals_the_log_softmax_path_with_gradients():
-    """Without smoothing, logits take the fused softmax cross-entropy: same value, same
-    gradient as the composed log-softmax (taken here by a vanishing smoothing)."""
+def _value_and_gradient(labels, logits, **options):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        value = SequenceCrossentropy(**options)(labels, logits)
+    return value, tape.gradient(value, logits)
+
+
+def _composed(labels, logits, smoothing):
+    """The smoothed loss written with the log-softmax, differentiated by autodiff."""
+    log_probs = ops.log_softmax(logits, axis=-1)
+    nll = -ops.squeeze(ops.take_along_axis(log_probs, labels[..., None], axis=-1), -1)
+    per_token = (1 - smoothing) * nll - smoothing * ops.mean(log_probs, axis=-1)
+    weights = ops.cast(labels != 0, "float32")
+    return ops.sum(per_token * weights) / ops.sum(weights)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_logits_paths_equal_the_composed_log_softmax_with_gradients(smoothing):
+    """Logits take the fused softmax cross-entropy (no smoothing) or the smoothed one
+    with its gradient written out: the same value and gradient as autodiff through the
+    log-softmax; padding gets no gradient."""
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
     logits = tf.constant(rng.normal(size=(3, 4, 50)).astype("float32") * 3)
     labels = np.array([[5, 7, 2, 0], [1, 2, 0, 0], [49, 3, 3, 2]])
-    results = []
-    for smoothing in (0.0, 1e-12):
-        with tf.GradientTape() as tape:
-            tape.watch(logits)
-            value = SequenceCrossentropy(label_smoothing=smoothing)(labels, logits)
-        results.append((value, tape.gradient(value, logits)))
-    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
-    np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-7)
-    assert float(tf.reduce_sum(tf.abs(results[0][1][1, 2:]))) == 0  # padding: no gradient
+    value, gradient = _value_and_gradient(labels, logits, label_smoothing=smoothing)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        expected = _composed(labels, logits, smoothing)
+    np.testing.assert_allclose(value, expected, rtol=1e-6)
+    np.testing.assert_allclose(gradient, tape.gradient(expected, logits), atol=1e-7)
+    assert float(tf.reduce_sum(tf.abs(gradient[1, 2:]))) == 0  # padding: no gradient
+
+
+def test_smoothed_loss_of_extreme_float16_logits_computes_in_float32():
+    import tensorflow as tf
+
+    logits = ops.cast(np.array([[[60000.0, -60000.0, 0.0], [0.0, 0.0, 0.0]]]), "float16")
+    value, gradient = _value_and_gradient(np.array([[1, 2]]), logits, label_smoothing=0.1)
+    assert value.dtype == "float32" and np.isfinite(value) and float(value) > 1e4
+    # softmax - smoothed target, over the 2 real tokens
+    uniform = 0.1 / 3
+    expected = np.array([[1 - uniform, -0.9 - uniform, -uniform], [0.3, 0.3, -0.6]]) / 2
+    assert gradient.dtype == tf.float16
+    np.testing.assert_allclose(np.asarray(gradient, "float32")[0], expected, atol=1e-3)
 
 
 def test_probabilities_input():
