@@ -54,6 +54,7 @@ PRESETS = {
         "epochs": 5,
         "learning_rate": 3e-3,
         "label_smoothing": 0.0,
+        "ema_momentum": 0.0,
         "average_checkpoints": 0,
         "time_budget": 0,
         "joint_vocab": False,
@@ -75,6 +76,7 @@ PRESETS = {
         "epochs": 20,
         "learning_rate": 3e-3,
         "label_smoothing": 0.1,
+        "ema_momentum": 0.998,
         "average_checkpoints": 5,
         # Training minutes: 8 epochs of Multi30k on the slower 2-core CPU (about 5.7 min
         # each), the rest of the hour left to the beam grid, the test set and the export.
@@ -96,6 +98,7 @@ PRESETS = {
         "epochs": 10,
         "learning_rate": 1e-3,
         "label_smoothing": 0.1,
+        "ema_momentum": 0.0,
         "average_checkpoints": 5,
         "time_budget": 0,
         "joint_vocab": False,

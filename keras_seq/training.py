@@ -272,6 +272,7 @@ def compile_seq2seq(
     clipvalue=None,
     accumulate_steps=1,
     global_clipnorm=None,
+    ema_momentum=0.0,
 ):
     """Compiles a `build_seq2seq` model with Adam, warmup + cosine decay and clipping.
 
@@ -293,7 +294,16 @@ def compile_seq2seq(
         accumulate_steps: apply the summed gradients of this many batches at once
             (the Keras optimizer's `gradient_accumulation_steps`): a batch this
             many times larger in the same memory.
+        ema_momentum: in [0, 1); above 0, the optimizer also keeps an exponential
+            moving average of the weights with this momentum (Keras' `use_ema`),
+            which `ks.callbacks.AveragedWeights` validates, saves and ends with
+            (`standard_callbacks(average_weights=True)`). 0: none.
     """
+    if not isinstance(ema_momentum, (int, float)) or not 0 <= ema_momentum < 1:
+        raise ValueError(
+            f"`ema_momentum` must be in [0, 1) (0: no moving average). "
+            f"Received: ema_momentum={ema_momentum!r}"
+        )
     schedule = learning_rate
     if total_steps:
         schedule = WarmupCosineDecay(learning_rate, int(total_steps), warmup_steps)
@@ -314,6 +324,8 @@ def compile_seq2seq(
         clipvalue=clipvalue or None,
         global_clipnorm=global_clipnorm or None,
         gradient_accumulation_steps=accumulate_steps if accumulate_steps > 1 else None,
+        use_ema=ema_momentum > 0,
+        ema_momentum=ema_momentum or 0.99,
     )
     model.compile(
         optimizer=optimizer,

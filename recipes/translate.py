@@ -39,11 +39,12 @@ DEFAULTS = {
     "seed": 0, "precision": None, "distribution": "auto", "jit_compile": False,
     "scheduled_sampling": "loop", "sampling_schedule": None, "curriculum_epochs": 0,
     "lowercase": False, "joint_vocab": None, "encoding": "auto", "tie_embeddings": None,
-    "word_dropout": None, "subword_dropout": None,
+    "word_dropout": None, "subword_dropout": None, "ema_momentum": None,
 }
 # What a run folder written before a setting existed had: it resumes with that.
 LEGACY = {
     "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0, "subword_dropout": 0.0,
+    "ema_momentum": 0.0,
 }
 QUICK = {
     "num_pairs": 3000, "epochs": 2, "embedding_dim": 32, "units": 32, "batch_size": 64,
@@ -62,7 +63,7 @@ BACKBONE = ("embedding_dim", "units", "encoder_layers", "decoder_layers", "cell"
             "scheduled_sampling", "seed", "tie_embeddings", "word_dropout")
 # What `compile_seq2seq` takes under the same name.
 OPTIMIZATION = ("learning_rate", "warmup_steps", "clipnorm", "clipvalue", "global_clipnorm",
-                "accumulate_steps", "label_smoothing", "jit_compile")
+                "accumulate_steps", "label_smoothing", "jit_compile", "ema_momentum")
 # fmt: on
 
 
@@ -138,6 +139,9 @@ def build_parser():
     add("--warmup-steps", type=integer(0), help="steps of linear warmup to the peak "
         "learning rate")
     add("--label-smoothing", type=number(0, 1), help=f"of the loss (default: {RULE})")
+    add("--ema-momentum", type=number(0, 1), metavar="X", help="validate, keep and export "
+        "the exponential moving average of the weights with this momentum (0 = off; "
+        f"default: {RULE}: 0.998 for small, else 0)")
     add("--subword-dropout", type=number(0, 1), metavar="P", help="segment each epoch's "
         "training pairs anew, skipping each subword merge with probability P (BPE-dropout; "
         "default 0)")

@@ -366,3 +366,37 @@ def test_attention_images_reach_tensorboard_every_epoch(tmp_path):
         assert width > 50 and height > 50
     with pytest.raises(ValueError, match="holds no sentence"):
         ks.callbacks.AttentionImages(["  "], tokenizer, tokenizer, 16, 8, log_dir=log_dir)
+
+
+def test_averaged_weights_are_validated_and_kept_at_the_end(tmp_path):
+    """With a moving average of the weights, each epoch's validation loss is the
+    average's, and training ends with the last epoch's average, also when it ends before
+    the planned epochs as a time budget ends it (Keras' own `fit` then ends by copying
+    the raw weights, kept in the average's slots, back into the model)."""
+    (x, y), (vx, vy) = data(32), data(16)
+    keras.utils.set_random_seed(0)
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4, attention="luong_general")
+    ks.training.compile_seq2seq(model, learning_rate=1e-2, ema_momentum=0.9)
+    callbacks = ks.callbacks.standard_callbacks(
+        str(tmp_path), tensorboard=False, average_weights=True
+    )
+    assert isinstance(callbacks[0], ks.callbacks.AveragedWeights)
+    stop = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch == 1)
+    )
+    history = model.fit(
+        x, y, batch_size=8, epochs=4, validation_data=(vx, vy), callbacks=[*callbacks, stop],
+        verbose=0,
+    )  # fmt: skip
+    assert len(history.history["val_loss"]) == 2
+    evaluated = model.evaluate(vx, vy, verbose=0, return_dict=True)["loss"]
+    np.testing.assert_allclose(evaluated, history.history["val_loss"][-1], rtol=1e-5)
+    raw = model.optimizer._model_variables_moving_average  # swapped: the raw weights
+    averaged = model.trainable_variables
+    assert max(float(np.abs(a - b).max()) for a, b in zip(averaged, raw, strict=True)) > 1e-4
+
+
+def test_ema_momentum_must_be_below_one():
+    model = ks.models.build_seq2seq(10, 10, embedding_dim=4, units=4)
+    with pytest.raises(ValueError, match="ema_momentum=1.0"):
+        ks.training.compile_seq2seq(model, ema_momentum=1.0)

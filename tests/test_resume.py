@@ -1,5 +1,7 @@
 """A run killed mid-epoch and resumed ends as the uninterrupted run does."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -33,7 +35,7 @@ class Kill(keras.callbacks.Callback):
             raise KeyboardInterrupt("killed")
 
 
-def fit(run_dir, tokenizers, callbacks, epochs=4, *extra):
+def fit(run_dir, tokenizers, callbacks, epochs=4, *extra, ema_momentum=0.0):
     """A fresh process's model and data (same seed), trained with `callbacks(model)`."""
     keras.utils.set_random_seed(7)
     shuffle = EpochShuffle(seed=7)
@@ -42,7 +44,7 @@ def fit(run_dir, tokenizers, callbacks, epochs=4, *extra):
     model = ks.models.build_seq2seq(
         120, 120, embedding_dim=8, units=8, attention="bahdanau", dropout=0.3
     )
-    compile_seq2seq(model, learning_rate=3e-3)
+    compile_seq2seq(model, learning_rate=3e-3, ema_momentum=ema_momentum)
     model.fit(
         train,
         validation_data=valid,
@@ -59,13 +61,20 @@ def assert_same_weights(a, b):
 
 
 @pytest.mark.slow
-def test_killed_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, tokenizers):
+@pytest.mark.parametrize("ema_momentum", [0.0, 0.9])
+def test_killed_and_resumed_run_ends_with_the_uninterrupted_weights(
+    tmp_path, tokenizers, ema_momentum
+):
+    """Also with a moving average of the weights (`AveragedWeights`): a backup holds the
+    average in the model and the raw weights in the optimizer's slots."""
+
     def callbacks(run):
         def make(model):
             made = standard_callbacks(
                 str(tmp_path / run),
                 tensorboard=False,
                 sampling_schedule=ks.schedules.InverseSigmoid(k=20),
+                average_weights=ema_momentum > 0,
             )
             stops[run] = next(c for c in made if isinstance(c, keras.callbacks.EarlyStopping))
             return made
@@ -73,10 +82,11 @@ def test_killed_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, to
         return make
 
     stops = {}
-    uninterrupted = fit(tmp_path, tokenizers, callbacks("straight"))
+    train = functools.partial(fit, tmp_path, tokenizers, ema_momentum=ema_momentum)
+    uninterrupted = train(callbacks("straight"))
     with pytest.raises(KeyboardInterrupt):
-        fit(tmp_path, tokenizers, callbacks("killed"), 4, Kill(epoch=2, batch=3))
-    resumed = fit(tmp_path, tokenizers, callbacks("killed"))
+        train(callbacks("killed"), 4, Kill(epoch=2, batch=3))
+    resumed = train(callbacks("killed"))
     assert_same_weights(uninterrupted, resumed)
     straight, killed = stops["straight"], stops["killed"]
     assert (killed.best, killed.best_epoch, killed.wait) == (

@@ -6,6 +6,7 @@ live with the pipeline that reads them (`keras_seq.data.pipeline`).
 """
 
 from keras_seq.callbacks.attention_images import AttentionImages
+from keras_seq.callbacks.averaged_weights import AveragedWeights
 from keras_seq.callbacks.backup_and_restore import BackupAndRestore
 from keras_seq.callbacks.epoch_checkpoints import EpochCheckpoints
 from keras_seq.callbacks.scheduled_sampling import (
@@ -24,6 +25,7 @@ from keras_seq.data.pipeline import EpochShuffle, LengthCurriculum
 __all__ = [
     "MONITORS",
     "AttentionImages",
+    "AveragedWeights",
     "BackupAndRestore",
     "EpochCheckpoints",
     "EpochShuffle",

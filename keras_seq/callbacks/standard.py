@@ -5,6 +5,7 @@ import os
 
 import keras
 
+from keras_seq.callbacks.averaged_weights import AveragedWeights
 from keras_seq.callbacks.backup_and_restore import BackupAndRestore
 from keras_seq.callbacks.epoch_checkpoints import EpochCheckpoints
 from keras_seq.callbacks.scheduled_sampling import SamplingProbabilityLogger, ScheduledSampling
@@ -26,6 +27,7 @@ def standard_callbacks(
     keep_epochs=0,
     attention_images=None,
     time_budget=None,
+    average_weights=False,
 ):
     """Resume, early stopping, best checkpoint, CSV history and TensorBoard for `run_dir`.
 
@@ -53,6 +55,9 @@ def standard_callbacks(
       epoch that fits, counting the minutes an interrupted run had used (the last
       `train_minutes` of `history.csv`), and that ends a `WarmupCosineDecay` learning
       rate with it (`schedule_epochs`).
+    - with `average_weights` (for an optimizer with `use_ema=True`), `AveragedWeights`
+      first: every epoch is validated, checkpointed and backed up with the weights'
+      moving average, and training ends with it.
     """
     if monitor not in MONITORS:
         raise ValueError(f"`monitor` must be one of {list(MONITORS)}. Received: {monitor!r}")
@@ -79,6 +84,8 @@ def standard_callbacks(
         monitor=monitor, mode=MONITORS[monitor], patience=patience, restore_best_weights=True
     )
     callbacks = [
+        # First of all: the others score and save the epoch's averaged weights.
+        *([AveragedWeights()] if average_weights else []),
         # First: the others read what it adds to the logs.
         *([validation_scores] if validation_scores is not None else []),
         best,

@@ -428,8 +428,9 @@ class Translator:
         `ks.callbacks.standard_callbacks` (resume, early stopping and the best
         checkpoint by `monitor`, history, TensorBoard, the scheduled-sampling
         schedule, the last `keep_epochs` epochs' weights for `average_epochs`,
-        the end of training after the last epoch that fits in `time_budget` minutes)
-        with the validation BLEU of `val_bleu_pairs` of `validation_pairs` each
+        the end of training after the last epoch that fits in `time_budget` minutes;
+        the weights' moving average scored and kept, for a backbone compiled with
+        `ema_momentum`) with the validation BLEU of `val_bleu_pairs` of `validation_pairs` each
         epoch (0: none) and, for a model that records attention, heat maps of
         four validation sentences in `logs/attention`.
         """
@@ -454,6 +455,7 @@ class Translator:
             keep_epochs=keep_epochs,
             attention_images=images,
             time_budget=time_budget,
+            average_weights=getattr(getattr(self.backbone, "optimizer", None), "use_ema", False),
         )
 
     def average_epochs(self, run_dir, pairs):
