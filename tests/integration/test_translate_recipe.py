@@ -437,11 +437,13 @@ def test_a_run_folder_from_before_a_setting_existed_resumes_with_its_value_then(
     today = dict(config)
     recipe.prepare(today, str(tmp_path / "today"))
     assert today["joint_vocab"] and today["tie_embeddings"] == PRESETS["small"]["tie_embeddings"]
+    assert today["ema_momentum"] == PRESETS["small"]["ema_momentum"] > 0
     older = {k: v for k, v in today.items() if k not in recipe.LEGACY}
     (run / "config.json").write_text(json.dumps(older))
     recipe.prepare(config, output_dir)  # no SettingsChanged
     assert {k: config[k] for k in recipe.LEGACY} == {
-        "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0, "subword_dropout": 0.0
+        "joint_vocab": False, "tie_embeddings": False, "word_dropout": 0.0, "subword_dropout": 0.0,
+        "ema_momentum": 0.0,
     }  # fmt: skip
 
 
