@@ -13,7 +13,11 @@ Parts, in order (`--only` picks some):
   with and without a lexical shortlist), against the reference's greedy loop
   (`benchmarks/decoding.py`);
 - `scaling`: the curves against batch size, length, output length and
-  vocabulary, with a PNG (`benchmarks/scaling.py`).
+  vocabulary, with a PNG (`benchmarks/scaling.py`);
+- `browser`: a translation in the translator page (LiteRT.js in headless
+  Chromium) against the Python LiteRT client on the same model file, for a
+  translator of the `small` preset's shape in float32 and int8
+  (`benchmarks/web_latency.py`; skipped, saying why, without Chromium or npm).
 
 `--quick` runs every part on a small configuration, XLA off, in a few minutes
 (a test runs it); its figures only show that the harness works. Progress goes to stderr.
@@ -28,10 +32,10 @@ import os
 import tempfile
 import time
 
-from benchmarks import decoding, scaling, train_throughput
+from benchmarks import decoding, scaling, train_throughput, web_latency
 from benchmarks.common import ceilings, machine, progress, write_json
 
-PARTS = ("training", "decoding", "scaling")
+PARTS = ("training", "decoding", "scaling", "browser")
 
 
 def main(argv=None):
@@ -73,6 +77,9 @@ def main(argv=None):
         result["scaling"]["plot"] = scaling.plot(
             result["scaling"], args.plot or os.path.splitext(args.output)[0] + ".png"
         )
+    if "browser" in args.only:
+        with tempfile.TemporaryDirectory() as folder:
+            result["browser"] = web_latency.run(folder, quick=args.quick)
     result["seconds"] = time.perf_counter() - started
     write_json(result, args.output)
     progress(f"wrote {args.output} in {result['seconds']:.0f} s")

@@ -68,6 +68,22 @@ SOURCE_TOKENS, STEPS, BEAM, BATCH = 16, 30, 5, 64
 PER_TOKEN, FREQUENT = 50, 100
 
 
+def decode_every_step(model):
+    """`model` (a `build_seq2seq` model, built here) with the end token forbidden.
+
+    An untrained model may end a sentence early, and more so in one precision than
+    in another: without the end token every variant decodes all its steps."""
+    from keras_seq.models import seq2seq_parts
+    from keras_seq.special_ids import END_ID
+
+    model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
+    output = seq2seq_parts(model).decoder.output_dense
+    bias = output.bias.numpy()
+    bias[END_ID] = -1e4  # float32 weights, whatever the compute policy
+    output.bias.assign(bias)
+    return model
+
+
 def standard_translator(
     config=STANDARD_CONFIG,
     steps=STEPS,
@@ -79,17 +95,8 @@ def standard_translator(
     (`options`: more `build_seq2seq` arguments)."""
     from keras_seq.decoding import BeamSearch
     from keras_seq.export import TranslatorModule
-    from keras_seq.models import seq2seq_parts
-    from keras_seq.special_ids import END_ID
 
-    model = standard_model(attention, config=config, **options)
-    model({"source_ids": np.ones((1, 4), "int32"), "target_ids": np.ones((1, 4), "int32")})
-    # An untrained model may end a sentence early, and more so in one precision than in
-    # another: forbidding the end token makes every variant decode all `steps` steps.
-    output = seq2seq_parts(model).decoder.output_dense
-    bias = output.bias.numpy()
-    bias[END_ID] = -1e4  # float32 weights, whatever the compute policy
-    output.bias.assign(bias)
+    model = decode_every_step(standard_model(attention, config=config, **options))
     return TranslatorModule(
         model, max_source_length=source_tokens, max_target_length=steps, strategy=BeamSearch(BEAM)
     )

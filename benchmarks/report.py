@@ -82,6 +82,25 @@ def decoding_table(result):
     return "\n".join(lines)
 
 
+def browser_table(result):
+    """The translator page's time for one sentence against the Python LiteRT client's."""
+    part = result["browser"]
+    if "skipped" in part:
+        return f"Browser: skipped ({part['skipped']})."
+    lines = [
+        "| page model | LiteRT.js, ms | Python LiteRT 1 thread, ms | browser / Python |",
+        "|---|---|---|---|",
+    ]
+    pages = {k: v for k, v in part.items() if isinstance(v, dict) and "models" in v}
+    for quantization, page in pages.items():
+        for name, entry in page["models"].items():
+            lines.append(
+                f"| {name} {quantization} | {entry['browser_ms']:.1f} | "
+                f"{entry['python_1_thread_ms']:.1f} | {entry['browser_over_python']:.2f}× |"
+            )
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("results", help="a JSON written by python -m benchmarks")
@@ -92,7 +111,9 @@ def main():
     if "training" in result:
         print(training_table(result), end="\n\n")
     if "decoding" in result:
-        print(decoding_table(result))
+        print(decoding_table(result), end="\n\n")
+    if "browser" in result:
+        print(browser_table(result))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from benchmarks import report
 from benchmarks.flops import forward_flops, training_flops
 from benchmarks.reference import reference_model
 from keras_seq.profiling import cpu_model
+from tests.shared import missing
 
 # The harness's tests share one run of it: one worker runs them all.
 pytestmark = pytest.mark.xdist_group("benchmarks")
@@ -125,7 +126,7 @@ def quick_harness(tmp_path_factory):
     )
     result = json.loads(output.read_text())
     assert result["quick"] is True
-    assert set(result) >= {"machine", "ceilings", "training", "decoding", "scaling"}
+    assert set(result) >= {"machine", "ceilings", "training", "decoding", "scaling", "browser"}
     assert {"cpu_count", "cpu_model", "cpu_flags"} <= set(result["machine"])
     ceilings = result["ceilings"]
     assert ceilings["matmul_gflops_float32"] > 0 and ceilings["memory_bandwidth_gbs"] > 0
@@ -197,3 +198,23 @@ def test_quick_harness_measures_scaling_and_plots_it(quick_harness):
     with open(result["scaling"]["plot"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert result["scaling"]["plot"] == str(output.with_suffix(".png"))
+
+
+@pytest.mark.slow
+def test_quick_harness_times_the_browser_page_against_python_litert(quick_harness):
+    result, _ = quick_harness
+    part = result["browser"]
+    if "skipped" in part:  # no Chromium or npm here
+        missing(f"the harness's browser part was skipped: {part['skipped']}")
+    assert part["config"]["tie_embeddings"] and part["sentence"]
+    for quantization in ("float32", "int8"):
+        page = part[quantization]
+        assert page["quantization"] == quantization and page["page_load_ms"] > 0
+        assert set(page["models"]) == {"greedy", "beam"}
+        for entry in page["models"].values():
+            assert entry["same_translation"], entry  # the page and the client agree
+            assert entry["browser_over_python"] == pytest.approx(
+                entry["browser_ms"] / entry["python_1_thread_ms"]
+            )
+    table = report.browser_table(result)
+    assert "| greedy int8 |" in table and "× |" in table
