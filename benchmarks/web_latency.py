@@ -3,10 +3,15 @@
 For one sentence and each model of the run's translator page (`python -m export
 web`; written first when RUN/web is missing): the median time the page reports
 for a translation (SentencePiece in and out, the TFLite model on LiteRT.js's
-WebAssembly CPU runtime, one thread) in headless Chromium, against the Python
-client `export/clients/litert_client.py` on the same model file and sentence,
-with one thread and with all cores, and `browser_over_python` (against one
-thread). Also the page's load time, and both translations (they must be equal).
+WebAssembly CPU runtime) in headless Chromium, against the Python client
+`export/clients/litert_client.py` on the same model file and sentence. The page
+is served plainly (one thread: `browser_ms`) and cross-origin isolated (its
+threaded runtime on every core: `browser_all_cores_ms`); the client runs with one
+thread and with all cores; `browser_over_python` and
+`browser_all_cores_over_python` compare the same thread counts. Also each side's
+time in the model's run alone (`browser_run_ms`, `python_1_thread_run_ms`: the rest
+is SentencePiece and copying tensors), the page's load time, and both translations
+(they must be equal).
 
 The harness's `browser` part (`run`) does the same without a trained run: an
 untrained translator of the `small` preset's shape (`TIED_CONFIG`), its joint
@@ -50,15 +55,16 @@ from export.web_app import (
 QUANTIZATIONS = ("float32", "int8")
 
 
-def browser_figures(web, sentence, repeats):
-    """`{model: {"median_ms", "translation"}}` and the page's load time, from Chromium."""
+def browser_figures(web, sentence, repeats, isolated=False):
+    """`{model: {"median_ms", "translation", ...}}`, the page's load time and its thread
+    count, from Chromium; `isolated`: served cross-origin isolated (every core)."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
     if executable is None:
         raise SystemExit("error: Chromium is not installed (Debian: apt-get install chromium)")
     figures = {}
-    with sync_playwright() as playwright, serve(web) as url:
+    with sync_playwright() as playwright, serve(web, isolated=isolated) as url:
         browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
         page = browser.new_page()
         start = time.perf_counter()
@@ -68,18 +74,21 @@ def browser_figures(web, sentence, repeats):
         page.fill("#source", sentence)
         for model in page.eval_on_selector_all("#model option", "os => os.map(o => o.value)"):
             page.select_option("#model", model)
-            times = []
+            times, run_times = [], []
             for _ in range(repeats + 1):  # the first is a warm-up
                 page.click("#translate")
                 page.wait_for_selector("body[data-state=ready]")
                 times.append(float(page.get_attribute("#timing", "data-milliseconds")))
+                run_times.append(float(page.get_attribute("#timing", "data-run-milliseconds")))
             figures[model] = {
                 "median_ms": statistics.median(times[1:]),
+                "run_median_ms": statistics.median(run_times[1:]),
                 "first_ms": times[0],
                 "translation": page.inner_text("#translation"),
             }
+        threads = int(page.get_attribute("#timing", "data-threads"))
         browser.close()
-    return figures, load_ms
+    return figures, load_ms, threads
 
 
 def page_figures(web, sentence, repeats):
@@ -87,31 +96,41 @@ def page_figures(web, sentence, repeats):
     client's time for `sentence` and both translations."""
     with open(os.path.join(web, "run.json")) as f:
         settings = json.load(f)
-    in_browser, load_ms = browser_figures(web, sentence, repeats)
+    in_browser, load_ms, _ = browser_figures(web, sentence, repeats)
+    all_cores, _, threads = browser_figures(web, sentence, repeats, isolated=True)
     models = {}
     for name, relative in settings["models"].items():
         path = os.path.join(web, relative)
         entry = {"model": relative, "size_mb": round(os.path.getsize(path) / 1e6, 2)}
-        for label, threads in (("python_1_thread", 1), ("python_all_cores", os.cpu_count())):
+        for label, threads in (("python_all_cores", os.cpu_count()), ("python_1_thread", 1)):
             client = LiteRTTranslator(path, os.path.join(web, "vocab"), num_threads=threads)
             translate = functools.partial(client.translate, sentence)
             entry[f"{label}_ms"] = median_ms(translate, repeats)
+        ids, _ = client.source_ids(sentence)  # the interpreter alone, one thread
+        run = functools.partial(client.runner, **{client.input_name: ids})
+        entry["python_1_thread_run_ms"] = median_ms(run, repeats)
         entry["python_translation"] = client.translate(sentence)[0]
         entry["browser_ms"] = in_browser[name]["median_ms"]
+        entry["browser_run_ms"] = in_browser[name]["run_median_ms"]
         entry["browser_first_ms"] = in_browser[name]["first_ms"]
         entry["browser_over_python"] = entry["browser_ms"] / entry["python_1_thread_ms"]
+        entry["browser_all_cores_ms"] = all_cores[name]["median_ms"]
+        entry["browser_all_cores_over_python"] = (
+            entry["browser_all_cores_ms"] / entry["python_all_cores_ms"]
+        )
         entry["browser_translation"] = in_browser[name]["translation"]
         entry["same_translation"] = entry["browser_translation"] == entry["python_translation"]
         models[name] = entry
         progress(
-            f"{name}: browser {entry['browser_ms']:.1f} ms, Python LiteRT "
-            f"{entry['python_1_thread_ms']:.1f} ms (1 thread) / "
-            f"{entry['python_all_cores_ms']:.1f} ms (all cores), "
+            f"{name}: browser {entry['browser_ms']:.1f} ms (1 thread) / "
+            f"{entry['browser_all_cores_ms']:.1f} ms (all cores), Python LiteRT "
+            f"{entry['python_1_thread_ms']:.1f} ms / {entry['python_all_cores_ms']:.1f} ms, "
             f"same translation: {entry['same_translation']}"
         )
     return {
         "quantization": settings["quantization"],
         "page_load_ms": load_ms,
+        "browser_all_cores_threads": threads,
         "models": models,
     }
 

@@ -7,13 +7,17 @@ translation. No server logic: any static file server will do,
 
     python -m http.server -d RUN/web 8000     # then open http://127.0.0.1:8000
 
+and the page then runs its models on one thread; a server that sends the
+cross-origin isolation headers (`ISOLATION_HEADERS`, as `python -m export web RUN
+--serve PORT` does) lets it run them on every core.
+
 The page's source is `export/web/` (JavaScript, dependencies pinned in its
 `package.json` and lockfile). Writing the page installs them with `npm ci`
 once and bundles them with esbuild, so Node.js and npm must be installed.
 
 RUN/web/ holds `index.html`, `app.js`, `run.json` (the page's settings),
 `models/{greedy,beam}.tflite` (builtin ops, with an `attention` output),
-`vocab/` and `wasm/` (the LiteRT.js runtime).
+`vocab/` and `wasm/` (the LiteRT.js runtimes: one loads).
 """
 
 import contextlib
@@ -29,13 +33,19 @@ from keras_seq.tasks import RunFolder, Translator
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 WEB = "web"
-# The LiteRT.js runtimes `loadLiteRt` picks from without threads or JSPI: the
-# relaxed-SIMD build, and the compatible one for browsers without relaxed SIMD.
+# The LiteRT.js runtimes `loadLiteRt` picks from without JSPI: the relaxed-SIMD build,
+# the compatible one for browsers without relaxed SIMD, and the threaded one that a
+# cross-origin isolated page loads (`serve`'s headers) to run the models on every core.
 WASM_FILES = tuple(
     f"litert_wasm_{kind}internal.{extension}"
-    for kind in ("", "compat_")
+    for kind in ("", "compat_", "threaded_")
     for extension in ("js", "wasm")
 )
+# What makes a page cross-origin isolated, so that WebAssembly threads can share memory.
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+}
 # Scores shown on the page when the run has them (`metrics.json` keys).
 SCORES = ("bleu", "bleu_greedy", "chrf", "chrf_greedy")
 # Headless Chromium for driving the page (tests, benchmarks/web_latency.py) on a machine
@@ -161,12 +171,21 @@ def write_web(run_dir, quantization="float32", translator=None, source=SOURCE):
 
 
 @contextlib.contextmanager
-def serve(directory, port=0, host="127.0.0.1"):
-    """Serves `directory` over HTTP in a thread (`port` 0: a free one); yields its URL."""
+def serve(directory, port=0, host="127.0.0.1", isolated=True):
+    """Serves `directory` over HTTP in a thread (`port` 0: a free one); yields its URL.
+
+    `isolated`: with `ISOLATION_HEADERS`, so that the translator page runs its models
+    on every core (a plain static server, such as `python -m http.server`, gives it one).
+    """
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def end_headers(self):
+            for name, value in ISOLATION_HEADERS.items() if isolated else ():
+                self.send_header(name, value)
+            super().end_headers()
 
     handler = functools.partial(Quiet, directory=os.fspath(directory))
     server = http.server.ThreadingHTTPServer((host, port), handler)

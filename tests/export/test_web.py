@@ -94,6 +94,26 @@ def test_page_translates_like_the_python_litert_client(web, page, model):
     assert errors == []
 
 
+def test_page_runs_on_every_core_when_isolated_and_on_one_thread_when_not(web, page, browser):
+    page, errors = page  # served with the isolation headers
+    cores = page.evaluate("navigator.hardwareConcurrency")
+    text = "tuesday, may 23, 1978"
+    expected = translate_in_page(page, text, "beam")
+    assert page.evaluate("crossOriginIsolated")
+    assert int(page.get_attribute("#timing", "data-threads")) == cores
+    assert f"({cores} thread" in page.inner_text("#timing")
+    with serve(web, isolated=False) as url:  # as `python -m http.server` serves it
+        plain = browser.new_page()
+        plain.goto(url)
+        plain.wait_for_selector("body[data-state=ready]", timeout=120_000)
+        assert not plain.evaluate("crossOriginIsolated")
+        assert translate_in_page(plain, text, "beam") == expected
+        assert int(plain.get_attribute("#timing", "data-threads")) == 1
+        assert "(1 thread)" in plain.inner_text("#timing")
+        plain.close()
+    assert errors == []
+
+
 def test_page_draws_the_attention_heat_map(web, page):
     page, _ = page
     text = "tuesday, may 23, 1978"

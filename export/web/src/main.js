@@ -43,13 +43,16 @@ async function main() {
       const cells = drawHeatmap($('heatmap'), result.attention, result.sourcePieces,
                                 result.targetPieces);
       $('heatmap').dataset.cells = String(cells);
-      const notes = [`${result.milliseconds.toFixed(1)} ms in this browser`,
+      const threads = `${translator.threads} thread${translator.threads > 1 ? 's' : ''}`;
+      const notes = [`${result.milliseconds.toFixed(1)} ms in this browser (${threads})`,
                      `log-probability ${result.score.toFixed(3)}`];
       if (result.truncated) {
         notes.push(`source cut to its first ${translator.run.max_source_length} tokens`);
       }
       $('timing').textContent = notes.join(' · ');
       $('timing').dataset.milliseconds = String(result.milliseconds);
+      $('timing').dataset.runMilliseconds = String(result.runMilliseconds);
+      $('timing').dataset.threads = String(translator.threads);
       setState('ready', 'Ready.');
     } catch (error) {
       setState('error', `Translation failed: ${error.message}`);
