@@ -98,6 +98,11 @@ def browser_table(result):
                 f"| {name} {quantization} | {entry['browser_ms']:.1f} | "
                 f"{entry['python_1_thread_ms']:.1f} | {entry['browser_over_python']:.2f}× |"
             )
+    for name, entry in part.get("kernels", {}).items():
+        lines.append(
+            f"| kernel `{name}` | {entry['browser_ms']:.2f} | "
+            f"{entry['python_xnnpack_ms']:.2f} | {entry['browser_over_python']:.2f}× |"
+        )
     return "\n".join(lines)
 
 

@@ -16,7 +16,8 @@ is SentencePiece and copying tensors), the page's load time, and both translatio
 The harness's `browser` part (`run`) does the same without a trained run: an
 untrained translator of the `small` preset's shape (`TIED_CONFIG`), its joint
 SentencePiece vocabulary learned from random words, 30 output steps (the end
-token forbidden, as in `benchmarks/decoding.py`), pages in float32 and int8.
+token forbidden, as in `benchmarks/decoding.py`), pages in float32 and int8, and
+`kernels`: what the runtime allows (`benchmarks/web_kernels.py`).
 
 Usage: python -m benchmarks.web_latency RUN_DIR [--sentence TEXT] [--repeats 20]
            [--output out.json]
@@ -32,6 +33,7 @@ import time
 
 import numpy as np
 
+from benchmarks import web_kernels
 from benchmarks.common import (
     QUICK_TIED_CONFIG,
     TIED_CONFIG,
@@ -189,6 +191,7 @@ def run(folder, quick=False, repeats=None):
         progress(f"browser: the translator page in {quantization}, LiteRT.js and Python LiteRT")
         web = write_web(folder, quantization)
         part[quantization] = page_figures(web, sentence, repeats)
+    part["kernels"] = web_kernels.run(repeats)
     return part
 
 

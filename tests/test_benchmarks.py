@@ -216,5 +216,17 @@ def test_quick_harness_times_the_browser_page_against_python_litert(quick_harnes
             assert entry["browser_over_python"] == pytest.approx(
                 entry["browser_ms"] / entry["python_1_thread_ms"]
             )
+    kernels = part["kernels"]
+    assert set(kernels) == {
+        f"{kernel}{rows}_{quantization}"
+        for kernel in ("fc", "loop")
+        for rows in (1, 5)
+        for quantization in ("float32", "int8")
+    }
+    for entry in kernels.values():
+        assert entry["browser_ms"] > 0 and entry["python_builtin_ms"] > 0
+        assert entry["browser_over_python"] == pytest.approx(
+            entry["browser_ms"] / entry["python_xnnpack_ms"]
+        )
     table = report.browser_table(result)
     assert "| greedy int8 |" in table and "× |" in table
