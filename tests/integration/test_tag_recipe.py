@@ -40,7 +40,8 @@ def test_a_quick_run_interrupted_resumes_learns_and_writes_every_file(
     original = callbacks.standard_callbacks
     run = tmp_path / "run"
     args = ["--quick", "--tag-scheme", "iobes", "--epochs", "3", "--patience", "10"]
-    args += ["--optimizer", "nadam", "--quantizations", "int8", "--output-dir", str(run)]
+    args += ["--optimizer", "nadam", "--ema-momentum", "0.9", "--quantizations", "int8"]
+    args += ["--output-dir", str(run)]
     monkeypatch.setattr(
         callbacks, "standard_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()]
     )
@@ -79,6 +80,7 @@ def test_a_quick_run_interrupted_resumes_learns_and_writes_every_file(
     # The cosine decay went on from where the interruption left it, down to its floor.
     optimizer = keras.models.load_model(run / "model.keras").optimizer
     assert isinstance(optimizer, keras.optimizers.Nadam)
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.9  # kept across the resume
     assert float(optimizer.learning_rate) == pytest.approx(0.05 * 1e-2)  # QUICK's peak: 1e-2
 
     # predictions.conll: word, gold, predicted per line (conlleval's input), one block each.
@@ -178,6 +180,7 @@ def test_bad_input_ends_in_one_error_line(tmp_path, monkeypatch, capsys, args, m
 @pytest.mark.slow
 def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its_own(tmp_path):
     from keras_seq.cli import SettingsChanged
+    from keras_seq.data.generated_ner import generate_ner_corpus
 
     recipe = load_recipe("tag")
     data = ["--num-sentences", "100"]
@@ -185,19 +188,30 @@ def test_a_new_run_takes_the_new_defaults_and_a_run_folder_from_before_keeps_its
     recipe.prepare(config, output_dir)
     assert config["layers"] == 2 and config["tag_scheme"] == "iob2" and config["casing"]
     assert config["lr_schedule"] == "cosine" and config["learning_rate"] == 2e-3
+    assert config["ema_momentum"] == 0.0  # the built-in data; real data's is 0.999:
+    conll = tmp_path / "conll"
+    conll.mkdir()
+    corpus = generate_ner_corpus(60, seed=1)
+    for name, split in (("train", corpus.train), ("valid", corpus.valid), ("test", corpus.test)):
+        write_conll(conll / f"{name}.txt", split)
+    real = ["--dataset", f"conll:{conll}", "--output-dir", str(tmp_path / "real")]
+    config_real, output_dir = recipe.parse_args(real)
+    recipe.prepare(config_real, output_dir)
+    assert config_real["ema_momentum"] == 0.999
     config_without_chars, _ = recipe.parse_args([*data, "--char-encoder", "none"])
     assert config_without_chars["casing"] is False  # read from the characters
     older = tmp_path / "older"  # started when one layer was the default, before IOBES
     older.mkdir()
-    added_since = ("tag_scheme", "casing", "lr_schedule", "optimizer")
+    added_since = ("tag_scheme", "casing", "lr_schedule", "optimizer", "ema_momentum")
     earlier = {k: v for k, v in config.items() if k not in added_since}
     (older / "config.json").write_text(json.dumps({**earlier, "layers": 1, "learning_rate": 1e-3}))
     config, output_dir = recipe.parse_args([*data, "--output-dir", str(older)])
     recipe.prepare(config, output_dir)  # no SettingsChanged
     assert config["layers"] == 1 and config["tag_scheme"] == "iob2" and not config["casing"]
     assert config["lr_schedule"] == "inverse_time" and config["learning_rate"] == 1e-3
-    assert config["optimizer"] == "adam"
-    for flag in ("--casing", "--lr-schedule=cosine", "--learning-rate=2e-3", "--optimizer=nadam"):
+    assert config["optimizer"] == "adam" and config["ema_momentum"] == 0.0
+    changed = ("--casing", "--lr-schedule=cosine", "--learning-rate=2e-3", "--optimizer=nadam")
+    for flag in (*changed, "--ema-momentum=0.99"):
         config, output_dir = recipe.parse_args([*data, flag, "--output-dir", str(older)])
         with pytest.raises(SettingsChanged, match=flag[2:].split("=")[0].replace("-", "_")):
             recipe.prepare(config, output_dir)
