@@ -210,6 +210,7 @@ def test_quick_harness_times_the_browser_page_against_python_litert(quick_harnes
     for quantization in ("float32", "int8"):
         page = part[quantization]
         assert page["quantization"] == quantization and page["page_load_ms"] > 0
+        assert page["browser_all_cores_threads"] == os.cpu_count()
         assert set(page["models"]) == {"greedy", "beam"}
         for entry in page["models"].values():
             assert entry["same_translation"], entry  # the page and the client agree
