@@ -16,6 +16,7 @@ from keras_seq.checks import check_positive_int
 from keras_seq.cluster import clip_after_all_reduce, max_over_workers, multi_worker, worker_name
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
+from keras_seq.optimizers import Adam
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -295,7 +296,8 @@ def compile_seq2seq(
             (the Keras optimizer's `gradient_accumulation_steps`): a batch this
             many times larger in the same memory.
         ema_momentum: in [0, 1); above 0, the optimizer also keeps an exponential
-            moving average of the weights with this momentum (Keras' `use_ema`),
+            moving average of the weights with this momentum (`use_ema`, bias-corrected
+            by `ks.optimizers.Adam`),
             which `ks.callbacks.AveragedWeights` validates, saves and ends with
             (`standard_callbacks(average_weights=True)`). 0: none.
     """
@@ -318,7 +320,8 @@ def compile_seq2seq(
         raise ValueError(
             f"`accumulate_steps` must be an integer >= 1. Received: {accumulate_steps!r}"
         )
-    optimizer = keras.optimizers.Adam(
+    # keras_seq's Adam corrects the moving average's bias towards the first weights.
+    optimizer = (Adam if ema_momentum > 0 else keras.optimizers.Adam)(
         schedule,
         clipnorm=clipnorm or None,
         clipvalue=clipvalue or None,

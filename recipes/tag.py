@@ -68,8 +68,7 @@ NEW_RUN = {
     "casing": True,
     "learning_rate": 2e-3,
     "lr_schedule": "cosine",
-    # Real data only: the average starts from the first step's weights, which its thousands
-    # of steps forget (CoNLL-2003, docs/tagging-quality.md); the generated data's are fewer.
+    # Real data only (measured on CoNLL-2003, docs/tagging-quality.md; off on the generated data).
     "ema_momentum": 0.999,
 }
 # What a run folder written before a setting existed had: it resumes with that.
@@ -83,7 +82,7 @@ QUICK = {
     "embedding_dim": 32,
     "units": 32,
     "learning_rate": 1e-2,
-    "ema_momentum": 0.0,  # a smoke run's few steps: an average would hold the first weights
+    "ema_momentum": 0.0,
 }
 # Settings that define the model, its data and its schedule: a resumed run must keep them.
 MODEL_SETTINGS = (
@@ -317,7 +316,7 @@ def train(config, run, corpus, vocabularies, vectors, distribution):
             config["learning_rate"], decay_steps=steps, decay_rate=config["lr_decay"]
         )
     clipping = {k: config[k] or None for k in ("clipnorm", "global_clipnorm")}
-    optimizer = {"adam": keras.optimizers.Adam, "nadam": keras.optimizers.Nadam}
+    optimizer = {"adam": ks.optimizers.Adam, "nadam": ks.optimizers.Nadam}
     ema_momentum = config["ema_momentum"]
     average_weights = {"use_ema": ema_momentum > 0, "ema_momentum": ema_momentum or 0.99}
     with distribution.scope():

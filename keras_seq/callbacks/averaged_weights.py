@@ -7,7 +7,8 @@ class AveragedWeights(keras.callbacks.SwapEMAWeights):
     """Validates, checkpoints and ends training with the weights' moving average.
 
     For a model compiled with an optimizer that keeps one (`use_ema=True`; in
-    keras_seq `compile_seq2seq(ema_momentum=...)`): Polyak averaging of the
+    keras_seq `compile_seq2seq(ema_momentum=...)`, or `ks.optimizers`' Adam and
+    Nadam, whose average is bias-corrected): Polyak averaging of the
     weights, which a run too short to anneal fully profits from. Keras'
     `SwapEMAWeights(swap_on_epoch=True)` puts the average into the model at each
     epoch's end (training then goes on from the raw weights it keeps in the
