@@ -13,7 +13,18 @@ are Keras' optimizers.
 import keras
 from keras import ops
 
-__all__ = ["Adam", "Nadam"]
+__all__ = ["Adam", "Nadam", "moving_average"]
+
+
+def moving_average(ema_momentum):
+    """An optimizer's `use_ema` and `ema_momentum` arguments for a moving average of the
+    weights with momentum `ema_momentum` in [0, 1) (0: none)."""
+    if not isinstance(ema_momentum, (int, float)) or not 0 <= ema_momentum < 1:
+        raise ValueError(
+            f"`ema_momentum` must be in [0, 1) (0: no moving average). "
+            f"Received: ema_momentum={ema_momentum!r}"
+        )
+    return {"use_ema": ema_momentum > 0, "ema_momentum": ema_momentum or 0.99}
 
 
 class _BiasCorrectedAverage:

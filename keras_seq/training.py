@@ -16,7 +16,7 @@ from keras_seq.checks import check_positive_int
 from keras_seq.cluster import clip_after_all_reduce, max_over_workers, multi_worker, worker_name
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
-from keras_seq.optimizers import Adam
+from keras_seq.optimizers import Adam, moving_average
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -301,11 +301,7 @@ def compile_seq2seq(
             which `ks.callbacks.AveragedWeights` validates, saves and ends with
             (`standard_callbacks(average_weights=True)`). 0: none.
     """
-    if not isinstance(ema_momentum, (int, float)) or not 0 <= ema_momentum < 1:
-        raise ValueError(
-            f"`ema_momentum` must be in [0, 1) (0: no moving average). "
-            f"Received: ema_momentum={ema_momentum!r}"
-        )
+    average = moving_average(ema_momentum)
     schedule = learning_rate
     if total_steps:
         schedule = WarmupCosineDecay(learning_rate, int(total_steps), warmup_steps)
@@ -320,15 +316,13 @@ def compile_seq2seq(
         raise ValueError(
             f"`accumulate_steps` must be an integer >= 1. Received: {accumulate_steps!r}"
         )
-    # keras_seq's Adam corrects the moving average's bias towards the first weights.
-    optimizer = (Adam if ema_momentum > 0 else keras.optimizers.Adam)(
+    optimizer = Adam(  # Keras' Adam, its moving average bias-corrected
         schedule,
         clipnorm=clipnorm or None,
         clipvalue=clipvalue or None,
         global_clipnorm=global_clipnorm or None,
         gradient_accumulation_steps=accumulate_steps if accumulate_steps > 1 else None,
-        use_ema=ema_momentum > 0,
-        ema_momentum=ema_momentum or 0.99,
+        **average,
     )
     model.compile(
         optimizer=optimizer,

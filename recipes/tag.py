@@ -317,12 +317,9 @@ def train(config, run, corpus, vocabularies, vectors, distribution):
         )
     clipping = {k: config[k] or None for k in ("clipnorm", "global_clipnorm")}
     optimizer = {"adam": ks.optimizers.Adam, "nadam": ks.optimizers.Nadam}
-    ema_momentum = config["ema_momentum"]
-    average_weights = {"use_ema": ema_momentum > 0, "ema_momentum": ema_momentum or 0.99}
+    ema = ks.optimizers.moving_average(config["ema_momentum"])
     with distribution.scope():
-        model.compile(
-            optimizer=optimizer[config["optimizer"]](learning_rate, **clipping, **average_weights)
-        )
+        model.compile(optimizer=optimizer[config["optimizer"]](learning_rate, **clipping, **ema))
     # The validation loss needs tag ids: sentences with tags unseen in training are left
     # out of it (and only of it: val_f1 and the test scores count every sentence).
     valid_data = ks.data.make_tagging_dataset(
@@ -338,7 +335,7 @@ def train(config, run, corpus, vocabularies, vectors, distribution):
         validation_scores=ks.callbacks.ValidationF1(corpus.valid, vocabularies),
         time_budget=config["time_budget"],
         keep_epochs=config["average_checkpoints"],
-        average_weights=ema_momentum > 0,
+        average_weights=ema["use_ema"],
     )
     average = config["average_checkpoints"] >= 2
     summary = run.train(
