@@ -6,6 +6,8 @@ Usage: python -m benchmarks.report benchmark-results.json
 import argparse
 import json
 
+from benchmarks.flops import forward_flops
+
 SETTINGS = (
     ("float32", False, "float32"),
     ("float32", True, "float32 + XLA"),
@@ -82,6 +84,30 @@ def decoding_table(result):
     return "\n".join(lines)
 
 
+def beam_ceiling(result):
+    """Batch-64 beam search through the SavedModel against the float32 matmul ceiling.
+
+    Returns `(measured, ceiling)` sentences/s: a sentence's model FLOPs are its encoder
+    once, then `beam_size` hypotheses for each of the `max_steps` decoded steps
+    (`benchmarks.flops`, the standard Bahdanau-style translator); the ceiling is the
+    run's float32 matmul rate over them."""
+    part = result["decoding"]
+    config = part["config"]
+    hypothesis_steps = config["beam_size"] * part["max_steps"]
+    flops = forward_flops("bahdanau", config, [part["source_tokens"]], [hypothesis_steps])
+    ceiling = result["ceilings"]["matmul_gflops_float32"] * 1e9 / flops
+    return part["results"]["saved_model"]["beam"]["batch64_sentences_per_second"], ceiling
+
+
+def beam_ceiling_line(result):
+    measured, ceiling = beam_ceiling(result)
+    return (
+        f"SavedModel beam-{result['decoding']['config']['beam_size']}, batch of 64: "
+        f"{measured:.1f} sentences/s, {100 * measured / ceiling:.0f} % of the {ceiling:.1f} "
+        "the float32 matmul ceiling allows."
+    )
+
+
 def browser_table(result):
     """The translator page's time for one sentence against the Python LiteRT client's."""
     part = result["browser"]
@@ -117,6 +143,7 @@ def main():
         print(training_table(result), end="\n\n")
     if "decoding" in result:
         print(decoding_table(result), end="\n\n")
+        print(beam_ceiling_line(result), end="\n\n")
     if "browser" in result:
         print(browser_table(result))
 

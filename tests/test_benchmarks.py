@@ -102,6 +102,29 @@ def test_flops_grow_with_lengths_and_training_is_three_forward_passes():
         forward_flops("transformer", CONFIG, [1], [1])
 
 
+def test_the_beam_ceiling_counts_the_encoder_once_and_every_hypothesis_step():
+    config = {**CONFIG, "attention": "bahdanau", "beam_size": 4}
+    rate = 10.0
+    result = {
+        "ceilings": {"matmul_gflops_float32": 2.0},
+        "decoding": {
+            "config": config,
+            "source_tokens": 6,
+            "max_steps": 3,
+            "results": {"saved_model": {"beam": {"batch64_sentences_per_second": rate}}},
+        },
+    }
+    measured, ceiling = report.beam_ceiling(result)
+    # One encoder pass of 6 tokens, then 4 hypotheses x 3 steps each attending over 6.
+    encoder = forward_flops("bahdanau", config, [6], [0])
+    step = forward_flops("bahdanau", config, [6], [1]) - encoder
+    assert measured == rate
+    assert ceiling == pytest.approx(2e9 / (encoder + 12 * step))
+    # Counting the encoder once per hypothesis would lower the ceiling.
+    assert ceiling > 2e9 / (4 * forward_flops("bahdanau", config, [6], [3]))
+    assert f"{100 * rate / ceiling:.0f} % of the {ceiling:.1f}" in report.beam_ceiling_line(result)
+
+
 def test_the_machine_names_the_cpu_and_the_vector_extensions_that_move_timings(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     processor = "model name\t: AMD EPYC 9B14\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n\n"
@@ -167,6 +190,7 @@ def test_quick_harness_measures_decoding(quick_harness):
         same["saved_model_greedy"]["batch64_sentences_per_second"] / rate
     )
     assert "SavedModel, greedy, the reference's architecture" in report.decoding_table(result)
+    assert 0 < report.beam_ceiling(result)[0] < report.beam_ceiling(result)[1]
     # Greedy and beam in int8 (the full run adds float32 and float16); the shortlist too.
     assert sorted(decoding["tflite"]) == ["beam_int8.tflite", "greedy_int8.tflite"]
     assert sorted(decoding["tflite_shortlist"]) == ["beam_int8.tflite", "greedy_int8.tflite"]
