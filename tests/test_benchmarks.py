@@ -190,7 +190,8 @@ def test_quick_harness_measures_decoding(quick_harness):
         same["saved_model_greedy"]["batch64_sentences_per_second"] / rate
     )
     assert "SavedModel, greedy, the reference's architecture" in report.decoding_table(result)
-    assert 0 < report.beam_ceiling(result)[0] < report.beam_ceiling(result)[1]
+    measured, ceiling = report.beam_ceiling(result)
+    assert 0 < measured < ceiling
     # Greedy and beam in int8 (the full run adds float32 and float16); the shortlist too.
     assert sorted(decoding["tflite"]) == ["beam_int8.tflite", "greedy_int8.tflite"]
     assert sorted(decoding["tflite_shortlist"]) == ["beam_int8.tflite", "greedy_int8.tflite"]
