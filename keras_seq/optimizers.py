@@ -7,13 +7,16 @@ epochs validate, and would keep, mostly its initial weights. These subclasses
 average as if from zero and divide by the weight collected (`1 - m ** (t + 1)`),
 as Adam corrects its moments: the average is the trajectory's own from the first
 step, and the same as Keras' once `m ** t` is negligible. Without `use_ema` they
-are Keras' optimizers.
+are Keras' optimizers. `build_optimizer` creates a compiled model's optimizer state
+before `fit` traces its step.
 """
 
 import keras
 from keras import ops
 
-__all__ = ["Adam", "Nadam", "moving_average"]
+from keras_seq.cluster import clip_after_all_reduce
+
+__all__ = ["Adam", "Nadam", "build_optimizer", "moving_average"]
 
 
 def moving_average(ema_momentum):
@@ -59,3 +62,17 @@ class Adam(_BiasCorrectedAverage, keras.optimizers.Adam):
 class Nadam(_BiasCorrectedAverage, keras.optimizers.Nadam):
     """`keras.optimizers.Nadam` whose moving average of the weights (`use_ema`) is
     bias-corrected (see the module)."""
+
+
+def build_optimizer(model):
+    """Creates the compiled `model`'s optimizer state (Adam's moments) now, not in `fit`.
+
+    Keras builds the optimizer inside the first trace of the train step when no
+    strategy scope is set; a `tf.function` that creates variables is traced twice,
+    so every `fit` paid for two traces of the step (a third of a small model's `fit`).
+    The optimizer clips the gradient summed over the replicas (`clip_after_all_reduce`).
+    """
+    if model.optimizer is not None:
+        clip_after_all_reduce(model.optimizer)
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)

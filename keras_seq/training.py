@@ -13,10 +13,10 @@ from keras import ops
 
 from keras_seq.callbacks import EpochCheckpoints
 from keras_seq.checks import check_positive_int
-from keras_seq.cluster import clip_after_all_reduce, max_over_workers, multi_worker, worker_name
+from keras_seq.cluster import max_over_workers, multi_worker, worker_name
 from keras_seq.losses import SequenceCrossentropy
 from keras_seq.metrics import MaskedAccuracy, Perplexity
-from keras_seq.optimizers import Adam, moving_average
+from keras_seq.optimizers import Adam, build_optimizer, moving_average
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 DISTRIBUTIONS = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -332,20 +332,6 @@ def compile_seq2seq(
     )
     build_optimizer(model)
     return model
-
-
-def build_optimizer(model):
-    """Creates the compiled `model`'s optimizer state (Adam's moments) now, not in `fit`.
-
-    Keras builds the optimizer inside the first trace of the train step when no
-    strategy scope is set; a `tf.function` that creates variables is traced twice,
-    so every `fit` paid for two traces of the step (a third of a small model's `fit`).
-    The optimizer clips the gradient summed over the replicas (`clip_after_all_reduce`).
-    """
-    if model.optimizer is not None:
-        clip_after_all_reduce(model.optimizer)
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
 
 
 def seconds_per_step(model, dataset, steps=6):

@@ -5,10 +5,10 @@ import numpy as np
 from keras import ops
 
 from keras_seq.checks import check_choice, check_positive_int, check_rate
-from keras_seq.cluster import clip_after_all_reduce
 from keras_seq.layers import CRF, Bidirectional, CasingFeatures, CharacterEncoder
 from keras_seq.layers._common import RNN_LAYERS, check_cell
 from keras_seq.losses import global_count, replica_share
+from keras_seq.optimizers import build_optimizer
 from keras_seq.special_ids import PAD_ID
 
 HEADS = ("crf", "softmax")
@@ -38,13 +38,7 @@ class TaggingModel(keras.Model):
     """
 
     def make_train_function(self, force=False):
-        if self.optimizer is not None:
-            # As `keras_seq.training.build_optimizer` does: clipping after the replicas'
-            # sum, and the state built before `fit` traces the step, not in the trace
-            # (which would then run twice).
-            clip_after_all_reduce(self.optimizer)
-            if not self.optimizer.built:
-                self.optimizer.build(self.trainable_variables)
+        build_optimizer(self)  # before `fit` traces the step, not in the trace
         return super().make_train_function(force)
 
     @property

@@ -47,7 +47,10 @@ def data(n=64):
     return {"source_ids": source, "target_ids": target}, labels
 
 
-def train(strategy, initial_weights=None):
+def train(strategy, initial_weights=None, ema_momentum=0.0):
+    """`(model, losses)`; with `ema_momentum`, the moving average of the weights is
+    validated each epoch and kept at the end (`ks.callbacks.AveragedWeights`), and
+    `losses` are the validation losses."""
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model = ks.models.build_seq2seq(12, 12, embedding_dim=8, units=8, attention="bahdanau")
@@ -55,10 +58,15 @@ def train(strategy, initial_weights=None):
             model.set_weights(initial_weights)
         # A norm every step's gradient exceeds: clipping takes effect at each update, and
         # must clip the replicas' sum, as one device clips the whole batch's gradient.
-        compile_seq2seq(model, learning_rate=1e-2, clipnorm=0.05)
+        compile_seq2seq(model, learning_rate=1e-2, clipnorm=0.05, ema_momentum=ema_momentum)
     dataset = tf.data.Dataset.from_tensor_slices(data()).batch(16)  # global batches
-    history = model.fit(dataset, epochs=3, verbose=0)
-    return model, history.history["loss"]
+    if not ema_momentum:
+        return model, model.fit(dataset, epochs=3, verbose=0).history["loss"]
+    history = model.fit(
+        dataset, epochs=3, verbose=0, validation_data=dataset,
+        callbacks=[ks.callbacks.AveragedWeights()],
+    )  # fmt: skip
+    return model, history.history["val_loss"]
 
 
 class Kill(keras.callbacks.Callback):
@@ -143,12 +151,27 @@ if sys.argv[1] == "mirrored":
     reference = ks.models.build_seq2seq(12, 12, embedding_dim=8, units=8, attention="bahdanau")
     _, replicated_losses = train(mirrored, reference.get_weights())
     _, single_losses = train(tf.distribute.get_strategy(), reference.get_weights())
+    # The same with the moving average of the weights (Polyak averaging), as the
+    # translator's `small` preset and the tagger train on real data.
+    averaged = {}
+    for name, strategy in (("mirrored", mirrored), ("single", tf.distribute.get_strategy())):
+        model, losses = train(strategy, reference.get_weights(), ema_momentum=0.9)
+        raw = model.optimizer._model_variables_moving_average  # swapped: the raw weights
+        averaged[name] = {
+            "val_losses": losses,
+            "weights": [w.tolist() for w in model.get_weights()],
+            "moved_from_raw": max(
+                float(np.abs(a - b).max())
+                for a, b in zip(model.trainable_variables, raw, strict=True)
+            ),
+        }
     with open(sys.argv[2], "w") as f:
         json.dump(
             {
                 "replicas": mirrored.num_replicas_in_sync,
                 "mirrored": replicated_losses,
                 "single": single_losses,
+                "averaged": averaged,
             },
             f,
         )

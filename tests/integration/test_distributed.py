@@ -41,6 +41,17 @@ def test_mirrored_over_two_devices_gives_the_one_device_losses(tmp_path):
     # (`ks.cluster.clip_after_all_reduce`), so the runs agree to float rounding.
     np.testing.assert_allclose(result["mirrored"], result["single"], rtol=1e-5)
     assert result["mirrored"][-1] < result["mirrored"][0]
+    # With a moving average of the weights (`ks.callbacks.AveragedWeights`): each epoch
+    # validates the average, and training ends with it, on two replicas as on one.
+    averaged = result["averaged"]
+    np.testing.assert_allclose(
+        averaged["mirrored"]["val_losses"], averaged["single"]["val_losses"], rtol=1e-5
+    )
+    for mirrored, single in zip(
+        averaged["mirrored"]["weights"], averaged["single"]["weights"], strict=True
+    ):
+        np.testing.assert_allclose(mirrored, single, rtol=1e-4, atol=1e-6)
+    assert averaged["mirrored"]["moved_from_raw"] > 1e-4
 
 
 def free_ports(count):
