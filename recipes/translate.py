@@ -267,6 +267,8 @@ def auto_settings(config, corpus, output_dir):
     chosen = {k: v for k, v in settings.items() if config[k] is None}
     how = "as asked" if config["preset"] else "the built-in data's" if asked else "by the rule"
     config.update(chosen, preset=preset)
+    if "dropout" in chosen and not config["time_budget"]:  # every planned epoch is trained
+        chosen["dropout"] = config["dropout"] = epochs_dropout(config, config["epochs"])
     print(f"Corpus: {stats.describe()} -> preset {preset} ({how}).")
     print("  from the data: " + (", ".join(f"{k} {v}" for k, v in chosen.items()) or "nothing"))
     return chosen if how == "by the rule" else {}
@@ -274,9 +276,10 @@ def auto_settings(config, corpus, output_dir):
 
 def fit_size_to_budget(config, run, preprocessor, data, by_rule):
     """The rule's model size, or the narrow one (`ks.presets.narrow_for_budget`) where a
-    timed probe of the rule's fits too few epochs in the time budget on this machine.
-    Only where `probed` says so; in the distribution's scope. Keras is seeded again after
-    the probe, and config.json gets the size decided."""
+    timed probe of the rule's fits too few epochs in the time budget on this machine; and
+    the rule's dropout for the epochs that fit (`ks.presets.dropout_for_epochs`). Only
+    where `probed` says so; in the distribution's scope. Keras is seeded again after the
+    probe, and config.json gets the size and dropout decided."""
     import keras
 
     if not probed(config, by_rule):
@@ -298,7 +301,17 @@ def fit_size_to_budget(config, run, preprocessor, data, by_rule):
             f"  fewer than {ks.presets.FEWEST_EPOCHS}: the narrow model instead, "
             + ", ".join(f"{k} {v}" for k, v in ks.presets.NARROW.items())
         )
+    elif "dropout" in by_rule:
+        dropout = epochs_dropout(config, min(fits, config["epochs"]))
+        if dropout != config["dropout"]:
+            print(f"  {ks.presets.LONG_RUN_EPOCHS} epochs or more: dropout {dropout}")
+        config["dropout"] = dropout
     run.write_json(RunFolder.CONFIG, config)  # the size decided: what a resumed run keeps
+
+
+def epochs_dropout(config, epochs):
+    """The rule's dropout for a run of `epochs` epochs (`ks.presets.dropout_for_epochs`)."""
+    return ks.presets.dropout_for_epochs(config["preset"], config["dropout"], epochs)
 
 
 def probed(config, by_rule):
@@ -318,7 +331,8 @@ def prepare(config, output_dir):
     )  # fmt: skip
     by_rule = auto_settings(config, corpus, output_dir)
     run = RunFolder(cli.run_dir(output_dir, "translate"))
-    pending = {k: config[k] for k in ks.presets.NARROW} if probed(config, by_rule) else {}
+    decided = [*ks.presets.NARROW, *(["dropout"] if "dropout" in by_rule else [])]
+    pending = {k: config[k] for k in decided} if probed(config, by_rule) else {}
     config.update(dict.fromkeys(pending))
     cli.start_run(run, config, MODEL_SETTINGS, {**DEFAULTS, **LEGACY})
     config.update(pending)

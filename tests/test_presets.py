@@ -3,11 +3,14 @@ import pytest
 from keras_seq.data import generate_pairs
 from keras_seq.presets import (
     FEWEST_EPOCHS,
+    LONG_RUN_DROPOUT,
+    LONG_RUN_EPOCHS,
     NARROW,
     PRESETS,
     CorpusStats,
     auto_settings,
     choose_preset,
+    dropout_for_epochs,
     length_limit,
     narrow_for_budget,
     vocab_size_for,
@@ -68,6 +71,13 @@ def test_length_limit_is_the_995th_percentile_within_bounds():
     assert length_limit([3] * 100) == 16
     assert length_limit([1000] * 10) == 256
     assert length_limit(list(range(1, 1001)), low=1, high=2000) == 996
+
+
+def test_a_long_run_of_the_small_preset_gets_more_dropout():
+    small = PRESETS["small"]["dropout"]
+    assert dropout_for_epochs("small", small, LONG_RUN_EPOCHS - 1) == small
+    assert dropout_for_epochs("small", small, LONG_RUN_EPOCHS) == LONG_RUN_DROPOUT["small"] > small
+    assert dropout_for_epochs("base", 0.2, 40) == 0.2  # not measured: the preset's own
 
 
 def test_the_narrow_model_replaces_a_wider_one_that_fits_too_few_epochs_in_the_budget():

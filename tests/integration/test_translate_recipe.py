@@ -11,7 +11,7 @@ import keras
 import pytest
 
 import keras_seq  # noqa: F401  (registers the layers for load_model)
-from keras_seq.presets import NARROW, PRESETS
+from keras_seq.presets import LONG_RUN_DROPOUT, NARROW, PRESETS
 from tests.integration import recipe_runner
 from tests.integration.conftest import QUICK_RUN as SMALL
 from tests.shared import copy_of
@@ -409,6 +409,20 @@ def test_vocabulary_sharing_tying_and_precision_follow_the_preset_unless_a_flag_
     )
 
 
+def test_a_run_without_a_time_budget_trains_its_planned_epochs_with_more_dropout(tmp_path):
+    recipe = load_recipe()
+    pairs = small_corpus(tmp_path)
+    for flags, dropout in (
+        (["--time-budget", "0"], LONG_RUN_DROPOUT["small"]),  # all 20 epochs
+        (["--time-budget", "0", "--epochs", "8"], PRESETS["small"]["dropout"]),
+        (["--time-budget", "0", "--dropout", "0.1"], 0.1),  # a flag wins
+    ):
+        config, _ = recipe.parse_args(["--dataset", f"tsv:{pairs}", *flags])
+        _, run, _ = recipe.prepare(config, str(tmp_path / "_".join(flags)))
+        assert config["dropout"] == dropout
+        assert keras_seq.files.read_json(run[run.CONFIG])["dropout"] == dropout
+
+
 def test_a_resumed_run_keeps_what_the_data_chose_for_it_when_it_started(tmp_path):
     recipe = load_recipe()
     run = tmp_path / "run"
@@ -452,21 +466,24 @@ def test_a_time_budget_too_short_for_the_rules_model_gets_the_narrow_one(tmp_pat
     recipe = load_recipe()
     pairs = small_corpus(tmp_path)
     rules = {k: PRESETS["small"][k] for k in NARROW}
-    for flags, size in (
-        (["--time-budget", "0.01"], NARROW),  # a second or less: no epoch of 256 units fits
-        (["--time-budget", "0.01", "--units", "256"], rules),  # a size set by a flag: not timed
+    small = PRESETS["small"]["dropout"]
+    for flags, size, dropout in (
+        (["--time-budget", "0.01"], NARROW, small),  # a second or less: no epoch of 256 units
+        (["--time-budget", "0.01", "--units", "256"], rules, small),  # set by a flag: not timed
+        (["--time-budget", "1000"], rules, LONG_RUN_DROPOUT["small"]),  # all 20 fit
     ):
         argv = ["--dataset", f"tsv:{pairs}", "--precision", "float32", *flags]
-        output_dir = str(tmp_path / f"run{len(flags)}")
+        output_dir = str(tmp_path / "_".join(flags))
         recipe.prepare(recipe.parse_args(argv)[0], output_dir)  # a run stopped before its probe
         config, _ = recipe.parse_args(argv)
         corpus, run, by_rule = recipe.prepare(config, output_dir)  # resumed: probes again
         preprocessor = recipe.preprocessor_of(config, corpus, run)
         data = preprocessor.training_data(corpus, 64)
         recipe.fit_size_to_budget(config, run, preprocessor, data, by_rule)
-        assert {k: config[k] for k in NARROW} == size
+        assert {k: config[k] for k in NARROW} == size and config["dropout"] == dropout
         saved = keras_seq.files.read_json(run[run.CONFIG])
         assert {k: saved[k] for k in NARROW} == size  # what a resumed run keeps
+        assert saved["dropout"] == dropout
     out = capsys.readouterr().out
     assert "timed: an epoch of 256 units' training steps takes about" in out
     assert out.count("the narrow model instead, embedding_dim 128, units 128, cell gru") == 1
