@@ -267,7 +267,8 @@ def auto_settings(config, corpus, output_dir):
     chosen = {k: v for k, v in settings.items() if config[k] is None}
     how = "as asked" if config["preset"] else "the built-in data's" if asked else "by the rule"
     config.update(chosen, preset=preset)
-    if "dropout" in chosen and not config["time_budget"]:  # every planned epoch is trained
+    if how == "by the rule" and "dropout" in chosen and not config["time_budget"]:
+        # Every planned epoch is trained (with a budget, the timed probe decides).
         chosen["dropout"] = config["dropout"] = epochs_dropout(config, config["epochs"])
     print(f"Corpus: {stats.describe()} -> preset {preset} ({how}).")
     print("  from the data: " + (", ".join(f"{k} {v}" for k, v in chosen.items()) or "nothing"))
