@@ -122,7 +122,7 @@ FEWEST_EPOCHS = 8
 # preset instead of the preset's own: on Multi30k the `small` model was best with 0.3 over
 # 8 epochs (0.2 and 0.5 behind) and with 0.4 over a 20-epoch plan, where 0.3 overfitted
 # from the 10th epoch (docs/translation-quality.md). Between 8 and 15 epochs: not measured.
-LONG_RUN_EPOCHS = 12
+LONG_RUN_EPOCHS = 15
 LONG_RUN_DROPOUT = {"small": 0.4}
 TINY_BELOW_TYPES = 2_000
 SMALL_BELOW_WORDS = 2_000_000

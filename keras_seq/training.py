@@ -335,32 +335,37 @@ def compile_seq2seq(
 
 
 def seconds_per_step(model, dataset, steps=6):
-    """Mean wall seconds of one training step of the compiled `model` on `dataset`'s batches.
+    """Wall seconds of one training step of the compiled `model` on `dataset`'s batches.
 
-    The first `steps` batches of `dataset` are trained on once (`fit`) to trace and
-    warm up, then once more, timed; with several workers, the slowest worker's time
-    (every worker decides alike on it). The weights and the optimizer state change:
-    time a model built for the purpose, not the one to train.
+    The first `steps` batches of `dataset` are read once into memory, trained on once
+    (`fit`) to trace and warm up, then once more, each step timed; the median step
+    counts, so that neither the input pipeline (a shuffle buffer refilled for each
+    pass) nor a pause of the host inflates it. With several workers, the slowest
+    worker's time (every worker decides alike on it). The weights and the optimizer
+    state change: time a model built for the purpose, not the one to train.
     """
     check_positive_int("steps", steps)
-    batches = dataset.take(steps)
-    count = sum(1 for _ in batches)
+    batches = dataset.take(steps).cache()
+    count = sum(1 for _ in batches)  # fills the cache: both passes read the same batches
     if not count:
         raise ValueError(f"No batch to time: {dataset!r} is empty.")
-    timer = _EpochSeconds()
+    timer = _StepSeconds()
     fit(model, batches, epochs=2, verbose=0, callbacks=[timer])
-    (seconds,) = max_over_workers([timer.seconds / count], model.distribute_strategy)
+    (seconds,) = max_over_workers([float(np.median(timer.seconds))], model.distribute_strategy)
     return seconds
 
 
-class _EpochSeconds(keras.callbacks.Callback):
-    """The wall seconds of the last epoch's training steps."""
+class _StepSeconds(keras.callbacks.Callback):
+    """The wall seconds of each training step of the last epoch."""
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.seconds = []
+
+    def on_train_batch_begin(self, batch, logs=None):
         self._started = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds = time.perf_counter() - self._started
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds.append(time.perf_counter() - self._started)
 
 
 def average_checkpoints(model, paths):
