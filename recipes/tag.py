@@ -39,6 +39,7 @@ DEFAULTS = {
     "dropout": 0.5,
     "recurrent_dropout": 0.0,
     "singleton_unk": 0.5,
+    "unk_max_count": 1,
     "batch_size": 32,
     "epochs": None,  # the planned decay: 8 on the generated data, 40 on real data
     "optimizer": "adam",
@@ -154,7 +155,9 @@ def build_parser():
         "(default: 8 on the built-in data, 40 on real data; the time budget may end training "
         "sooner)")
     add("--singleton-unk", type=number(0, 1), metavar="P", help="training words seen once "
-        "read as unknown with probability P")
+        "(or up to --unk-max-count times) read as unknown with probability P")
+    add("--unk-max-count", type=integer(1), metavar="N", help="the training words that "
+        "--singleton-unk replaces: those seen at most N times (default: 1, the singletons)")
     add("--optimizer", choices=OPTIMIZERS, help="adam (default), or nadam: Adam with "
         "Nesterov momentum (Dozat 2016)")
     add("--learning-rate", type=number(0, low_inclusive=False), help="the optimizer's, at "
@@ -305,6 +308,7 @@ def train(config, run, corpus, vocabularies, vectors, distribution):
         shuffle=shuffle,
         with_chars=with_chars,
         singleton_unk=config["singleton_unk"],
+        unk_max_count=config["unk_max_count"],
     )
     steps = int(train_data.cardinality())
     if config["lr_schedule"] == "cosine":  # a TimeBudget ends it sooner when fewer epochs fit

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq import files
+from keras_seq.checks import check_positive_int
 from keras_seq.data import sources
 from keras_seq.data.corpus import TaggedCorpus
 from keras_seq.data.generated_ner import generate_ner_corpus
@@ -388,6 +389,7 @@ def make_tagging_dataset(
     bucket_width=4,
     with_chars=True,
     singleton_unk=0.0,
+    unk_max_count=1,
 ):
     """Batches `({"words", "chars"}, tags)` for `Tagger.fit`, bucketed by length.
 
@@ -407,14 +409,18 @@ def make_tagging_dataset(
             so that the unknown word's vector learns what unseen words look like.
             Its characters stay. Needs a `shuffle` (the draws are keyed by its seed
             and epoch, so a resumed run sees the same ones).
+        unk_max_count: positive int; words seen at most this many times in
+            `sentences` are the ones `singleton_unk` replaces (1: the singletons).
 
     Raises:
-        ValueError: for a `singleton_unk` outside [0, 1) or without a shuffle.
+        ValueError: for a `singleton_unk` outside [0, 1) or without a shuffle, or
+            an `unk_max_count` that is not a positive int.
     """
     if not 0 <= singleton_unk < 1:
         raise ValueError(
             f"`singleton_unk` must be a probability in [0, 1). Received: {singleton_unk!r}"
         )
+    check_positive_int("unk_max_count", unk_max_count)
     shuffle = epoch_shuffle(shuffle, seed=0)
     if singleton_unk and not shuffle:
         raise ValueError("`singleton_unk` needs a `shuffle` (training batches); got none.")
@@ -423,7 +429,7 @@ def make_tagging_dataset(
     counts = np.bincount(
         np.concatenate([w for w, _, _ in encoded]), minlength=len(vocabularies.words)
     )
-    singletons = tf.constant(counts == 1)  # by word id: seen once in these sentences
+    rare = tf.constant((counts >= 1) & (counts <= unk_max_count))  # by word id, as seen here
 
     def rows():
         for index, (words, chars, tags) in enumerate(encoded):
@@ -435,7 +441,7 @@ def make_tagging_dataset(
             words = inputs["words"]
             key = tf.stack([tf.constant(shuffle.seed, tf.int64), shuffle.epoch * 1_000_003 + index])
             draw = tf.random.stateless_uniform(tf.shape(words), seed=key)
-            replace = tf.gather(singletons, words) & (draw < singleton_unk)
+            replace = tf.gather(rare, words) & (draw < singleton_unk)
             inputs = {**inputs, "words": tf.where(replace, UNK_ID, words)}
         return inputs, tags
 

@@ -230,6 +230,26 @@ def test_singletons_read_as_unknown_at_the_given_rate_drawn_again_each_epoch():
         make_tagging_dataset(sentences, vocabularies, 50, singleton_unk=0.5)
 
 
+def test_words_seen_up_to_unk_max_count_times_read_as_unknown():
+    twice = [f"{x}{y}" for x in "abcdefghij" for y in "abcdefghij"]
+    sentences = [(["a", "b", word], ["O", "O", "O"]) for word in twice * 2]  # each word twice
+    vocabularies = TagVocabularies.build(sentences)
+
+    def unknown_share(**options):
+        batches = make_tagging_dataset(
+            sentences, vocabularies, 50, shuffle=EpochShuffle(3), singleton_unk=0.5, **options
+        )
+        words = np.concatenate([inputs["words"].numpy() for inputs, _ in batches])
+        assert UNK_ID not in words[:, :2]  # "a" and "b", seen 200 times, never change
+        return np.mean(words[:, 2] == UNK_ID)
+
+    assert unknown_share() == 0  # singletons only: none here
+    assert 0.4 < unknown_share(unk_max_count=2) < 0.6
+    assert 0.4 < unknown_share(unk_max_count=5) < 0.6
+    with pytest.raises(ValueError, match="unk_max_count.*positive integer.*0"):
+        make_tagging_dataset(sentences, vocabularies, 50, shuffle=True, unk_max_count=0)
+
+
 def test_generated_corpus_is_deterministic_and_its_splits_share_no_entity():
     corpus = generate_ner_corpus(2000, seed=3)
     assert generate_ner_corpus(2000, seed=3) == corpus

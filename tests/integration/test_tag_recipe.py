@@ -154,6 +154,7 @@ def test_conll_files_with_a_tag_unseen_in_training(tmp_path, capsys):
         (["--optimizer", "sgd"], "argument --optimizer: invalid choice: 'sgd'"),
         (["--strategy", "horovod"], "argument --strategy: invalid choice: 'horovod'"),
         (["--singleton-unk", "1"], "argument --singleton-unk: must be a number in [0, 1), got 1"),
+        (["--unk-max-count", "0"], "argument --unk-max-count: must be an integer >= 1, got 0"),
         (["--lr-decay", "-1"], "argument --lr-decay: must be a number in [0, inf), got -1"),
         (["--lr-decay", "1", "--lr-schedule", "cosine"], "--lr-decay: of --lr-schedule inverse"),
         (["--global-clipnorm", "1", "--clipnorm", "2"], "--global-clipnorm: clip one way only"),
